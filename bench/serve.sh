@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Serving benchmark: modvault against nginx over the same data directory, in
+# the same run, with the same load tool (wrk), reported as ratios; then
+# modvault's peak RSS while 256 clients download a 50 MB zip at once.
+#
+#   bench/serve.sh [DURATION_SECONDS] > bench/results-serve.md
+#
+# Needs: a release build (cargo build --release), nginx and wrk (Debian
+# packages; installed here if missing), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNECTIONS=64
+THREADS=2
+WORK=bench/work
+BIN=target/release/modvault
+
+command -v nginx >/dev/null && command -v wrk >/dev/null || {
+  apt-get update -qq >&2 && apt-get install -y -qq nginx wrk >&2
+}
+[ -x "$BIN" ] || cargo build --release --locked >&2
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+DATA="$PWD/$WORK/data"      # warm store shared by modvault and nginx
+TREE="$PWD/$WORK/upstream"  # upstream tree for the cold 50 MB download
+
+python3 bench/make_modules.py "$DATA" bench.example/small 512 bench.example/large 51200 >&2
+python3 bench/make_modules.py "$TREE" bench.example/large 51200 >&2
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+MV_PORT=$(free_port); NGINX_PORT=$(free_port)
+
+cat > "$WORK/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $PWD/$WORK/nginx.pid;
+error_log $PWD/$WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:$NGINX_PORT; root $DATA; }
+}
+EOF
+
+nginx -c "$PWD/$WORK/nginx.conf" & NGINX_PID=$!
+"$BIN" serve --listen "127.0.0.1:$MV_PORT" --data-dir "$DATA" --upstream off --log-level warn 2>"$WORK/modvault.log" & MV_PID=$!
+trap 'kill $MV_PID $NGINX_PID 2>/dev/null || true' EXIT
+for port in $MV_PORT $NGINX_PORT; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/bench.example/small/@v/v1.0.0.info" >/dev/null && break; sleep 0.1; done
+done
+
+# One wrk run: prints "requests_per_second p50_ms p99_ms".
+measure() {
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def ms(label):
+    value, unit = re.search(r"\s" + label + r"\s+([\d.]+)(us|ms|s)\b", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+print(f"{rps:.0f} {ms(\"50%\"):.2f} {ms(\"99%\"):.2f}")'
+}
+
+echo "# Serving benchmark"
+echo
+echo "Command: \`bench/serve.sh $DURATION\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
+echo "Load: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency URL\`, load tool and servers on the same machine."
+echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), 1 worker, sendfile on. modvault: release build, default settings, \`--upstream off\`."
+echo
+echo "| file | server | requests/s | p50 ms | p99 ms |"
+echo "|---|---|---|---|---|"
+declare -A RESULT
+for file in "v1.0.0.info" "v1.0.0.zip"; do
+  for server in nginx modvault; do
+    port=$NGINX_PORT; [ $server = modvault ] && port=$MV_PORT
+    read -r rps p50 p99 < <(measure "http://127.0.0.1:$port/bench.example/small/@v/$file")
+    RESULT[$file-$server]="$rps $p50 $p99"
+    echo "| small/@v/$file | $server | $rps | $p50 | $p99 |"
+  done
+done
+echo
+echo "| file | modvault/nginx requests/s | modvault/nginx p99 |"
+echo "|---|---|---|"
+for file in "v1.0.0.info" "v1.0.0.zip"; do
+  read -r n_rps _ n_p99 <<<"${RESULT[$file-nginx]}"
+  read -r m_rps _ m_p99 <<<"${RESULT[$file-modvault]}"
+  python3 -c "print('| small/@v/$file | %.2f | %.2f |' % ($m_rps/$n_rps, $m_p99/$n_p99))"
+done
+echo
+
+# Peak RSS with 256 concurrent downloads of a 50 MB zip: warm (from the
+# store) and cold (all 256 join one upstream fetch that streams while it is
+# verified and committed).
+peak_rss() { # URL PID -> prints VmHWM (peak RSS) in MiB after the downloads
+  python3 bench/concurrent_get.py "$1" 256 >&2
+  awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$2/status"
+}
+COLD_PORT=$(free_port)
+COLD_DATA="$PWD/$WORK/cold-data"
+"$BIN" serve --listen "127.0.0.1:$COLD_PORT" --data-dir "$COLD_DATA" --upstream "file://$TREE" --log-level warn 2>"$WORK/modvault-cold.log" & COLD_PID=$!
+trap 'kill $MV_PID $NGINX_PID $COLD_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$COLD_PORT/healthz" >/dev/null && break; sleep 0.1; done
+BASE_RSS=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$COLD_PID/status")
+COLD=$(peak_rss "http://127.0.0.1:$COLD_PORT/bench.example/large/@v/v1.0.0.zip" $COLD_PID)
+WARM=$(peak_rss "http://127.0.0.1:$MV_PORT/bench.example/large/@v/v1.0.0.zip" $MV_PID)
+echo "## Peak RSS, 256 clients downloading a 50 MB zip at once"
+echo
+echo "Client: \`python3 bench/concurrent_get.py URL 256\` (256 threads, each reads and discards the body and checks its length). Peak RSS is the server's VmHWM."
+echo
+echo "| case | modvault peak RSS |"
+echo "|---|---|"
+echo "| cold: all 256 join one upstream fetch (file:// upstream), streamed while spooled | $COLD MiB (idle before: $BASE_RSS MiB) |"
+echo "| warm: served from the store (process peak after the wrk runs above) | $WARM MiB |"

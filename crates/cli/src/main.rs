@@ -1,0 +1,149 @@
+//! `modvault`: a Go module proxy and private module registry.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Arg, ArgMatches, Command};
+use tokio::sync::watch;
+
+use modvault_config::{Config, LogFormat, Sources, SETTINGS};
+use modvault_proxy::{ModuleProxy, ProxySettings};
+use modvault_server::{router, AppState};
+use modvault_store::FsStore;
+use modvault_upstream::{Chain, Direct, HttpOptions};
+
+fn cli() -> Command {
+    let mut serve = Command::new("serve").about("Run the module proxy").arg(
+        Arg::new("config")
+            .long("config")
+            .value_name("FILE")
+            .help("TOML configuration file [env: MODVAULT_CONFIG]"),
+    );
+    for setting in SETTINGS {
+        serve = serve.arg(
+            Arg::new(setting.key)
+                .long(setting.flag())
+                .value_name("VALUE")
+                .help(format!("{} [env: {}] [default: {}]", setting.help, setting.env(), setting.default)),
+        );
+    }
+    Command::new("modvault")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A Go module proxy and private module registry")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(serve)
+}
+
+fn main() -> ExitCode {
+    let matches = cli().get_matches();
+    match matches.subcommand() {
+        Some(("serve", args)) => serve(args),
+        _ => unreachable!("clap requires a subcommand"),
+    }
+}
+
+fn serve(args: &ArgMatches) -> ExitCode {
+    let sources = Sources {
+        flags: SETTINGS
+            .iter()
+            .filter_map(|s| args.get_one::<String>(s.key).map(|v| (s.key.to_owned(), v.clone())))
+            .collect(),
+        env: std::env::vars().collect(),
+        config_file: args.get_one::<String>("config").map(PathBuf::from),
+    };
+    let config = match Config::load(&sources) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("modvault: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("modvault: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("modvault: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal; logs read by machines stay plain.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    match config.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let store = FsStore::open(&config.data_dir)
+        .with_context(|| format!("cannot open data_dir {}", config.data_dir.display()))?;
+    let http = HttpOptions {
+        connect_timeout: config.upstream_connect_timeout,
+        request_timeout: config.upstream_timeout,
+        idle_timeout: config.upstream_idle_timeout,
+        retries: config.upstream_retries,
+        ..HttpOptions::default()
+    };
+    let chain = Chain::new(&config.upstream, &http, Arc::new(Direct)).context("invalid upstream")?;
+    let settings = ProxySettings {
+        list_ttl: config.list_ttl,
+        not_found_ttl: config.not_found_ttl,
+        spool_dir: config.data_dir.join(".modvault/spool"),
+        max_concurrent_fetches: config.max_concurrent_fetches,
+    };
+    let proxy = ModuleProxy::new(Arc::new(store), Arc::new(chain), settings).context("cannot prepare the spool directory")?;
+    let app = router(AppState { proxy });
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        upstream = %config.upstream_list,
+        "listening on http://{address}"
+    );
+
+    let (stopping_tx, mut stopping) = watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections; letting in-flight requests finish");
+        let _ = stopping_tx.send(true);
+    });
+    let grace = config.shutdown_timeout;
+    tokio::select! {
+        result = server => result.context("server failed")?,
+        () = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!("shutdown_timeout reached; exiting with requests still in flight"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("cannot install SIGTERM handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,502 @@
+//! The caching module proxy: store first, upstream on a miss.
+
+mod flight;
+mod negative;
+mod verify;
+mod zipflight;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::Semaphore;
+
+use modvault_core::escape::{escape_path, escape_version, unescape_version};
+use modvault_core::path::{check, check_path, is_canonical_version};
+use modvault_core::pseudo::is_pseudo_version;
+use modvault_core::ModuleVersion;
+use modvault_store::{layout, ObjectMeta, PutBody, PutMode, Store, StoreError};
+use modvault_upstream::{ByteStream, FetchError, Fetcher, RevInfo};
+
+use flight::Flights;
+use negative::NegativeCache;
+use zipflight::ZipFlights;
+
+pub use verify::verify_zip_file;
+
+/// Tunables of the caching layer.
+#[derive(Clone, Debug)]
+pub struct ProxySettings {
+    /// How long `list`, `@latest` and query `.info` answers are fresh.
+    pub list_ttl: Duration,
+    /// How long a not-found answer from upstream is remembered.
+    pub not_found_ttl: Duration,
+    /// Local directory for zips on their way into the store.
+    pub spool_dir: PathBuf,
+    /// Upper bound on concurrent upstream fetches.
+    pub max_concurrent_fetches: usize,
+}
+
+/// Which file of the protocol a request asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileRequest {
+    List,
+    Latest,
+    /// `.info` for a version or any query string the origin understands.
+    Info(String),
+    GoMod(String),
+    Zip(String),
+}
+
+/// Whether a miss may go upstream (`Disable-Module-Fetch`, `/cached-only/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchPolicy {
+    FetchOnMiss,
+    CachedOnly,
+}
+
+/// How long a client may reuse an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Never changes (`.mod`, `.zip`, `.info` of a canonical version).
+    Immutable,
+    /// May change; fresh for this long.
+    For(Duration),
+}
+
+pub enum Body {
+    /// In the store: the caller reads it, with ranges if it likes.
+    Stored { key: String, meta: ObjectMeta },
+    /// Fetched but not stored (for instance the disk is full): still served.
+    Bytes(Bytes),
+    /// A zip still arriving from upstream; ends in an error if it fails
+    /// verification, so no client mistakes a bad zip for a good one.
+    Streaming(ByteStream),
+}
+
+pub struct Answer {
+    pub body: Body,
+    pub freshness: Freshness,
+}
+
+/// Errors as the protocol needs to tell them apart; `modvault-server` maps
+/// each kind to one status code.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProxyError {
+    /// Not a module, not a valid version, or not available anywhere: 404,
+    /// so that the client's `,` chain falls through.
+    #[error("{0}")]
+    NotFound(String),
+    /// Every upstream failed (or lied) and nothing is cached.
+    #[error("{0}")]
+    Upstream(String),
+    /// The store failed.
+    #[error("{0}")]
+    Storage(String),
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
+}
+
+impl From<StoreError> for ProxyError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::RangeNotSatisfiable { size } => ProxyError::RangeNotSatisfiable { size },
+            other => ProxyError::Storage(other.to_string()),
+        }
+    }
+}
+
+impl From<FetchError> for ProxyError {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::NotFound(reason) => ProxyError::NotFound(reason),
+            FetchError::Upstream(reason) => ProxyError::Upstream(reason),
+        }
+    }
+}
+
+pub type ProxyResult<T> = Result<T, ProxyError>;
+
+/// A module path, validated, with its escaped form.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub path: String,
+    pub escaped: String,
+}
+
+impl Module {
+    /// Validates an unescaped module path.
+    pub fn new(path: &str) -> ProxyResult<Module> {
+        check_path(path).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        let escaped = escape_path(path).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        Ok(Module { path: path.to_owned(), escaped })
+    }
+}
+
+#[derive(Clone)]
+pub struct ModuleProxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    fetcher: Arc<dyn Fetcher>,
+    settings: ProxySettings,
+    not_found: NegativeCache,
+    metadata_flights: Flights<ProxyResult<Bytes>>,
+    zip_flights: ZipFlights,
+    fetch_permits: Arc<Semaphore>,
+}
+
+impl ModuleProxy {
+    pub fn new(store: Arc<dyn Store>, fetcher: Arc<dyn Fetcher>, settings: ProxySettings) -> std::io::Result<ModuleProxy> {
+        zipflight::prepare_spool_dir(&settings.spool_dir)?;
+        let fetch_permits = Arc::new(Semaphore::new(settings.max_concurrent_fetches.max(1)));
+        Ok(ModuleProxy {
+            inner: Arc::new(Inner {
+                not_found: NegativeCache::new(settings.not_found_ttl),
+                zip_flights: ZipFlights::new(settings.spool_dir.clone(), fetch_permits.clone()),
+                store,
+                fetcher,
+                settings,
+                metadata_flights: Flights::new(),
+                fetch_permits,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Answers one protocol request.
+    pub async fn serve(&self, module: &Module, request: &FileRequest, policy: FetchPolicy) -> ProxyResult<Answer> {
+        match request {
+            FileRequest::List => self.list(module, policy).await,
+            FileRequest::Latest => self.latest(module, policy).await,
+            FileRequest::Info(query) => {
+                if is_canonical_version(query) && check(&module.path, query).is_ok() {
+                    self.version_file(module, query, VersionFile::Info, policy).await
+                } else {
+                    self.query_info(module, query, policy).await
+                }
+            }
+            FileRequest::GoMod(version) => self.version_file(module, version, VersionFile::GoMod, policy).await,
+            FileRequest::Zip(version) => self.version_file(module, version, VersionFile::Zip, policy).await,
+        }
+    }
+
+    async fn list(&self, module: &Module, policy: FetchPolicy) -> ProxyResult<Answer> {
+        let key = layout::list(&module.escaped);
+        let this = self.clone();
+        let m = module.clone();
+        self.mutable_file(key, policy, move || async move {
+            let upstream = this.inner.fetcher.list(&m.path).await?;
+            Ok(Bytes::from(this.merge_local_versions(&m, upstream).await))
+        })
+        .await
+    }
+
+    async fn latest(&self, module: &Module, policy: FetchPolicy) -> ProxyResult<Answer> {
+        let key = layout::latest(&module.escaped);
+        let this = self.clone();
+        let m = module.clone();
+        self.mutable_file(key, policy, move || async move {
+            let info = this.inner.fetcher.latest(&m.path).await?;
+            let info = checked_info(&m, info, None)?;
+            this.remember_canonical_info(&m, &info).await;
+            Ok(info.raw)
+        })
+        .await
+    }
+
+    /// `.info` for something that is not a canonical version of this module:
+    /// a branch, a commit, `v1.2`, or `v2.0.0` for a path without `/v2`.
+    async fn query_info(&self, module: &Module, query: &str, policy: FetchPolicy) -> ProxyResult<Answer> {
+        let escaped_query = escape_version(query).map_err(|e| ProxyError::NotFound(format!("{}@{query}: {e}", module.path)))?;
+        let key = layout::info(&module.escaped, &escaped_query);
+        let this = self.clone();
+        let m = module.clone();
+        let query = query.to_owned();
+        self.mutable_file(key, policy, move || async move {
+            let info = this.inner.fetcher.info(&m.path, &query).await?;
+            let info = checked_info(&m, info, None)?;
+            this.remember_canonical_info(&m, &info).await;
+            Ok(info.raw)
+        })
+        .await
+    }
+
+    /// A file that may change upstream: served from the store while fresh,
+    /// refetched after that, served stale if the refetch fails.
+    async fn mutable_file<F, Fut>(&self, key: String, policy: FetchPolicy, fetch: F) -> ProxyResult<Answer>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ProxyResult<Bytes>> + Send + 'static,
+    {
+        let ttl = self.inner.settings.list_ttl;
+        let fresh = Freshness::For(ttl);
+        let stored = self.inner.store.head(&key).await?;
+        if let Some(meta) = &stored {
+            let age = SystemTime::now().duration_since(meta.modified).unwrap_or_default();
+            if age < ttl || policy == FetchPolicy::CachedOnly {
+                return Ok(Answer { body: Body::Stored { key, meta: meta.clone() }, freshness: fresh });
+            }
+        }
+        if policy == FetchPolicy::CachedOnly {
+            return Err(ProxyError::NotFound(format!("{key}: not cached and fetching is disabled for this request")));
+        }
+        if stored.is_none() {
+            if let Some(reason) = self.inner.not_found.get(&key) {
+                return Err(ProxyError::NotFound(reason));
+            }
+        }
+        let this = self.clone();
+        let flight_key = key.clone();
+        let fetched = self
+            .inner
+            .metadata_flights
+            .run(flight_key.clone(), async move {
+                let _permit = this.inner.fetch_permits.acquire().await;
+                let bytes = fetch().await;
+                match &bytes {
+                    Ok(bytes) => this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite).await,
+                    Err(ProxyError::NotFound(reason)) => this.inner.not_found.insert(&flight_key, reason),
+                    Err(_) => {}
+                }
+                bytes
+            })
+            .await;
+        match (fetched, stored) {
+            (Ok(bytes), _) => Ok(self.stored_or_bytes(key, bytes, fresh).await),
+            (Err(e), Some(meta)) => {
+                tracing::warn!(%key, error = %e, "upstream failed; serving the stale copy");
+                Ok(Answer { body: Body::Stored { key, meta }, freshness: fresh })
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    async fn version_file(&self, module: &Module, version: &str, file: VersionFile, policy: FetchPolicy) -> ProxyResult<Answer> {
+        if !is_canonical_version(version) {
+            return Err(ProxyError::NotFound(format!("{}@{version}: version is not canonical", module.path)));
+        }
+        check(&module.path, version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        let escaped_version = escape_version(version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        let key = file.key(&module.escaped, &escaped_version);
+        if let Some(meta) = self.inner.store.head(&key).await? {
+            return Ok(Answer { body: Body::Stored { key, meta }, freshness: Freshness::Immutable });
+        }
+        if policy == FetchPolicy::CachedOnly {
+            return Err(ProxyError::NotFound(format!("{}@{version}: not cached and fetching is disabled for this request", module.path)));
+        }
+        let target = ModuleVersion { path: module.path.clone(), version: version.to_owned() };
+        match file {
+            VersionFile::Zip => {
+                // The zip streams now; .info and .mod follow in the background.
+                self.spawn_ensure_metadata(module.clone(), target.clone());
+                let stream = self.inner.zip_flights.join(self.zip_job(module, &target)).await?;
+                Ok(Answer { body: Body::Streaming(stream), freshness: Freshness::Immutable })
+            }
+            VersionFile::Info | VersionFile::GoMod => {
+                let (info, go_mod) = self.ensure_metadata(module, &target).await?;
+                self.start_zip_prefetch(module, &target);
+                let bytes = if file == VersionFile::Info { info } else { go_mod };
+                Ok(self.stored_or_bytes(key, bytes, Freshness::Immutable).await)
+            }
+        }
+    }
+
+    /// Fetches and stores `.info` and `.mod` of a canonical version (one
+    /// upstream request each, however many clients ask at once).
+    async fn ensure_metadata(&self, module: &Module, target: &ModuleVersion) -> ProxyResult<(Bytes, Bytes)> {
+        let escaped_version = escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        let info_key = layout::info(&module.escaped, &escaped_version);
+        let mod_key = layout::go_mod(&module.escaped, &escaped_version);
+        if let Some(reason) = self.inner.not_found.get(&info_key) {
+            return Err(ProxyError::NotFound(reason));
+        }
+        let this = self.clone();
+        let (m, t, ik) = (module.clone(), target.clone(), info_key.clone());
+        let info = self
+            .inner
+            .metadata_flights
+            .run(info_key.clone(), async move {
+                let _permit = this.inner.fetch_permits.acquire().await;
+                let fetched = this.inner.fetcher.info(&m.path, &t.version).await.map_err(ProxyError::from);
+                let result = fetched.and_then(|info| checked_info(&m, info, Some(&t.version)));
+                match result {
+                    Ok(info) => {
+                        this.store_best_effort(&ik, info.raw.clone(), PutMode::CreateOnly).await;
+                        Ok(info.raw)
+                    }
+                    Err(e) => {
+                        if let ProxyError::NotFound(reason) = &e {
+                            this.inner.not_found.insert(&ik, reason);
+                        }
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        let go_mod = match self.stored_bytes(&mod_key).await {
+            Some(bytes) => bytes,
+            None => {
+                let this = self.clone();
+                let (m, t, mk) = (module.clone(), target.clone(), mod_key.clone());
+                self.inner
+                    .metadata_flights
+                    .run(mod_key.clone(), async move {
+                        let _permit = this.inner.fetch_permits.acquire().await;
+                        let go_mod = this.inner.fetcher.go_mod(&m.path, &t.version).await?;
+                        this.store_best_effort(&mk, go_mod.clone(), PutMode::CreateOnly).await;
+                        Ok(go_mod)
+                    })
+                    .await?
+            }
+        };
+        Ok((info, go_mod))
+    }
+
+    fn spawn_ensure_metadata(&self, module: Module, target: ModuleVersion) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.ensure_metadata(&module, &target).await {
+                tracing::debug!(module = %target.path, version = %target.version, error = %e, "background metadata fetch failed");
+            }
+        });
+    }
+
+    fn zip_job(&self, module: &Module, target: &ModuleVersion) -> zipflight::ZipJob {
+        let escaped_version = escape_version(&target.version).unwrap_or_default();
+        zipflight::ZipJob {
+            key: layout::zip(&module.escaped, &escaped_version),
+            target: target.clone(),
+            store: self.inner.store.clone(),
+            fetcher: self.inner.fetcher.clone(),
+        }
+    }
+
+    /// Starts fetching a zip nobody is waiting for yet, so that a version is
+    /// complete in the store after its first request.
+    fn start_zip_prefetch(&self, module: &Module, target: &ModuleVersion) {
+        let this = self.clone();
+        let job = self.zip_job(module, target);
+        tokio::spawn(async move {
+            if this.inner.store.head(&job.key).await.ok().flatten().is_some() {
+                return;
+            }
+            let key = job.key.clone();
+            match this.inner.zip_flights.join(job).await {
+                Ok(stream) => {
+                    // Draining our own reader waits for the outcome without
+                    // holding any bytes.
+                    use futures::StreamExt;
+                    let mut stream = stream;
+                    while let Some(chunk) = stream.next().await {
+                        if let Err(e) = chunk {
+                            tracing::warn!(%key, error = %e, "zip prefetch failed");
+                            break;
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(%key, error = %e, "zip prefetch failed"),
+            }
+        });
+    }
+
+    /// Also files an `@latest` or query answer under its canonical version,
+    /// which never changes.
+    async fn remember_canonical_info(&self, module: &Module, info: &RevInfo) {
+        if let Ok(escaped) = escape_version(&info.version) {
+            let key = layout::info(&module.escaped, &escaped);
+            self.store_best_effort(&key, info.raw.clone(), PutMode::CreateOnly).await;
+        }
+    }
+
+    /// The upstream list plus the canonical versions stored here, so that the
+    /// data directory stays a complete GOPROXY tree on its own.
+    async fn merge_local_versions(&self, module: &Module, upstream: String) -> String {
+        let mut merged = upstream;
+        if !merged.is_empty() && !merged.ends_with('\n') {
+            merged.push('\n');
+        }
+        let listed: std::collections::HashSet<String> =
+            merged.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_owned).collect();
+        let prefix = layout::versions_prefix(&module.escaped);
+        let Ok(keys) = self.inner.store.list(&prefix).await else { return merged };
+        let mut local: Vec<String> = keys
+            .iter()
+            .filter_map(|key| key.strip_prefix(&prefix)?.strip_suffix(".mod"))
+            .filter_map(|escaped| unescape_version(escaped).ok())
+            .filter(|v| is_canonical_version(v) && !is_pseudo_version(v) && !listed.contains(v))
+            .collect();
+        modvault_core::semver::sort(&mut local);
+        for version in local {
+            merged.push_str(&version);
+            merged.push('\n');
+        }
+        merged
+    }
+
+    /// Storage failures must not fail the request that fetched the data:
+    /// the client still gets its answer, and the next request tries again.
+    async fn store_best_effort(&self, key: &str, bytes: Bytes, mode: PutMode) {
+        if let Err(e) = self.inner.store.put(key, PutBody::Bytes(bytes), mode).await {
+            tracing::error!(%key, error = %e, "could not store fetched file");
+        }
+    }
+
+    async fn stored_bytes(&self, key: &str) -> Option<Bytes> {
+        modvault_store::read_to_bytes(self.inner.store.as_ref(), key).await.ok().flatten().map(|(_, bytes)| bytes)
+    }
+
+    async fn stored_or_bytes(&self, key: String, bytes: Bytes, freshness: Freshness) -> Answer {
+        match self.inner.store.head(&key).await {
+            Ok(Some(meta)) if meta.size == bytes.len() as u64 => Answer { body: Body::Stored { key, meta }, freshness },
+            _ => Answer { body: Body::Bytes(bytes), freshness },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VersionFile {
+    Info,
+    GoMod,
+    Zip,
+}
+
+impl VersionFile {
+    fn key(self, escaped_path: &str, escaped_version: &str) -> String {
+        match self {
+            VersionFile::Info => layout::info(escaped_path, escaped_version),
+            VersionFile::GoMod => layout::go_mod(escaped_path, escaped_version),
+            VersionFile::Zip => layout::zip(escaped_path, escaped_version),
+        }
+    }
+}
+
+/// Checks an info answer as the go command would before trusting it: the
+/// version must be canonical and valid for the module, and a canonical
+/// request must be echoed exactly.
+fn checked_info(module: &Module, info: RevInfo, requested: Option<&str>) -> ProxyResult<RevInfo> {
+    if !is_canonical_version(&info.version) || check(&module.path, &info.version).is_err() {
+        return Err(ProxyError::Upstream(format!(
+            "{}: upstream returned invalid version {:?}",
+            module.path, info.version
+        )));
+    }
+    if let Some(requested) = requested {
+        if info.version != requested {
+            return Err(ProxyError::Upstream(format!(
+                "{}: upstream returned info for version {} instead of requested version {requested}",
+                module.path, info.version
+            )));
+        }
+    }
+    Ok(info)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,51 @@
+//! Checks a complete zip file against the module zip rules before it may be
+//! stored: what the go command checks on download, plus the decompressed
+//! size and CRC of every entry, so a zip bomb or a corrupt zip never lands.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use modvault_core::modzip::{check_zip_entries, ZipEntry, MAX_ZIP_FILE};
+use modvault_core::ModuleVersion;
+use zip::CompressionMethod;
+
+/// Returns a one-line reason when the zip must not be stored.
+pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| format!("cannot reopen spooled zip: {e}"))?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size > MAX_ZIP_FILE {
+        return Err(format!("zip file is {size} bytes, more than the {MAX_ZIP_FILE}-byte limit"));
+    }
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("not a valid zip file: {e}"))?;
+    let mut names = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        // The go command can only extract stored and deflated entries.
+        if !matches!(entry.compression(), CompressionMethod::Stored | CompressionMethod::Deflated) {
+            return Err(format!("{}: unsupported compression method {:?}", entry.name(), entry.compression()));
+        }
+        let name = std::str::from_utf8(entry.name_raw())
+            .map_err(|_| format!("zip entry {i}: name is not UTF-8"))?
+            .to_owned();
+        names.push((name, entry.size()));
+    }
+    let entries: Vec<ZipEntry> = names.iter().map(|(name, size)| ZipEntry { name, uncompressed_size: *size }).collect();
+    check_zip_entries(target, &entries).map_err(|e| e.to_string())?;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let declared = entry.size();
+        let name = entry.name().to_owned();
+        // Reading one byte past the declared size catches an entry that
+        // inflates to more than it claims; reading to the end checks the CRC.
+        let actual = io::copy(&mut (&mut entry).take(declared + 1), &mut io::sink())
+            .map_err(|e| format!("{name}: corrupt entry: {e}"))?;
+        if actual > declared {
+            return Err(format!("{name}: decompresses to more than its declared {declared} bytes"));
+        }
+    }
+    Ok(())
+}

