@@ -55,7 +55,10 @@ impl Hash1Builder {
             summary.update(name.as_bytes());
             summary.update(b"\n");
         }
-        format!("h1:{}", base64::engine::general_purpose::STANDARD.encode(summary.finalize()))
+        format!(
+            "h1:{}",
+            base64::engine::general_purpose::STANDARD.encode(summary.finalize())
+        )
     }
 }
 
@@ -85,33 +88,66 @@ mod tests {
     }
 
     fn htop(k: &str, s: &str) -> String {
-        format!("{k}:{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes())))
+        format!(
+            "{k}:{}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
+        )
     }
 
     /// Ported from golang.org/x/mod/sumdb/dirhash/hash_test.go (TestHash1).
     #[test]
     fn test_hash1() {
-        let want = htop("h1", &format!("{}  {}\n{}  {}\n", h("data for abc"), "abc", h("data for xyz"), "xyz"));
+        let want = htop(
+            "h1",
+            &format!(
+                "{}  {}\n{}  {}\n",
+                h("data for abc"),
+                "abc",
+                h("data for xyz"),
+                "xyz"
+            ),
+        );
         let files: [(&str, &[u8]); 2] = [("xyz", b"data for xyz"), ("abc", b"data for abc")];
         assert_eq!(hash1(&files).as_deref(), Ok(want.as_str()));
 
         let bad: [(&str, &[u8]); 2] = [("xyz", b"data for xyz"), ("a\nbc", b"data for a\nbc")];
-        assert_eq!(hash1(&bad), Err(HashError::NewlineInFileName("a\nbc".to_owned())));
+        assert_eq!(
+            hash1(&bad),
+            Err(HashError::NewlineInFileName("a\nbc".to_owned()))
+        );
     }
 
     /// TestHashZip / TestHashDir use the prefixed names.
     #[test]
     fn test_hash_prefixed_names() {
-        let want = htop("h1", &format!("{}  {}\n{}  {}\n", h("data for abc"), "prefix/abc", h("data for xyz"), "prefix/xyz"));
-        let files: [(&str, &[u8]); 2] = [("prefix/xyz", b"data for xyz"), ("prefix/abc", b"data for abc")];
+        let want = htop(
+            "h1",
+            &format!(
+                "{}  {}\n{}  {}\n",
+                h("data for abc"),
+                "prefix/abc",
+                h("data for xyz"),
+                "prefix/xyz"
+            ),
+        );
+        let files: [(&str, &[u8]); 2] = [
+            ("prefix/xyz", b"data for xyz"),
+            ("prefix/abc", b"data for abc"),
+        ];
         assert_eq!(hash1(&files).unwrap(), want);
     }
 
     #[test]
     fn go_mod_vectors() {
         // `emptyGoModHash` in cmd/go/internal/modfetch/fetch.go.
-        assert_eq!(hash_go_mod(b""), "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=");
-        assert_eq!(hash_go_mod(b"module example.com/m\n"), "h1:flS2VctbRrTv+sBE+VKgxx6hlkMGPVz9MGOmzMYFg3k=");
+        assert_eq!(
+            hash_go_mod(b""),
+            "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY="
+        );
+        assert_eq!(
+            hash_go_mod(b"module example.com/m\n"),
+            "h1:flS2VctbRrTv+sBE+VKgxx6hlkMGPVz9MGOmzMYFg3k="
+        );
         assert_eq!(
             hash_go_mod(b"module example.com/Hello\n\ngo 1.20\n"),
             "h1:B0dsuQRzAmZlusHPxbj1P38tdQb0f8UdcRGpD+XqGpQ="
@@ -129,18 +165,30 @@ mod tests {
             ("example.com/Hello@v1.0.0/hello.go", hello),
             ("example.com/Hello@v1.0.0/sub/x.txt", x),
         ];
-        assert_eq!(hash1(&files).unwrap(), "h1:sL0wnfAZ4jI5UKdL9Xlbqm3psQGgCgTxpAKb+BLQEQk=");
+        assert_eq!(
+            hash1(&files).unwrap(),
+            "h1:sL0wnfAZ4jI5UKdL9Xlbqm3psQGgCgTxpAKb+BLQEQk="
+        );
         files.push(("example.com/Hello@v1.0.0/sub/", b""));
-        assert_eq!(hash1(&files).unwrap(), "h1:W58JY4MhOmPBvFylV71BjX5MDrlEF4x25kw1uF5v2ME=");
+        assert_eq!(
+            hash1(&files).unwrap(),
+            "h1:W58JY4MhOmPBvFylV71BjX5MDrlEF4x25kw1uF5v2ME="
+        );
         // Order of input never matters.
         files.reverse();
-        assert_eq!(hash1(&files).unwrap(), "h1:W58JY4MhOmPBvFylV71BjX5MDrlEF4x25kw1uF5v2ME=");
+        assert_eq!(
+            hash1(&files).unwrap(),
+            "h1:W58JY4MhOmPBvFylV71BjX5MDrlEF4x25kw1uF5v2ME="
+        );
     }
 
     /// `emptyHash` of x/mod/zip's zip_test.go: a zip with no files at all.
     #[test]
     fn empty_zip() {
-        assert_eq!(hash1(&[]).unwrap(), "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        assert_eq!(
+            hash1(&[]).unwrap(),
+            "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
     }
 
     #[test]

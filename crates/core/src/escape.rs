@@ -3,7 +3,9 @@
 //! A port of `EscapePath`, `EscapeVersion`, `UnescapePath` and
 //! `UnescapeVersion` from `golang.org/x/mod/module`.
 
-use crate::path::{check_elem, check_path, InvalidVersionError, PathError, PathKind, VersionReason};
+use crate::path::{
+    check_elem, check_path, InvalidVersionError, PathError, PathKind, VersionReason,
+};
 
 /// Go `module.EscapePath`: the escaped form of a valid module path
 /// (`github.com/Azure/x` → `github.com/!azure/x`). Fails if `path` does not
@@ -17,10 +19,17 @@ pub fn escape_path(path: &str) -> Result<String, PathError> {
 /// Go `module.EscapeVersion`: the escaped form of a version, which need not
 /// be semver but must be a valid file-name element without `!`.
 pub fn escape_version(v: &str) -> Result<String, PathError> {
-    if check_elem(v, PathKind::File).is_err() || v.contains('!') || !v.is_ascii() {
-        // Go rejects non-ASCII only later, in escapeString ("internal
-        // error"); both are errors, and this one reads better.
-        return Err(InvalidVersionError { version: v.to_owned(), reason: VersionReason::Disallowed }.into());
+    if check_elem(v, PathKind::File).is_err() || v.contains('!') {
+        return Err(InvalidVersionError {
+            version: v.to_owned(),
+            reason: VersionReason::Disallowed,
+        }
+        .into());
+    }
+    if !v.is_ascii() {
+        // File-name elements may hold Unicode letters, which the escaping
+        // cannot represent; Go reports this from escapeString.
+        return Err(PathError::EscapeInconsistency);
     }
     Ok(escape_string(v))
 }
@@ -43,7 +52,10 @@ fn escape_string(s: &str) -> String {
 /// the escaping is malformed (a bare upper-case letter, `!` not followed by
 /// `a`-`z`, non-ASCII) or the result is not a valid module path.
 pub fn unescape_path(escaped: &str) -> Result<String, PathError> {
-    let invalid = |cause| PathError::InvalidEscapedPath { escaped: escaped.to_owned(), cause };
+    let invalid = |cause| PathError::InvalidEscapedPath {
+        escaped: escaped.to_owned(),
+        cause,
+    };
     let path = unescape_string(escaped).ok_or_else(|| invalid(None))?;
     check_path(&path).map_err(|e| invalid(Some(Box::new(e))))?;
     Ok(path)
@@ -52,10 +64,15 @@ pub fn unescape_path(escaped: &str) -> Result<String, PathError> {
 /// Go `module.UnescapeVersion`: the version for an escaped version. The
 /// result must be a valid file-name element.
 pub fn unescape_version(escaped: &str) -> Result<String, PathError> {
-    let v = unescape_string(escaped)
-        .ok_or_else(|| PathError::InvalidEscapedVersion { version: escaped.to_owned(), cause: None })?;
+    let v = unescape_string(escaped).ok_or_else(|| PathError::InvalidEscapedVersion {
+        version: escaped.to_owned(),
+        cause: None,
+    })?;
     if let Err(reason) = check_elem(&v, PathKind::File) {
-        return Err(PathError::InvalidEscapedVersion { version: v, cause: Some(reason) });
+        return Err(PathError::InvalidEscapedVersion {
+            version: v,
+            cause: Some(reason),
+        });
     }
     Ok(v)
 }
@@ -96,7 +113,10 @@ mod tests {
         // Go's table has a '+' after ".-"; 1.27.3's CheckPath rejects '+' in
         // module paths (code wins), so it is dropped here.
         ("ascii.com/abcdefghijklmnopqrstuvwxyz.-/~_0123456789", ""),
-        ("github.com/GoogleCloudPlatform/omega", "github.com/!google!cloud!platform/omega"),
+        (
+            "github.com/GoogleCloudPlatform/omega",
+            "github.com/!google!cloud!platform/omega",
+        ),
     ];
 
     const BAD_UNESCAPE: &[&str] = &[
@@ -112,28 +132,45 @@ mod tests {
     fn test_escape_path() {
         for &(path, ok, ..) in CHECK_PATH_TESTS {
             if !ok {
-                assert!(escape_path(path).is_err(), "EscapePath({path:?}) succeeded, want error");
+                assert!(
+                    escape_path(path).is_err(),
+                    "EscapePath({path:?}) succeeded, want error"
+                );
             }
         }
         for &(path, esc) in ESCAPE_TESTS {
             let want = if esc.is_empty() { path } else { esc };
-            assert_eq!(escape_path(path).as_deref(), Ok(want), "EscapePath({path:?})");
+            assert_eq!(
+                escape_path(path).as_deref(),
+                Ok(want),
+                "EscapePath({path:?})"
+            );
         }
     }
 
     #[test]
     fn test_unescape_path() {
         for &bad in BAD_UNESCAPE {
-            assert!(unescape_path(bad).is_err(), "UnescapePath({bad:?}) succeeded, want error");
+            assert!(
+                unescape_path(bad).is_err(),
+                "UnescapePath({bad:?}) succeeded, want error"
+            );
         }
         for &(path, ok, ..) in CHECK_PATH_TESTS {
             if !ok {
-                assert!(unescape_path(path).is_err(), "UnescapePath({path:?}) succeeded, want error");
+                assert!(
+                    unescape_path(path).is_err(),
+                    "UnescapePath({path:?}) succeeded, want error"
+                );
             }
         }
         for &(path, esc) in ESCAPE_TESTS {
             let esc = if esc.is_empty() { path } else { esc };
-            assert_eq!(unescape_path(esc).as_deref(), Ok(path), "UnescapePath({esc:?})");
+            assert_eq!(
+                unescape_path(esc).as_deref(),
+                Ok(path),
+                "UnescapePath({esc:?})"
+            );
         }
     }
 
@@ -141,7 +178,14 @@ mod tests {
     fn versions() {
         assert_eq!(escape_version("v1.2.3").as_deref(), Ok("v1.2.3"));
         assert_eq!(escape_version("Master").as_deref(), Ok("!master"));
-        assert_eq!(escape_version("v2.0.0+incompatible").as_deref(), Ok("v2.0.0+incompatible"));
+        assert_eq!(
+            escape_version("v2.0.0+incompatible").as_deref(),
+            Ok("v2.0.0+incompatible")
+        );
+        assert_eq!(
+            escape_version("é").unwrap_err().to_string(),
+            "internal error: inconsistency in EscapePath"
+        );
         for bad in ["", "a/b", "x!y", "..", "v1.", "aux", "a:b", "é"] {
             assert!(escape_version(bad).is_err(), "EscapeVersion({bad:?})");
         }
@@ -157,12 +201,18 @@ mod tests {
             escape_version("a/b").unwrap_err().to_string(),
             r#"version "a/b" invalid: disallowed version string"#
         );
-        assert_eq!(unescape_path("x.y/Z").unwrap_err().to_string(), r#"invalid escaped module path "x.y/Z""#);
+        assert_eq!(
+            unescape_path("x.y/Z").unwrap_err().to_string(),
+            r#"invalid escaped module path "x.y/Z""#
+        );
         assert_eq!(
             unescape_path("x.y/z/v1").unwrap_err().to_string(),
             r#"invalid escaped module path "x.y/z/v1": malformed module path "x.y/z/v1": invalid version"#
         );
-        assert_eq!(unescape_version("!!").unwrap_err().to_string(), r#"invalid escaped version "!!""#);
+        assert_eq!(
+            unescape_version("!!").unwrap_err().to_string(),
+            r#"invalid escaped version "!!""#
+        );
         assert_eq!(
             unescape_version("!aux").unwrap_err().to_string(),
             r#"invalid escaped version "Aux": "Aux" disallowed as path element component on Windows"#

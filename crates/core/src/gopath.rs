@@ -30,10 +30,7 @@ pub(crate) fn clean(p: &str) -> String {
         } else if bytes[r] == b'.' && (r + 1 == n || bytes[r + 1] == b'/') {
             // . element
             r += 1;
-        } else if bytes[r] == b'.'
-            && bytes[r + 1] == b'.'
-            && (r + 2 == n || bytes[r + 2] == b'/')
-        {
+        } else if bytes[r] == b'.' && bytes[r + 1] == b'.' && (r + 2 == n || bytes[r + 2] == b'/') {
             // .. element: remove to last /
             r += 2;
             if out.len() > dotdot {
@@ -74,11 +71,6 @@ pub(crate) fn split(p: &str) -> (&str, &str) {
         Some(i) => p.split_at(i + 1),
         None => ("", p),
     }
-}
-
-/// Go `path.Dir`: everything but the last element, cleaned.
-pub(crate) fn dir(p: &str) -> String {
-    clean(split(p).0)
 }
 
 /// Go `path.Base`: the last element, ignoring trailing slashes.
@@ -159,8 +151,6 @@ mod tests {
         assert_eq!(split("a/b/c"), ("a/b/", "c"));
         assert_eq!(split("c"), ("", "c"));
         assert_eq!(split("a/"), ("a/", ""));
-        assert_eq!(dir("a/b/c"), "a/b");
-        assert_eq!(dir("c"), ".");
         assert_eq!(base("a/b/c"), "c");
         assert_eq!(base("a/b/"), "b");
         assert_eq!(base("///"), "/");

@@ -19,6 +19,7 @@ pub mod semver;
 mod fold;
 mod gopath;
 mod gounicode;
+mod gover;
 mod quote;
 
 use std::fmt;
@@ -32,7 +33,10 @@ pub struct ModuleVersion {
 
 impl ModuleVersion {
     pub fn new(path: impl Into<String>, version: impl Into<String>) -> Self {
-        Self { path: path.into(), version: version.into() }
+        Self {
+            path: path.into(),
+            version: version.into(),
+        }
     }
 }
 

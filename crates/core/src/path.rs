@@ -104,28 +104,47 @@ pub struct InvalidVersionError {
 pub enum PathError {
     /// Go's `InvalidPathError`.
     #[error("malformed {kind} path {}: {reason}", quote(.path))]
-    Malformed { kind: PathKind, path: String, reason: PathReason },
+    Malformed {
+        kind: PathKind,
+        path: String,
+        reason: PathReason,
+    },
 
     /// Go's `ModuleError` wrapping an `InvalidVersionError` (from [`check`]):
     /// `example.com/m@v2.0.0: invalid version: should be v0 or v1, not v2`.
     #[error("{path}@{}: invalid version: {}", .error.version, .error.reason)]
-    ModuleVersion { path: String, error: InvalidVersionError },
+    ModuleVersion {
+        path: String,
+        error: InvalidVersionError,
+    },
 
     /// A bare `InvalidVersionError` (from [`check_path_major`] and
     /// [`crate::escape::escape_version`]).
     #[error(transparent)]
     InvalidVersion(#[from] InvalidVersionError),
 
+    /// [`crate::escape::escape_version`] given a version with non-ASCII
+    /// letters: a valid file name that the `!` escaping cannot represent.
+    /// (Go's message, from `escapeString`.)
+    #[error("internal error: inconsistency in EscapePath")]
+    EscapeInconsistency,
+
     /// [`crate::escape::unescape_path`]: bad `!` escaping, or (with a cause)
     /// the unescaped path is not a valid module path.
     #[error("invalid escaped module path {}{}", quote(.escaped), colon_cause(.cause.as_deref()))]
-    InvalidEscapedPath { escaped: String, cause: Option<Box<PathError>> },
+    InvalidEscapedPath {
+        escaped: String,
+        cause: Option<Box<PathError>>,
+    },
 
     /// [`crate::escape::unescape_version`]. Like Go, quotes the escaped form
     /// when the escaping is bad and the unescaped form when the result is
     /// not a valid file-name element.
     #[error("invalid escaped version {}{}", quote(.version), colon_cause(.cause.as_ref()))]
-    InvalidEscapedVersion { version: String, cause: Option<PathReason> },
+    InvalidEscapedVersion {
+        version: String,
+        cause: Option<PathReason>,
+    },
 }
 
 fn colon_cause(cause: Option<&impl fmt::Display>) -> String {
@@ -366,7 +385,10 @@ pub fn check_path_major(version: &str, path_major: &str) -> Result<(), PathError
     };
     Err(InvalidVersionError {
         version: version.to_owned(),
-        reason: VersionReason::MajorMismatch { want: want.to_owned(), got: m },
+        reason: VersionReason::MajorMismatch {
+            want: want.to_owned(),
+            got: m,
+        },
     }
     .into())
 }
@@ -395,7 +417,10 @@ pub fn check(path: &str, version: &str) -> Result<(), PathError> {
     check_path(path)?;
     let version_error = |reason| PathError::ModuleVersion {
         path: path.to_owned(),
-        error: InvalidVersionError { version: version.to_owned(), reason },
+        error: InvalidVersionError {
+            version: version.to_owned(),
+            reason,
+        },
     };
     if !semver::is_valid(version) {
         return Err(version_error(VersionReason::NotSemver));
@@ -570,7 +595,11 @@ mod tests {
         // For gopkg.in, .v1 means v1 only (not v0), but early vgo generated
         // v0 pseudo-versions for it, which stay accepted.
         ("gopkg.in/check.v1", "v0.0.0", false),
-        ("gopkg.in/check.v1", "v0.0.0-20160102150405-abcdef123456", true),
+        (
+            "gopkg.in/check.v1",
+            "v0.0.0-20160102150405-abcdef123456",
+            true,
+        ),
         ("gopkg.in/yaml.v2", "v1.0.0", false),
         ("gopkg.in/yaml.v2", "v2.0.0", true),
         ("gopkg.in/yaml.v2", "v2.1.5", true),
@@ -579,20 +608,39 @@ mod tests {
         ("rsc.io/quote", "v17.0.0+incompatible", true),
     ];
 
-
     #[test]
     fn test_check() {
         for &(path, version, ok) in CHECK_TESTS {
-            assert_eq!(check(path, version).is_ok(), ok, "Check({path:?}, {version:?}) = {:?}", check(path, version));
+            assert_eq!(
+                check(path, version).is_ok(),
+                ok,
+                "Check({path:?}, {version:?}) = {:?}",
+                check(path, version)
+            );
         }
     }
 
     #[test]
     fn test_check_path() {
         for &(path, ok, import_ok, file_ok) in CHECK_PATH_TESTS {
-            assert_eq!(check_path(path).is_ok(), ok, "CheckPath({path:?}) = {:?}", check_path(path));
-            assert_eq!(check_import_path(path).is_ok(), import_ok, "CheckImportPath({path:?}) = {:?}", check_import_path(path));
-            assert_eq!(check_file_path(path).is_ok(), file_ok, "CheckFilePath({path:?}) = {:?}", check_file_path(path));
+            assert_eq!(
+                check_path(path).is_ok(),
+                ok,
+                "CheckPath({path:?}) = {:?}",
+                check_path(path)
+            );
+            assert_eq!(
+                check_import_path(path).is_ok(),
+                import_ok,
+                "CheckImportPath({path:?}) = {:?}",
+                check_import_path(path)
+            );
+            assert_eq!(
+                check_file_path(path).is_ok(),
+                file_ok,
+                "CheckFilePath({path:?}) = {:?}",
+                check_file_path(path)
+            );
         }
     }
 
@@ -610,7 +658,11 @@ mod tests {
         ];
         for (prefix, major) in tests {
             let path = format!("{prefix}{major}");
-            assert_eq!(split_path_version(&path), Some((prefix, major)), "SplitPathVersion({path:?})");
+            assert_eq!(
+                split_path_version(&path),
+                Some((prefix, major)),
+                "SplitPathVersion({path:?})"
+            );
         }
         // Go checks that prefix+pathMajor always adds up to the input; ours
         // returns None instead of (path, "", false), so check both shapes.
@@ -619,10 +671,20 @@ mod tests {
                 assert_eq!(format!("{prefix}{major}"), path);
             }
         }
-        for bad in ["x.y/z/v0", "x.y/z/v1", "x.y/z/v2.0", "x.y/z/v02", "gopkg.in/yaml", "gopkg.in/yaml.v01"] {
+        for bad in [
+            "x.y/z/v0",
+            "x.y/z/v1",
+            "x.y/z/v2.0",
+            "x.y/z/v02",
+            "gopkg.in/yaml",
+            "gopkg.in/yaml.v01",
+        ] {
             assert_eq!(split_path_version(bad), None, "{bad:?}");
         }
-        assert_eq!(split_path_version("gopkg.in/yaml.v2-unstable"), Some(("gopkg.in/yaml", ".v2-unstable")));
+        assert_eq!(
+            split_path_version("gopkg.in/yaml.v2-unstable"),
+            Some(("gopkg.in/yaml", ".v2-unstable"))
+        );
         assert_eq!(split_path_version("v2"), Some(("v2", "")));
         assert_eq!(split_path_version("/v2"), Some(("", "/v2")));
     }
@@ -643,7 +705,11 @@ mod tests {
             ("v2.0.0", ".v2", true),
         ];
         for (v, path_major, want) in tests {
-            assert_eq!(match_path_major(v, path_major), want, "MatchPathMajor({v:?}, {path_major:?})");
+            assert_eq!(
+                match_path_major(v, path_major),
+                want,
+                "MatchPathMajor({v:?}, {path_major:?})"
+            );
         }
     }
 
@@ -659,7 +725,10 @@ mod tests {
     #[test]
     fn canonical_versions() {
         assert_eq!(canonical_version("v1.2"), "v1.2.0");
-        assert_eq!(canonical_version("v2.0.0+incompatible"), "v2.0.0+incompatible");
+        assert_eq!(
+            canonical_version("v2.0.0+incompatible"),
+            "v2.0.0+incompatible"
+        );
         assert_eq!(canonical_version("v2.0+incompatible"), "");
         assert_eq!(canonical_version("v2.0.0+meta"), "v2.0.0");
         assert!(is_canonical_version("v2.0.0+incompatible"));
@@ -672,17 +741,41 @@ mod tests {
     #[test]
     fn messages_read_like_go() {
         let msg = |r: Result<(), PathError>| r.unwrap_err().to_string();
-        assert_eq!(msg(check_path("x")), r#"malformed module path "x": missing dot in first path element"#);
-        assert_eq!(msg(check_path("x.y/z*")), r#"malformed module path "x.y/z*": invalid char '*'"#);
-        assert_eq!(msg(check_path("X.y/z")), r#"malformed module path "X.y/z": invalid char 'X' in first path element"#);
-        assert_eq!(msg(check_path("x.y/z/v1")), r#"malformed module path "x.y/z/v1": invalid version"#);
-        assert_eq!(msg(check_file_path("a/aux.go")), r#"malformed file path "a/aux.go": "aux" disallowed as path element component on Windows"#);
-        assert_eq!(msg(check_file_path("a/..")), r#"malformed file path "a/..": invalid path element "..""#);
-        assert_eq!(msg(check("rsc.io/quote", "0.1.0")), "rsc.io/quote@0.1.0: invalid version: not a semantic version");
+        assert_eq!(
+            msg(check_path("x")),
+            r#"malformed module path "x": missing dot in first path element"#
+        );
+        assert_eq!(
+            msg(check_path("x.y/z*")),
+            r#"malformed module path "x.y/z*": invalid char '*'"#
+        );
+        assert_eq!(
+            msg(check_path("X.y/z")),
+            r#"malformed module path "X.y/z": invalid char 'X' in first path element"#
+        );
+        assert_eq!(
+            msg(check_path("x.y/z/v1")),
+            r#"malformed module path "x.y/z/v1": invalid version"#
+        );
+        assert_eq!(
+            msg(check_file_path("a/aux.go")),
+            r#"malformed file path "a/aux.go": "aux" disallowed as path element component on Windows"#
+        );
+        assert_eq!(
+            msg(check_file_path("a/..")),
+            r#"malformed file path "a/..": invalid path element "..""#
+        );
+        assert_eq!(
+            msg(check("rsc.io/quote", "0.1.0")),
+            "rsc.io/quote@0.1.0: invalid version: not a semantic version"
+        );
         assert_eq!(
             msg(check("github.com/go-yaml/yaml", "v2.0.0")),
             "github.com/go-yaml/yaml@v2.0.0: invalid version: should be v0 or v1, not v2"
         );
-        assert_eq!(msg(check_path_major("v3.0.0", "/v2")), r#"version "v3.0.0" invalid: should be v2, not v3"#);
+        assert_eq!(
+            msg(check_path_major("v3.0.0", "/v2")),
+            r#"version "v3.0.0" invalid: should be v2, not v3"#
+        );
     }
 }

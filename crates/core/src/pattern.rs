@@ -249,7 +249,11 @@ mod tests {
             (",,*/quote", "rsc.io/quote", true),
         ];
         for (globs, target, want) in tests {
-            assert_eq!(match_prefix_patterns(globs, target), want, "MatchPrefixPatterns({globs:?}, {target:?})");
+            assert_eq!(
+                match_prefix_patterns(globs, target),
+                want,
+                "MatchPrefixPatterns({globs:?}, {target:?})"
+            );
         }
     }
 

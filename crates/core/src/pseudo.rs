@@ -79,7 +79,10 @@ pub fn pseudo_version(major: &str, older: &str, time_yyyymmddhhmmss: &str, rev: 
 /// builds on (with its `+incompatible`, if any), or `""` for form (1).
 pub fn pseudo_version_base(v: &str) -> Result<String, PseudoError> {
     let parts = parse_pseudo_version(v)?;
-    let error = |reason| PseudoError { version: v.to_owned(), reason };
+    let error = |reason| PseudoError {
+        version: v.to_owned(),
+        reason,
+    };
     let (base, build) = (parts.base, parts.build);
     match semver::prerelease(base).as_str() {
         "" => {
@@ -142,7 +145,10 @@ struct PseudoParts<'a> {
 
 /// Go `parsePseudoVersion`.
 fn parse_pseudo_version(v: &str) -> Result<PseudoParts<'_>, PseudoError> {
-    let syntax_error = || PseudoError { version: v.to_owned(), reason: PseudoReason::Syntax };
+    let syntax_error = || PseudoError {
+        version: v.to_owned(),
+        reason: PseudoReason::Syntax,
+    };
     if !is_pseudo_version(v) {
         return Err(syntax_error());
     }
@@ -154,7 +160,12 @@ fn parse_pseudo_version(v: &str) -> Result<PseudoParts<'_>, PseudoError> {
         Some(dot) if dot > last_dash => (&rest[..dot], &rest[dot + 1..]),
         _ => (&rest[..last_dash], &rest[last_dash + 1..]),
     };
-    Ok(PseudoParts { base, timestamp, rev, build })
+    Ok(PseudoParts {
+        base,
+        timestamp,
+        rev,
+        build,
+    })
 }
 
 /// The pseudo-version regular expression of Go's `pseudoVersionRE`,
@@ -283,13 +294,29 @@ mod tests {
         ("v2", "", "v2.0.0-20060102150405-hash"),
         ("unused", "v0.0.0", "v0.0.1-0.20060102150405-hash"),
         ("unused", "v1.2.3", "v1.2.4-0.20060102150405-hash"),
-        ("unused", "v1.2.99999999999999999", "v1.2.100000000000000000-0.20060102150405-hash"),
+        (
+            "unused",
+            "v1.2.99999999999999999",
+            "v1.2.100000000000000000-0.20060102150405-hash",
+        ),
         ("unused", "v1.2.3-pre", "v1.2.3-pre.0.20060102150405-hash"),
         ("unused", "v1.3.0-pre", "v1.3.0-pre.0.20060102150405-hash"),
         ("unused", "v0.0.0--", "v0.0.0--.0.20060102150405-hash"),
-        ("unused", "v1.0.0+metadata", "v1.0.1-0.20060102150405-hash+metadata"),
-        ("unused", "v2.0.0+incompatible", "v2.0.1-0.20060102150405-hash+incompatible"),
-        ("unused", "v2.3.0-pre+incompatible", "v2.3.0-pre.0.20060102150405-hash+incompatible"),
+        (
+            "unused",
+            "v1.0.0+metadata",
+            "v1.0.1-0.20060102150405-hash+metadata",
+        ),
+        (
+            "unused",
+            "v2.0.0+incompatible",
+            "v2.0.1-0.20060102150405-hash+incompatible",
+        ),
+        (
+            "unused",
+            "v2.3.0-pre+incompatible",
+            "v2.3.0-pre.0.20060102150405-hash+incompatible",
+        ),
     ];
 
     /// Go's `pseudoTime`, 2006-01-02 15:04:05 UTC, in pseudo-version layout.
@@ -298,7 +325,11 @@ mod tests {
     #[test]
     fn test_pseudo_version() {
         for &(major, older, version) in PSEUDO_TESTS {
-            assert_eq!(pseudo_version(major, older, PSEUDO_TIME, "hash"), version, "PseudoVersion({major:?}, {older:?})");
+            assert_eq!(
+                pseudo_version(major, older, PSEUDO_TIME, "hash"),
+                version,
+                "PseudoVersion({major:?}, {older:?})"
+            );
         }
     }
 
@@ -313,8 +344,15 @@ mod tests {
     #[test]
     fn test_pseudo_version_time() {
         for &(_, older, version) in PSEUDO_TESTS {
-            assert_eq!(pseudo_version_time(version).as_deref(), Ok(PSEUDO_TIME), "PseudoVersionTime({version:?})");
-            assert!(pseudo_version_time(older).is_err(), "PseudoVersionTime({older:?})");
+            assert_eq!(
+                pseudo_version_time(version).as_deref(),
+                Ok(PSEUDO_TIME),
+                "PseudoVersionTime({version:?})"
+            );
+            assert!(
+                pseudo_version_time(older).is_err(),
+                "PseudoVersionTime({older:?})"
+            );
         }
     }
 
@@ -338,15 +376,26 @@ mod tests {
     #[test]
     fn test_pseudo_version_rev() {
         for &(_, older, version) in PSEUDO_TESTS {
-            assert_eq!(pseudo_version_rev(version).as_deref(), Ok("hash"), "PseudoVersionRev({version:?})");
-            assert!(pseudo_version_rev(older).is_err(), "PseudoVersionRev({older:?})");
+            assert_eq!(
+                pseudo_version_rev(version).as_deref(),
+                Ok("hash"),
+                "PseudoVersionRev({version:?})"
+            );
+            assert!(
+                pseudo_version_rev(older).is_err(),
+                "PseudoVersionRev({older:?})"
+            );
         }
     }
 
     #[test]
     fn test_pseudo_version_base() {
         for &(_, older, version) in PSEUDO_TESTS {
-            assert_eq!(pseudo_version_base(version).as_deref(), Ok(older), "PseudoVersionBase({version:?})");
+            assert_eq!(
+                pseudo_version_base(version).as_deref(),
+                Ok(older),
+                "PseudoVersionBase({version:?})"
+            );
         }
     }
 
@@ -361,32 +410,58 @@ mod tests {
             "v0.0.0-20060102150405-hash+incompatible", // "+incompatible without base version
             "v0.0.0-20060102150405-hash+metadata",     // other metadata without base version
         ] {
-            assert!(pseudo_version_base(input).is_err(), "PseudoVersionBase({input:?})");
+            assert!(
+                pseudo_version_base(input).is_err(),
+                "PseudoVersionBase({input:?})"
+            );
         }
         assert_eq!(
-            pseudo_version_base("v1.0.0-0.20060102150405-hash").unwrap_err().to_string(),
+            pseudo_version_base("v1.0.0-0.20060102150405-hash")
+                .unwrap_err()
+                .to_string(),
             r#"pseudo-version "v1.0.0-0.20060102150405-hash" invalid: version before v1.0.0 would have negative patch number"#
         );
     }
 
     #[test]
     fn test_inc_decimal() {
-        for (input, want) in [("0", "1"), ("1", "2"), ("99", "100"), ("100", "101"), ("101", "102")] {
+        for (input, want) in [
+            ("0", "1"),
+            ("1", "2"),
+            ("99", "100"),
+            ("100", "101"),
+            ("101", "102"),
+        ] {
             assert_eq!(inc_decimal(input), want, "incDecimal({input:?})");
         }
     }
 
     #[test]
     fn test_dec_decimal() {
-        for (input, want) in [("", ""), ("0", ""), ("00", ""), ("1", "0"), ("2", "1"), ("99", "98"), ("100", "99"), ("101", "100")] {
+        for (input, want) in [
+            ("", ""),
+            ("0", ""),
+            ("00", ""),
+            ("1", "0"),
+            ("2", "1"),
+            ("99", "98"),
+            ("100", "99"),
+            ("101", "100"),
+        ] {
             assert_eq!(dec_decimal(input), want, "decDecimal({input:?})");
         }
     }
 
     #[test]
     fn zero_pseudo_versions() {
-        assert_eq!(zero_pseudo_version("v0"), "v0.0.0-00010101000000-000000000000");
-        assert_eq!(zero_pseudo_version("v2"), "v2.0.0-00010101000000-000000000000");
+        assert_eq!(
+            zero_pseudo_version("v0"),
+            "v0.0.0-00010101000000-000000000000"
+        );
+        assert_eq!(
+            zero_pseudo_version("v2"),
+            "v2.0.0-00010101000000-000000000000"
+        );
         assert!(is_zero_pseudo_version("v0.0.0-00010101000000-000000000000"));
         assert!(is_zero_pseudo_version("v3.0.0-00010101000000-000000000000"));
         assert!(!is_zero_pseudo_version("v0.0.0-20060102150405-hash"));
@@ -396,15 +471,27 @@ mod tests {
     #[test]
     fn syntax_edge_cases() {
         // The optional "[^+]*\." group may contain dashes and several dots.
-        assert!(is_pseudo_version("v1.2.3-pre-x.y.0.20060102150405-abcdef123456"));
-        assert_eq!(pseudo_version_base("v1.2.3-pre-x.y.0.20060102150405-abcdef123456").as_deref(), Ok("v1.2.3-pre-x.y"));
+        assert!(is_pseudo_version(
+            "v1.2.3-pre-x.y.0.20060102150405-abcdef123456"
+        ));
+        assert_eq!(
+            pseudo_version_base("v1.2.3-pre-x.y.0.20060102150405-abcdef123456").as_deref(),
+            Ok("v1.2.3-pre-x.y")
+        );
         assert!(is_pseudo_version("v1.2.3-0.0.20060102150405-abcdef123456"));
-        assert_eq!(pseudo_version_base("v1.2.3-0.0.20060102150405-abcdef123456").as_deref(), Ok("v1.2.3-0"));
-        assert!(!is_pseudo_version("v1.2.3-pre.1.20060102150405-abcdef123456")); // needs "0." before the time
+        assert_eq!(
+            pseudo_version_base("v1.2.3-0.0.20060102150405-abcdef123456").as_deref(),
+            Ok("v1.2.3-0")
+        );
+        assert!(!is_pseudo_version(
+            "v1.2.3-pre.1.20060102150405-abcdef123456"
+        )); // needs "0." before the time
         assert!(!is_pseudo_version("v1.0.0-2006010215040-abcdef123456")); // 13 digits
         assert!(!is_pseudo_version("v1.0.0-20060102150405-")); // empty rev
         assert!(!is_pseudo_version("v1.0.0-20060102150405-abc_def"));
-        assert!(is_pseudo_version("v1.0.0-20060102150405-abcdef123456+incompatible"));
+        assert!(is_pseudo_version(
+            "v1.0.0-20060102150405-abcdef123456+incompatible"
+        ));
         assert!(!is_pseudo_version("v1.0.0-20060102150405-abcdef123456+"));
     }
 }

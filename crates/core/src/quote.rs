@@ -164,9 +164,22 @@ mod tests {
         let ok = |s: &str| unquote(s.as_bytes());
         assert_eq!(ok(r#""abc""#), Some(b"abc".to_vec()));
         assert_eq!(ok("`a\\b\r`"), Some(b"a\\b".to_vec()));
-        assert_eq!(ok(r#""a\tb\x41\101\u263a""#), Some("a\tbAA☺".as_bytes().to_vec()));
+        assert_eq!(
+            ok(r#""a\tb\x41\101\u263a""#),
+            Some("a\tbAA☺".as_bytes().to_vec())
+        );
         assert_eq!(ok(r#""\xff""#), Some(vec![0xff]));
-        for bad in [r#"""#, r#""abc"#, r#""a"b""#, r#""\q""#, r#""\400""#, "\"a\nb\"", "`a`b`", "'a'", r#""\ud800""#] {
+        for bad in [
+            r#"""#,
+            r#""abc"#,
+            r#""a"b""#,
+            r#""\q""#,
+            r#""\400""#,
+            "\"a\nb\"",
+            "`a`b`",
+            "'a'",
+            r#""\ud800""#,
+        ] {
             assert_eq!(ok(bad), None, "{bad:?}");
         }
     }

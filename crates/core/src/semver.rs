@@ -60,7 +60,9 @@ pub fn major_minor(v: &str) -> String {
 
 /// The pre-release suffix including its dash (`"-pre"`); `""` if none or invalid.
 pub fn prerelease(v: &str) -> String {
-    parse(v).map(|p| p.prerelease.to_owned()).unwrap_or_default()
+    parse(v)
+        .map(|p| p.prerelease.to_owned())
+        .unwrap_or_default()
 }
 
 /// The build suffix including its plus (`"+meta"`); `""` if none or invalid.
@@ -163,9 +165,9 @@ fn parse_int(v: &str) -> Option<(&str, &str)> {
 fn parse_prerelease(v: &str) -> Option<(&str, &str)> {
     let end = v.find('+').unwrap_or(v.len());
     let body = v.get(1..end)?;
-    let idents_ok = body.split('.').all(|id| {
-        !id.is_empty() && id.bytes().all(is_ident_char) && !is_bad_num(id)
-    });
+    let idents_ok = body
+        .split('.')
+        .all(|id| !id.is_empty() && id.bytes().all(is_ident_char) && !is_bad_num(id));
     idents_ok.then(|| v.split_at(end))
 }
 
@@ -320,7 +322,11 @@ mod tests {
     #[test]
     fn test_prerelease() {
         for &(input, out) in TESTS {
-            let want = if out.is_empty() { "" } else { out.find('-').map(|i| &out[i..]).unwrap_or("") };
+            let want = if out.is_empty() {
+                ""
+            } else {
+                out.find('-').map(|i| &out[i..]).unwrap_or("")
+            };
             assert_eq!(prerelease(input), want, "Prerelease({input:?})");
         }
     }
@@ -328,7 +334,11 @@ mod tests {
     #[test]
     fn test_build() {
         for &(input, out) in TESTS {
-            let want = if out.is_empty() { "" } else { input.find('+').map(|i| &input[i..]).unwrap_or("") };
+            let want = if out.is_empty() {
+                ""
+            } else {
+                input.find('+').map(|i| &input[i..]).unwrap_or("")
+            };
             assert_eq!(build(input), want, "Build({input:?})");
         }
     }
@@ -362,10 +372,19 @@ mod tests {
         versions.rotate_left(7);
         sort(&mut versions);
         for pair in versions.windows(2) {
-            assert_ne!(compare_version(&pair[0], &pair[1]), Ordering::Greater, "{pair:?} out of order");
+            assert_ne!(
+                compare_version(&pair[0], &pair[1]),
+                Ordering::Greater,
+                "{pair:?} out of order"
+            );
         }
         // Ties under Compare are broken by string order.
-        let mut list = vec!["v1.0.0+b".to_owned(), "v1.0.0".to_owned(), "v1.0.0+a".to_owned(), "bad".to_owned()];
+        let mut list = vec![
+            "v1.0.0+b".to_owned(),
+            "v1.0.0".to_owned(),
+            "v1.0.0+a".to_owned(),
+            "bad".to_owned(),
+        ];
         sort(&mut list);
         assert_eq!(list, ["bad", "v1.0.0", "v1.0.0+a", "v1.0.0+b"]);
     }
@@ -391,7 +410,20 @@ mod tests {
         );
         assert_eq!(compare("v1.0.0-9", "v1.0.0-10"), Ordering::Less);
         assert_eq!(compare("v1.0.0-a", "v1.0.0-a.0"), Ordering::Less);
-        for bad in ["", "v", "v01.0.0", "v1.0.0-01", "v1.0.0-", "v1.0.0+", "v1.0.0-a..b", "v1.0.0+a..b", "v1.0.0-é", "vé", "v1.0.0+é", "v1..0"] {
+        for bad in [
+            "",
+            "v",
+            "v01.0.0",
+            "v1.0.0-01",
+            "v1.0.0-",
+            "v1.0.0+",
+            "v1.0.0-a..b",
+            "v1.0.0+a..b",
+            "v1.0.0-é",
+            "vé",
+            "v1.0.0+é",
+            "v1..0",
+        ] {
             assert!(!is_valid(bad), "{bad:?}");
             assert_eq!(major(bad), "");
             assert_eq!(major_minor(bad), "");

@@ -23,7 +23,8 @@ pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<(), String
         let entry = archive.by_index_raw(i).map_err(|e| format!("zip entry {i}: {e}"))?;
         // The go command can only extract stored and deflated entries.
         if !matches!(entry.compression(), CompressionMethod::Stored | CompressionMethod::Deflated) {
-            return Err(format!("{}: unsupported compression method {:?}", entry.name(), entry.compression()));
+            let name = String::from_utf8_lossy(entry.name_raw());
+            return Err(format!("{name}: unsupported compression method {:?}", entry.compression()));
         }
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| format!("zip entry {i}: name is not UTF-8"))?
@@ -38,7 +39,7 @@ pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<(), String
             continue;
         }
         let declared = entry.size();
-        let name = entry.name().to_owned();
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         // Reading one byte past the declared size catches an entry that
         // inflates to more than it claims; reading to the end checks the CRC.
         let actual = io::copy(&mut (&mut entry).take(declared + 1), &mut io::sink())
