@@ -60,7 +60,7 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 def ms(label):
     value, unit = re.search(r"\s" + label + r"\s+([\d.]+)(us|ms|s)\b", text).groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print(f"{rps:.0f} {ms(\"50%\"):.2f} {ms(\"99%\"):.2f}")'
+print("%.0f %.2f %.2f" % (rps, ms("50%"), ms("99%")))'
 }
 
 echo "# Serving benchmark"

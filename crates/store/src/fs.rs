@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
@@ -20,6 +21,16 @@ const TMP_DIR: &str = ".modvault/tmp";
 /// mid-write (for example kill -9); nothing will ever commit them.
 const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
 const READ_CHUNK: usize = 64 * 1024;
+/// Objects up to this size are read in one go rather than streamed.
+const SMALL_OBJECT: u64 = 64 * 1024;
+
+struct Opened {
+    meta: ObjectMeta,
+    /// `None` when the requested range is not satisfiable.
+    range: Option<Range<u64>>,
+    file: File,
+    small: Option<Bytes>,
+}
 
 #[derive(Clone)]
 pub struct FsStore {
@@ -181,22 +192,52 @@ fn clamp_range(range: Option<Range<u64>>, size: u64) -> StoreResult<Range<u64>> 
 impl Store for FsStore {
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<Object>> {
         let path = self.path_of(key)?;
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::io(key, e)),
-        };
-        let metadata = file.metadata().await.map_err(|e| StoreError::io(key, e))?;
-        if !metadata.is_file() {
+        // One trip to the blocking pool opens, stats and, for small objects
+        // (every .info, .mod and list), reads the whole answer.
+        let opened = tokio::task::spawn_blocking(move || -> io::Result<Option<Opened>> {
+            let file = match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let metadata = file.metadata()?;
+            if !metadata.is_file() {
+                return Ok(None);
+            }
+            let meta = meta_of(&metadata);
+            let Ok(range) = clamp_range(range, meta.size) else {
+                return Ok(Some(Opened { meta, range: None, file, small: None }));
+            };
+            let len = range.end - range.start;
+            let small = if len <= SMALL_OBJECT {
+                let mut buf = vec![0; len as usize];
+                std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, range.start)?;
+                Some(Bytes::from(buf))
+            } else {
+                None
+            };
+            Ok(Some(Opened { meta, range: Some(range), file, small }))
+        })
+        .await
+        .map_err(|e| StoreError::io(key, io::Error::other(e)))?
+        .map_err(|e| StoreError::io(key, e))?;
+        let Some(Opened { meta, range, file, small }) = opened else {
             return Ok(None);
-        }
-        let meta = meta_of(&metadata);
-        let range = clamp_range(range, meta.size)?;
-        if range.start > 0 {
-            file.seek(SeekFrom::Start(range.start)).await.map_err(|e| StoreError::io(key, e))?;
-        }
-        let body = ReaderStream::with_capacity(file.take(range.end - range.start), READ_CHUNK);
-        Ok(Some(Object { meta, range, body: Box::pin(body) }))
+        };
+        let Some(range) = range else {
+            return Err(StoreError::RangeNotSatisfiable { size: meta.size });
+        };
+        let body: crate::ByteStream = match small {
+            Some(bytes) => Box::pin(futures::stream::once(async move { Ok(bytes) })),
+            None => {
+                let mut file = tokio::fs::File::from_std(file);
+                if range.start > 0 {
+                    file.seek(SeekFrom::Start(range.start)).await.map_err(|e| StoreError::io(key, e))?;
+                }
+                Box::pin(ReaderStream::with_capacity(file.take(range.end - range.start), READ_CHUNK))
+            }
+        };
+        Ok(Some(Object { meta, range, body }))
     }
 
     async fn head(&self, key: &str) -> StoreResult<Option<ObjectMeta>> {
@@ -246,7 +287,6 @@ async fn read_all(object: Object) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn store() -> (tempfile::TempDir, FsStore) {
         let dir = tempfile::tempdir().unwrap();
