@@ -143,7 +143,7 @@ fn upstream_chain_separators_behave_like_goproxy() {
     let output = f.go.command(&comma.url, &f.go.mod_cache("comma")).args(["mod", "download", "-json", &module]).output().unwrap();
     assert!(!output.status.success(), "a connection error must not fall through a `,`");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("502") && stdout.contains("upstream error"), "{stdout}");
+    assert!(stdout.contains("404 Not Found") && stdout.contains("upstream error") && stdout.to_lowercase().contains("connection refused"), "{stdout}");
 
     let pipe = Modvault::start(&modvault_bin(), &format!("{dead}|{}", file_url(&f.tree)), &["--upstream-retries", "0"]);
     let proxied = f.go.download(&pipe.url, &f.go.mod_cache("pipe"), &module);
@@ -256,4 +256,77 @@ fn bad_settings_stop_start_up_naming_the_key() {
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\nlist_tll = \"1s\"\n").unwrap();
     let message = run(&["--config", config.to_str().unwrap()], &[]);
     assert!(message.contains("unknown setting list_tll (from config file"), "{message}");
+}
+
+/// A forward proxy that records request lines and answers every request
+/// with a 404 that names it.
+fn recording_forward_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Drain the headers.
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            record.lock().unwrap().push(request_line.trim().to_owned());
+            let body = "not found: answered by the forward proxy\n";
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn upstream_requests_honour_http_proxy_and_no_proxy() {
+    let (proxy_port, seen) = recording_forward_proxy();
+    let origin = format!("http://127.0.0.1:{}", closed_port());
+    let proxy_url = format!("http://127.0.0.1:{proxy_port}");
+    let dir = modvault_testkit::TempDir::new().unwrap();
+
+    let proxied = Modvault::start_in(&modvault_bin(), &dir.path().join("a"), &origin, &[], &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "")]);
+    let response = proxied.get("/example.com/m/@v/list");
+    assert_eq!(response.status().as_u16(), 404);
+    assert!(response.text().unwrap().contains("answered by the forward proxy"));
+    assert_eq!(seen.lock().unwrap().as_slice(), [format!("GET {origin}/example.com/m/@v/list HTTP/1.1")]);
+
+    let bypassed = Modvault::start_in(
+        &modvault_bin(),
+        &dir.path().join("b"),
+        &origin,
+        &["--upstream-retries", "0"],
+        &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "127.0.0.1")],
+    );
+    let text = bypassed.get("/example.com/m/@v/list").text().unwrap();
+    assert!(text.contains("connection refused") || text.contains("Connection refused"), "{text}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY must bypass the proxy");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = modvault_testkit::TempDir::new().unwrap();
+    let modvault = Modvault::start_in(&modvault_bin(), &dir.path().join("data"), "off", &["--log-format", "json"], &[]);
+    assert_eq!(modvault.get("/healthz").status().as_u16(), 200);
+    assert_eq!(modvault.get("/readyz").status().as_u16(), 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = modvault.log();
+    let request = log
+        .iter()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .find(|entry| entry["fields"]["path"] == "/readyz")
+        .expect("a request log entry");
+    assert_eq!(request["fields"]["status"], 200);
 }

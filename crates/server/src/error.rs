@@ -41,9 +41,10 @@ impl From<ProxyError> for HttpError {
             // Invalid, unavailable and not-a-module all mean "not here": 404
             // lets a client's `,` chain fall through.
             ProxyError::NotFound(reason) => HttpError::not_found(&reason),
-            // Not 404: the module may well exist, and a client must not
-            // silently fall through to a source it did not mean to use.
-            ProxyError::Upstream(reason) => HttpError::new(StatusCode::BAD_GATEWAY, format!("upstream error: {reason}")),
+            // Also 404, as proxy.golang.org does for failed origin fetches:
+            // a client's `,` list may then try its next source, so builds
+            // survive an upstream outage. The reason says what happened.
+            ProxyError::Upstream(reason) => HttpError::not_found(&format!("upstream error: {reason}")),
             ProxyError::Storage(reason) => {
                 HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("storage error: {reason}"))
             }
