@@ -9,13 +9,14 @@ use clap::{Arg, ArgMatches, Command};
 use tokio::sync::watch;
 
 use modvault_config::{Config, LogFormat, Sources, SETTINGS};
-use modvault_proxy::{ModuleProxy, ProxySettings};
+use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
+use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
 use modvault_server::{router, AppState};
 use modvault_store::FsStore;
 use modvault_upstream::{Chain, Direct, HttpOptions};
 
 fn cli() -> Command {
-    let mut serve = Command::new("serve").about("Run the module proxy").arg(
+    let mut serve = Command::new("serve").about("Run the module proxy").args_override_self(true).arg(
         Arg::new("config")
             .long("config")
             .value_name("FILE")
@@ -29,18 +30,32 @@ fn cli() -> Command {
                 .help(format!("{} [env: {}] [default: {}]", setting.help, setting.env(), setting.default)),
         );
     }
+    let sumdb = Command::new("sumdb")
+        .about("modvault's own checksum database")
+        .subcommand_required(true)
+        .subcommand(
+            Command::new("keygen")
+                .about("Write a new signer key file and print the verifier key for GOSUMDB")
+                .arg(Arg::new("name").required(true).help("Database name, e.g. sum.corp.example"))
+                .arg(Arg::new("key-file").long("key-file").value_name("FILE").required(true).help("Where to write the signer key (mode 0600, never overwritten)")),
+        );
     Command::new("modvault")
         .version(env!("CARGO_PKG_VERSION"))
         .about("A Go module proxy and private module registry")
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(serve)
+        .subcommand(sumdb)
 }
 
 fn main() -> ExitCode {
     let matches = cli().get_matches();
     match matches.subcommand() {
         Some(("serve", args)) => serve(args),
+        Some(("sumdb", args)) => match args.subcommand() {
+            Some(("keygen", args)) => sumdb_keygen(args),
+            _ => unreachable!("clap requires a subcommand"),
+        },
         _ => unreachable!("clap requires a subcommand"),
     }
 }
@@ -79,6 +94,40 @@ fn serve(args: &ArgMatches) -> ExitCode {
     }
 }
 
+/// `modvault sumdb keygen NAME --key-file FILE`.
+fn sumdb_keygen(args: &ArgMatches) -> ExitCode {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = args.get_one::<String>("name").expect("required");
+    let key_file = PathBuf::from(args.get_one::<String>("key-file").expect("required"));
+    if !modvault_sumdb::note::is_valid_name(name) {
+        eprintln!("modvault: invalid checksum database name {name:?}: it must be non-empty, without spaces or '+'");
+        return ExitCode::from(2);
+    }
+    let mut seed = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut seed) {
+        eprintln!("modvault: no randomness for a key: {e}");
+        return ExitCode::FAILURE;
+    }
+    let (signer_key, verifier_key) = modvault_sumdb::note::generate_key(name, seed);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_file)
+        .and_then(|mut file| file.write_all(format!("{signer_key}\n").as_bytes()).and_then(|()| file.sync_all()));
+    match written {
+        Ok(()) => {
+            println!("{verifier_key}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("modvault: cannot write {}: {e}", key_file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -102,14 +151,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ..HttpOptions::default()
     };
     let chain = Chain::new(&config.upstream, &http, Arc::new(Direct)).context("invalid upstream")?;
+    let store: Arc<dyn modvault_store::Store> = Arc::new(store);
+    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store)?;
     let settings = ProxySettings {
         list_ttl: config.list_ttl,
         not_found_ttl: config.not_found_ttl,
         spool_dir: config.data_dir.join(".modvault/spool"),
         max_concurrent_fetches: config.max_concurrent_fetches,
     };
-    let proxy = ModuleProxy::new(Arc::new(store), Arc::new(chain), settings).context("cannot prepare the spool directory")?;
-    let app = router(AppState { proxy });
+    let proxy = ModuleProxy::new(store, Arc::new(chain), settings, integrity).context("cannot prepare the spool directory")?;
+    let app = router(AppState { proxy, sumdb_relay });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -137,6 +188,38 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The verifying database (the first upstream), the relay for all upstream
+/// databases, and modvault's own database.
+fn checksum_databases(
+    config: &Config,
+    http: &HttpOptions,
+    store: &Arc<dyn modvault_store::Store>,
+) -> anyhow::Result<(Integrity, Option<Arc<Relay>>)> {
+    let client = http.client().map_err(anyhow::Error::msg)?;
+    let verifier = match config.sumdb.upstream.first() {
+        Some(db) => Some(Arc::new(
+            SumdbVerifier::new(&db.verifier_key, &db.url, client.clone(), store.clone()).map_err(anyhow::Error::msg)?,
+        )),
+        None => None,
+    };
+    let relay = (!config.sumdb.upstream.is_empty()).then(|| {
+        let targets = config.sumdb.upstream.iter().map(|db| RelayTarget { name: db.name.clone(), url: db.url.clone() }).collect();
+        Arc::new(Relay::new(targets, store.clone(), client.clone(), config.list_ttl))
+    });
+    let own = match &config.sumdb.own {
+        Some(own) => {
+            let key = std::fs::read_to_string(&own.signer_key_file)
+                .with_context(|| format!("cannot read sumdb.signer_key_file {}", own.signer_key_file.display()))?;
+            let dir = config.data_dir.join(".modvault/sumdb").join(&own.name);
+            let db = OwnSumdb::open(&key, &dir).map_err(anyhow::Error::msg).context("cannot open the checksum log")?;
+            tracing::info!(name = %own.name, "serving our own checksum database at /sumdb/{}/", own.name);
+            Some(Arc::new(db))
+        }
+        None => None,
+    };
+    Ok((Integrity { verifier, nosumdb: config.sumdb.nosumdb.clone(), own }, relay))
 }
 
 async fn shutdown_signal() {

@@ -23,11 +23,13 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// `sumdb.signer_key_file` is `--sumdb-signer-key-file`.
     pub fn flag(&self) -> String {
-        self.key.replace('_', "-")
+        self.key.replace(['_', '.'], "-")
     }
+    /// `sumdb.signer_key_file` is `MODVAULT_SUMDB_SIGNER_KEY_FILE`.
     pub fn env(&self) -> String {
-        format!("{ENV_PREFIX}{}", self.key.to_ascii_uppercase())
+        format!("{ENV_PREFIX}{}", self.key.replace('.', "_").to_ascii_uppercase())
     }
 }
 
@@ -49,7 +51,27 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "shutdown_timeout", default: "60s", help: "On SIGTERM, how long in-flight requests may take to finish" },
     Setting { key: "log_format", default: "text", help: "Log format: text or json" },
     Setting { key: "log_level", default: "info", help: "Log filter, in RUST_LOG syntax (e.g. info, modvault=debug)" },
+    Setting {
+        key: "sumdb.upstream",
+        default: DEFAULT_SUMDB,
+        help: "Checksum databases to verify against and relay, GOSUMDB syntax, comma-separated; the first verifies; empty or off: no verification",
+    },
+    Setting {
+        key: "sumdb.nosumdb",
+        default: "",
+        help: "GONOSUMDB-style patterns (comma-separated) never looked up in an upstream checksum database",
+    },
+    Setting { key: "sumdb.name", default: "", help: "Run modvault's own checksum database under this name" },
+    Setting {
+        key: "sumdb.signer_key_file",
+        default: "",
+        help: "Signer key of modvault's own checksum database (made by `modvault sumdb keygen`)",
+    },
 ];
+
+/// sum.golang.org with its built-in key, as the go command knows it.
+pub const DEFAULT_SUMDB: &str =
+    "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 https://sum.golang.org";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -75,6 +97,46 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub sumdb: SumdbConfig,
+    /// `[[go_import]]` entries: where modules live, ahead of discovery.
+    pub go_imports: Vec<GoImport>,
+}
+
+/// A checksum database modvault verifies against and relays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SumdbUpstream {
+    /// The verifier key, `<name>+<hash>+<key>`.
+    pub verifier_key: String,
+    pub name: String,
+    /// Where to reach it: the explicit URL, or `https://<name>`.
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnSumdb {
+    pub name: String,
+    pub signer_key_file: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SumdbConfig {
+    /// Relayed databases; the first also verifies everything fetched.
+    pub upstream: Vec<SumdbUpstream>,
+    /// GONOSUMDB patterns, each a `path.Match` glob with prefix semantics.
+    pub nosumdb: Vec<String>,
+    /// modvault's own database, if configured.
+    pub own: Option<OwnSumdb>,
+}
+
+/// A static go-import entry, as in a `<meta name="go-import">` tag.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoImport {
+    pub prefix: String,
+    pub vcs: String,
+    pub repo: String,
+    #[serde(default)]
+    pub subdir: Option<String>,
 }
 
 /// Where a value came from, for error messages.
@@ -128,20 +190,22 @@ impl Config {
         let config_file = sources.config_file.clone().or_else(|| {
             sources.env.iter().find(|(k, _)| k == CONFIG_FILE_ENV).map(|(_, v)| PathBuf::from(v))
         });
+        let mut go_imports = Vec::new();
         if let Some(path) = &config_file {
-            for (key, value) in read_file(path)? {
+            let contents = read_file(path)?;
+            go_imports = contents.go_imports;
+            for (key, value) in contents.values {
                 let setting = lookup(&key).ok_or_else(|| ConfigError::UnknownKey { name: key.clone(), origin: Origin::File(path.clone()) })?;
                 values.insert(setting.key, (value, Origin::File(path.clone())));
             }
         }
         for (name, value) in &sources.env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
-            if name == CONFIG_FILE_ENV {
+            if !name.starts_with(ENV_PREFIX) || name == CONFIG_FILE_ENV {
                 continue;
             }
             let setting = SETTINGS
                 .iter()
-                .find(|s| s.key.eq_ignore_ascii_case(rest) && rest == rest.to_ascii_uppercase())
+                .find(|s| s.env() == *name)
                 .ok_or_else(|| ConfigError::UnknownKey { name: name.clone(), origin: Origin::Env(name.clone()) })?;
             values.insert(setting.key, (value.clone(), Origin::Env(name.clone())));
         }
@@ -181,8 +245,126 @@ impl Config {
                 _ => Err("expected text or json".into()),
             })?,
             log_level: layered.parse("log_level", |v| Ok(v.to_owned()))?,
+            sumdb: SumdbConfig {
+                upstream: layered.parse("sumdb.upstream", parse_sumdb_list)?,
+                nosumdb: layered.parse("sumdb.nosumdb", |v| {
+                    let patterns = split_list(v);
+                    match patterns.iter().find(|p| !modvault_core::pattern::is_valid_glob(p)) {
+                        Some(bad) => Err(format!("malformed pattern {bad:?}")),
+                        None => Ok(patterns),
+                    }
+                })?,
+                own: own_sumdb(&layered)?,
+            },
+            go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
         })
     }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// GOSUMDB syntax per entry (cmd/go/internal/modfetch/sumdb.go `dbDial`):
+/// a verifier key or the known name `sum.golang.org`, optionally followed by
+/// the URL to reach it; `off` alone turns verification off.
+fn parse_sumdb_list(value: &str) -> Result<Vec<SumdbUpstream>, String> {
+    let entries = split_list(value);
+    if entries == ["off"] {
+        return Ok(Vec::new());
+    }
+    entries.iter().map(|entry| parse_gosumdb(entry)).collect()
+}
+
+fn parse_gosumdb(entry: &str) -> Result<SumdbUpstream, String> {
+    let entry = if entry == "sum.golang.google.cn" { "sum.golang.org https://sum.golang.google.cn" } else { entry };
+    let mut fields: Vec<&str> = entry.split_whitespace().collect();
+    if fields.first() == Some(&"sum.golang.org") {
+        fields[0] = DEFAULT_SUMDB.split_whitespace().next().unwrap_or_default();
+    }
+    let (key, url) = match fields.as_slice() {
+        [key] => (*key, None),
+        [key, url] => (*key, Some(*url)),
+        _ => return Err(format!("{entry:?}: want a verifier key, optionally followed by a URL")),
+    };
+    let verifier = modvault_sumdb::note::Verifier::new(key).map_err(|e| format!("{entry:?}: {e}"))?;
+    let name = verifier.name().to_owned();
+    let direct = modvault_upstream::Url::parse(&format!("https://{name}"))
+        .ok()
+        .filter(|u| !name.ends_with('/') && u.query().is_none() && u.fragment().is_none() && u.username().is_empty());
+    if direct.is_none() {
+        return Err(format!("invalid checksum database name {name:?} (must be host[/path])"));
+    }
+    let url = match url {
+        Some(url) => {
+            let parsed = modvault_upstream::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "https" | "http" | "file") {
+                return Err(format!("{url:?}: unsupported scheme"));
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+        None => format!("https://{name}"),
+    };
+    Ok(SumdbUpstream { verifier_key: key.to_owned(), name, url })
+}
+
+/// Both `sumdb.name` and `sumdb.signer_key_file`, or neither; the key file
+/// must hold a signer key for that name.
+fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
+    let (name, name_origin) = layered.get("sumdb.name");
+    let (key_file, key_origin) = layered.get("sumdb.signer_key_file");
+    let invalid = |key: &str, value: &str, origin: &Origin, reason: String| ConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        origin: origin.clone(),
+        reason,
+    };
+    match (name.trim(), key_file.trim()) {
+        ("", "") => Ok(None),
+        (name, "") => Err(invalid("sumdb.name", name, name_origin, "sumdb.signer_key_file must be set too".into())),
+        ("", file) => Err(invalid("sumdb.signer_key_file", file, key_origin, "sumdb.name must be set too".into())),
+        (name, file) => {
+            if !modvault_sumdb::note::is_valid_name(name) {
+                return Err(invalid("sumdb.name", name, name_origin, "not a valid checksum database name".into()));
+            }
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| invalid("sumdb.signer_key_file", file, key_origin, format!("cannot read: {e}")))?;
+            let signer = modvault_sumdb::note::Signer::new(text.trim())
+                .map_err(|e| invalid("sumdb.signer_key_file", file, key_origin, format!("not a signer key: {e}")))?;
+            if signer.name() != name {
+                return Err(invalid(
+                    "sumdb.signer_key_file",
+                    file,
+                    key_origin,
+                    format!("the key is for {:?}, not sumdb.name {name:?}", signer.name()),
+                ));
+            }
+            Ok(Some(OwnSumdb { name: name.to_owned(), signer_key_file: PathBuf::from(file) }))
+        }
+    }
+}
+
+fn validate_go_imports(entries: Vec<GoImport>, file: Option<&Path>) -> Result<Vec<GoImport>, ConfigError> {
+    let origin = Origin::File(file.map(Path::to_owned).unwrap_or_default());
+    for (i, entry) in entries.iter().enumerate() {
+        let invalid = |field: &str, value: &str, reason: String| ConfigError::InvalidValue {
+            key: format!("go_import[{i}].{field}"),
+            value: value.to_owned(),
+            origin: origin.clone(),
+            reason,
+        };
+        modvault_core::path::check_import_path(&entry.prefix).map_err(|e| invalid("prefix", &entry.prefix, e.to_string()))?;
+        if !matches!(entry.vcs.as_str(), "git" | "mod") {
+            return Err(invalid("vcs", &entry.vcs, "expected git or mod".into()));
+        }
+        modvault_upstream::Url::parse(&entry.repo).map_err(|e| invalid("repo", &entry.repo, e.to_string()))?;
+        if let Some(subdir) = &entry.subdir {
+            if subdir.starts_with(['/', '-']) || subdir.split('/').any(|e| e == ".." || e.is_empty()) {
+                return Err(invalid("subdir", subdir, "must be a relative path inside the repository".into()));
+            }
+        }
+    }
+    Ok(entries)
 }
 
 fn lookup(key: &str) -> Option<&'static Setting> {
@@ -209,33 +391,61 @@ impl Layered {
     }
 }
 
-/// Reads the top-level scalar settings of a TOML file as text.
-fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+struct FileContents {
+    /// Settings as text, keyed like `SETTINGS` (`[sumdb] name` is `sumdb.name`).
+    values: Vec<(String, String)>,
+    go_imports: Vec<GoImport>,
+}
+
+/// Reads a TOML file: scalar settings (top level or in a `[table]`) as
+/// text, lists of strings joined with commas, `[[go_import]]` as entries.
+fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
+    let origin = || Origin::File(path.to_owned());
     let file_error = |reason: String| ConfigError::File { path: path.to_owned(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-    let mut values = Vec::new();
+    let mut contents = FileContents { values: Vec::new(), go_imports: Vec::new() };
+    let mut flat: Vec<(String, toml::Value)> = Vec::new();
     for (key, value) in table {
+        match (key.as_str(), value) {
+            ("go_import", value) => {
+                contents.go_imports = value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+                    key: "go_import".into(),
+                    value: String::new(),
+                    origin: origin(),
+                    reason: e.message().to_owned(),
+                })?;
+            }
+            (_, toml::Value::Table(inner)) if SETTINGS.iter().any(|s| s.key.starts_with(&format!("{key}."))) => {
+                flat.extend(inner.into_iter().map(|(k, v)| (format!("{key}.{k}"), v)));
+            }
+            (_, value) => flat.push((key, value)),
+        }
+    }
+    for (key, value) in flat {
+        if lookup(&key).is_none() {
+            return Err(ConfigError::UnknownKey { name: key, origin: origin() });
+        }
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Float(f) => f.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => {
+                items.iter().filter_map(toml::Value::as_str).collect::<Vec<_>>().join(",")
+            }
             other => {
-                if lookup(&key).is_none() {
-                    return Err(ConfigError::UnknownKey { name: key, origin: Origin::File(path.to_owned()) });
-                }
                 return Err(ConfigError::InvalidValue {
                     key,
                     value: other.to_string(),
-                    origin: Origin::File(path.to_owned()),
-                    reason: format!("expected a string or number, not a {}", other.type_str()),
-                });
+                    origin: origin(),
+                    reason: format!("expected a string, number or list of strings, not a {}", other.type_str()),
+                })
             }
         };
-        values.push((key, text));
+        contents.values.push((key, text));
     }
-    Ok(values)
+    Ok(contents)
 }
 
 /// `60s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds.
@@ -326,8 +536,60 @@ mod tests {
     }
 
     #[test]
+    fn sumdb_settings_from_a_table_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (skey, vkey) = modvault_sumdb::note::generate_key("sum.corp.example", [7; 32]);
+        let key_file = dir.path().join("sumdb.key");
+        std::fs::write(&key_file, &skey).unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[sumdb]\nupstream = [\"sum.golang.org\", \"{vkey} http://127.0.0.1:9/sumdb/sum.corp.example\"]\n\
+                 nosumdb = [\"git.corp.example/*\"]\nname = \"sum.corp.example\"\nsigner_key_file = \"{}\"\n\
+                 [[go_import]]\nprefix = \"golang.org/x/mod\"\nvcs = \"git\"\nrepo = \"https://go.googlesource.com/mod\"\n",
+                key_file.display()
+            ),
+        )
+        .unwrap();
+        let sources = Sources { config_file: Some(file.clone()), ..Sources::default() };
+        let config = Config::load(&sources).unwrap();
+        assert_eq!(config.sumdb.upstream.len(), 2);
+        assert_eq!(config.sumdb.upstream[0].name, "sum.golang.org");
+        assert_eq!(config.sumdb.upstream[0].url, "https://sum.golang.org");
+        assert_eq!(config.sumdb.upstream[1].url, "http://127.0.0.1:9/sumdb/sum.corp.example");
+        assert_eq!(config.sumdb.nosumdb, ["git.corp.example/*"]);
+        assert_eq!(config.sumdb.own.as_ref().unwrap().name, "sum.corp.example");
+        assert_eq!(config.go_imports[0].repo, "https://go.googlesource.com/mod");
+
+        let off = Sources { env: env(&[("MODVAULT_SUMDB_UPSTREAM", "off")]), ..Sources::default() };
+        assert!(Config::load(&off).unwrap().sumdb.upstream.is_empty());
+        assert_eq!(Config::load(&Sources::default()).unwrap().sumdb.upstream[0].name, "sum.golang.org");
+
+        let wrong_name = Sources {
+            env: env(&[("MODVAULT_SUMDB_NAME", "other.example"), ("MODVAULT_SUMDB_SIGNER_KEY_FILE", key_file.to_str().unwrap())]),
+            ..Sources::default()
+        };
+        let message = Config::load(&wrong_name).unwrap_err().to_string();
+        assert!(message.contains("for sumdb.signer_key_file (from environment variable MODVAULT_SUMDB_SIGNER_KEY_FILE)"), "{message}");
+        let half = Sources { env: env(&[("MODVAULT_SUMDB_NAME", "x.example")]), ..Sources::default() };
+        assert!(Config::load(&half).unwrap_err().to_string().contains("sumdb.signer_key_file must be set too"));
+        let bad_key = Sources { flags: vec![("sumdb.upstream".into(), "sum.example+00000000+AAAA".into())], ..Sources::default() };
+        assert!(Config::load(&bad_key).unwrap_err().to_string().contains("for sumdb.upstream (from flag --sumdb-upstream)"));
+
+        std::fs::write(&file, "[sumdb]\nnosumbd = \"x\"\n").unwrap();
+        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
+        assert!(message.starts_with("unknown setting sumdb.nosumbd"), "{message}");
+        std::fs::write(&file, "[[go_import]]\nprefix = \"example.com/x\"\nvcs = \"svn\"\nrepo = \"https://x\"\n").unwrap();
+        let message = Config::load(&Sources { config_file: Some(file), ..Sources::default() }).unwrap_err().to_string();
+        assert!(message.contains("for go_import[0].vcs"), "{message}");
+    }
+
+    #[test]
     fn flags_and_env_names_derive_from_keys() {
         let setting = lookup("not_found_ttl").unwrap();
         assert_eq!((setting.flag(), setting.env()), ("not-found-ttl".into(), "MODVAULT_NOT_FOUND_TTL".into()));
+        let setting = lookup("sumdb.signer_key_file").unwrap();
+        assert_eq!((setting.flag(), setting.env()), ("sumdb-signer-key-file".into(), "MODVAULT_SUMDB_SIGNER_KEY_FILE".into()));
     }
 }

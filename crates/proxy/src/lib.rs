@@ -1,6 +1,7 @@
 //! The caching module proxy: store first, upstream on a miss.
 
 mod flight;
+mod metrics;
 mod negative;
 mod verify;
 mod zipflight;
@@ -12,6 +13,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
+use modvault_checksum::{HashKind, OwnSumdb, SumdbVerifier, VerifyError};
+use modvault_core::dirhash::hash_go_mod;
 use modvault_core::escape::{escape_path, escape_version, unescape_version};
 use modvault_core::path::{check, check_path, is_canonical_version};
 use modvault_core::pseudo::is_pseudo_version;
@@ -23,7 +26,31 @@ use flight::Flights;
 use negative::NegativeCache;
 use zipflight::ZipFlights;
 
+pub use metrics::Metrics;
 pub use verify::verify_zip_file;
+
+/// What protects the integrity of stored modules: a checksum database that
+/// verifies everything fetched (except paths matching `nosumdb`), and
+/// modvault's own log that records everything stored.
+#[derive(Clone, Default)]
+pub struct Integrity {
+    pub verifier: Option<Arc<SumdbVerifier>>,
+    /// GONOSUMDB-style patterns.
+    pub nosumdb: Vec<String>,
+    pub own: Option<Arc<OwnSumdb>>,
+}
+
+impl Integrity {
+    /// The database to verify `path` against, unless it is exempt.
+    fn verifier_for(&self, path: &str) -> Option<Arc<SumdbVerifier>> {
+        let exempt = modvault_core::pattern::match_prefix_patterns(&self.nosumdb.join(","), path);
+        if exempt {
+            None
+        } else {
+            self.verifier.clone()
+        }
+    }
+}
 
 /// Tunables of the caching layer.
 #[derive(Clone, Debug)]
@@ -96,6 +123,20 @@ pub enum ProxyError {
     Storage(String),
     #[error("range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
+    /// The data does not match the checksum database: never stored, and
+    /// never a not-found (the message starts with "SECURITY ERROR").
+    #[error("{0}")]
+    Security(String),
+}
+
+impl From<VerifyError> for ProxyError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Security(_) => ProxyError::Security(e.to_string()),
+            // Fail closed: nothing unverified is stored or served.
+            VerifyError::Unavailable { .. } => ProxyError::Upstream(e.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for ProxyError {
@@ -147,10 +188,17 @@ struct Inner {
     metadata_flights: Flights<ProxyResult<Bytes>>,
     zip_flights: ZipFlights,
     fetch_permits: Arc<Semaphore>,
+    integrity: Integrity,
+    metrics: Arc<Metrics>,
 }
 
 impl ModuleProxy {
-    pub fn new(store: Arc<dyn Store>, fetcher: Arc<dyn Fetcher>, settings: ProxySettings) -> std::io::Result<ModuleProxy> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        fetcher: Arc<dyn Fetcher>,
+        settings: ProxySettings,
+        integrity: Integrity,
+    ) -> std::io::Result<ModuleProxy> {
         zipflight::prepare_spool_dir(&settings.spool_dir)?;
         let fetch_permits = Arc::new(Semaphore::new(settings.max_concurrent_fetches.max(1)));
         Ok(ModuleProxy {
@@ -162,12 +210,86 @@ impl ModuleProxy {
                 settings,
                 metadata_flights: Flights::new(),
                 fetch_permits,
+                integrity,
+                metrics: Arc::new(Metrics::default()),
             }),
         })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    pub fn own_sumdb(&self) -> Option<&Arc<OwnSumdb>> {
+        self.inner.integrity.own.as_ref()
+    }
+
+    /// Makes sure `module@version` is stored and recorded in modvault's own
+    /// checksum database, fetching it through the normal path if needed
+    /// (as sum.golang.org fetches a version on its first lookup).
+    pub async fn ensure_recorded(&self, module: &Module, version: &str) -> ProxyResult<()> {
+        let Some(own) = self.inner.integrity.own.clone() else { return Ok(()) };
+        if own.contains(&module.path, version) {
+            return Ok(());
+        }
+        let zip = self.serve(module, &FileRequest::Zip(version.to_owned()), FetchPolicy::FetchOnMiss).await?;
+        if let Body::Streaming(mut stream) = zip.body {
+            use futures::StreamExt;
+            while let Some(chunk) = stream.next().await {
+                chunk.map_err(|e| ProxyError::Upstream(e.to_string()))?;
+            }
+        }
+        if own.contains(&module.path, version) {
+            return Ok(());
+        }
+        let target = ModuleVersion { path: module.path.clone(), version: version.to_owned() };
+        let zip_hash = self.stored_zip_hash(module, &target).await?;
+        self.record_version(module, &target, &zip_hash).await
+    }
+
+    /// The `h1:` of a stored zip: from its `.ziphash`, else recomputed.
+    async fn stored_zip_hash(&self, module: &Module, target: &ModuleVersion) -> ProxyResult<String> {
+        let escaped_version = escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        if let Some(hash) = self.stored_bytes(&layout::zip_hash(&module.escaped, &escaped_version)).await {
+            return Ok(String::from_utf8_lossy(&hash).trim().to_owned());
+        }
+        let key = layout::zip(&module.escaped, &escaped_version);
+        let object = self.inner.store.get(&key, None).await?.ok_or_else(|| ProxyError::NotFound(format!("{key}: not stored")))?;
+        let spool = self.inner.settings.spool_dir.join(format!("rehash-{}", std::process::id()));
+        let mut file = tokio::fs::File::create(&spool).await.map_err(|e| ProxyError::Storage(e.to_string()))?;
+        let mut body = tokio_util::io::StreamReader::new(object.body);
+        tokio::io::copy(&mut body, &mut file).await.map_err(|e| ProxyError::Storage(e.to_string()))?;
+        let (path, t) = (spool.clone(), target.clone());
+        let hash = tokio::task::spawn_blocking(move || verify_zip_file(&path, &t)).await;
+        let _ = std::fs::remove_file(&spool);
+        hash.map_err(|e| ProxyError::Storage(e.to_string()))?.map_err(ProxyError::Storage)
+    }
+
+    /// Appends a stored version to modvault's own checksum database.
+    async fn record_version(&self, module: &Module, target: &ModuleVersion, zip_hash: &str) -> ProxyResult<()> {
+        let Some(own) = self.inner.integrity.own.clone() else { return Ok(()) };
+        let (_, go_mod) = self.ensure_metadata(module, target).await?;
+        own.append(&target.path, &target.version, zip_hash, &hash_go_mod(&go_mod))
+            .await
+            .map_err(ProxyError::Storage)?;
+        Ok(())
+    }
+
+    /// Checks a fetched hash against the checksum database, unless the path
+    /// is exempt; counts and logs every security error.
+    async fn check_hash(&self, path: &str, version: &str, kind: HashKind, hash: &str) -> ProxyResult<()> {
+        let Some(verifier) = self.inner.integrity.verifier_for(path) else { return Ok(()) };
+        verifier.verify(path, version, kind, hash).await.map_err(|e| {
+            if matches!(e, VerifyError::Security(_)) {
+                self.inner.metrics.security_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(module = %path, %version, error = %e, "checksum database verification failed");
+            }
+            ProxyError::from(e)
+        })
     }
 
     /// Answers one protocol request.
@@ -294,10 +416,19 @@ impl ModuleProxy {
         let target = ModuleVersion { path: module.path.clone(), version: version.to_owned() };
         match file {
             VersionFile::Zip => {
-                // The zip streams now; .info and .mod follow in the background.
+                // .info and .mod follow in the background.
                 self.spawn_ensure_metadata(module.clone(), target.clone());
-                let stream = self.inner.zip_flights.join(self.zip_job(module, &target)).await?;
-                Ok(Answer { body: Body::Streaming(stream), freshness: Freshness::Immutable })
+                let job = self.zip_job(module, &target);
+                if self.inner.integrity.verifier_for(&module.path).is_none() {
+                    // Nothing to verify: the zip streams as it arrives.
+                    let stream = self.inner.zip_flights.join(job).await?;
+                    return Ok(Answer { body: Body::Streaming(stream), freshness: Freshness::Immutable });
+                }
+                // A checksum mismatch must be a status code (403), so the
+                // answer waits until the zip is verified and committed.
+                self.inner.zip_flights.wait_committed(job).await?;
+                let meta = self.inner.store.head(&key).await?.ok_or_else(|| ProxyError::Storage(format!("{key}: missing after commit")))?;
+                Ok(Answer { body: Body::Stored { key, meta }, freshness: Freshness::Immutable })
             }
             VersionFile::Info | VersionFile::GoMod => {
                 let (info, go_mod) = self.ensure_metadata(module, &target).await?;
@@ -350,6 +481,7 @@ impl ModuleProxy {
                     .run(mod_key.clone(), async move {
                         let _permit = this.inner.fetch_permits.acquire().await;
                         let go_mod = this.inner.fetcher.go_mod(&m.path, &t.version).await?;
+                        this.check_hash(&m.path, &t.version, HashKind::GoMod, &hash_go_mod(&go_mod)).await?;
                         this.store_best_effort(&mk, go_mod.clone(), PutMode::CreateOnly).await;
                         Ok(go_mod)
                     })
@@ -370,11 +502,31 @@ impl ModuleProxy {
 
     fn zip_job(&self, module: &Module, target: &ModuleVersion) -> zipflight::ZipJob {
         let escaped_version = escape_version(&target.version).unwrap_or_default();
+        let this = self.clone();
+        let (m, t) = (module.clone(), target.clone());
         zipflight::ZipJob {
             key: layout::zip(&module.escaped, &escaped_version),
+            hash_key: layout::zip_hash(&module.escaped, &escaped_version),
             target: target.clone(),
             store: self.inner.store.clone(),
             fetcher: self.inner.fetcher.clone(),
+            check: Box::new(move |hash: String| {
+                let this = this.clone();
+                let (m, t) = (m.clone(), t.clone());
+                Box::pin(async move { this.check_hash(&m.path, &t.version, HashKind::Zip, &hash).await })
+            }),
+            metrics: self.inner.metrics.clone(),
+            on_commit: {
+                let this = self.clone();
+                let (m, t) = (module.clone(), target.clone());
+                Box::new(move |hash: String| {
+                    Box::pin(async move {
+                        if let Err(e) = this.record_version(&m, &t, &hash).await {
+                            tracing::error!(module = %t.path, version = %t.version, error = %e, "could not record version in the checksum log");
+                        }
+                    })
+                })
+            },
         }
     }
 

@@ -112,7 +112,7 @@ fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
         spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 8,
     };
-    let proxy = ModuleProxy::new(store, upstream.clone(), settings).unwrap();
+    let proxy = ModuleProxy::new(store, upstream.clone(), settings, Integrity::default()).unwrap();
     Setup { _dir: dir, upstream, proxy, module: Module::new("example.com/m").unwrap() }
 }
 

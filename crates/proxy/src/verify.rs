@@ -6,12 +6,15 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use modvault_core::dirhash::Hash1Builder;
 use modvault_core::modzip::{check_zip_entries, ZipEntry, MAX_ZIP_FILE};
+use sha2::{Digest, Sha256};
 use modvault_core::ModuleVersion;
 use zip::CompressionMethod;
 
-/// Returns a one-line reason when the zip must not be stored.
-pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<(), String> {
+/// Returns the zip's `h1:` hash (as go.sum records it), or a one-line reason
+/// why the zip must not be stored.
+pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<String, String> {
     let file = File::open(path).map_err(|e| format!("cannot reopen spooled zip: {e}"))?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     if size > MAX_ZIP_FILE {
@@ -33,20 +36,33 @@ pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<(), String
     }
     let entries: Vec<ZipEntry> = names.iter().map(|(name, size)| ZipEntry { name, uncompressed_size: *size }).collect();
     check_zip_entries(target, &entries).map_err(|e| e.to_string())?;
+    let mut hash = Hash1Builder::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
-        if entry.is_dir() {
-            continue;
-        }
         let declared = entry.size();
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         // Reading one byte past the declared size catches an entry that
         // inflates to more than it claims; reading to the end checks the CRC.
-        let actual = io::copy(&mut (&mut entry).take(declared + 1), &mut io::sink())
+        let mut digest = HashingSink(Sha256::new());
+        let actual = io::copy(&mut (&mut entry).take(declared + 1), &mut digest)
             .map_err(|e| format!("{name}: corrupt entry: {e}"))?;
         if actual > declared {
             return Err(format!("{name}: decompresses to more than its declared {declared} bytes"));
         }
+        // Directory entries hash as empty files, as in dirhash.HashZip.
+        hash.add(&name, digest.0.finalize().into()).map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(hash.finish())
+}
+
+struct HashingSink(Sha256);
+
+impl io::Write for HashingSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }

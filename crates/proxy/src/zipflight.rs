@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{watch, Semaphore};
@@ -21,7 +22,7 @@ use modvault_store::{PutBody, PutMode, PutOutcome, Store};
 use modvault_upstream::{ByteStream, Fetcher};
 
 use crate::verify::verify_zip_file;
-use crate::{ProxyError, ProxyResult};
+use crate::{Metrics, ProxyError, ProxyResult};
 
 /// Bytes handed to a client per read: small enough that hundreds of clients
 /// streaming at once stay within a few tens of MiB.
@@ -30,9 +31,16 @@ const READ_CHUNK: u64 = 64 * 1024;
 /// Everything needed to fetch one zip into the store.
 pub struct ZipJob {
     pub key: String,
+    /// Where the zip's `h1:` is kept beside it.
+    pub hash_key: String,
     pub target: ModuleVersion,
     pub store: Arc<dyn Store>,
     pub fetcher: Arc<dyn Fetcher>,
+    /// Checks the zip's `h1:` (against the checksum database) before commit.
+    pub check: Box<dyn Fn(String) -> BoxFuture<'static, ProxyResult<()>> + Send + Sync>,
+    /// Runs after the commit, before clients see the end of the zip.
+    pub on_commit: Box<dyn FnOnce(String) -> BoxFuture<'static, ()> + Send + Sync>,
+    pub metrics: Arc<Metrics>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,18 +83,7 @@ impl ZipFlights {
     /// zip as a stream once upstream has answered. An upstream failure before
     /// the first byte is returned as an error, so it can become a status code.
     pub async fn join(&self, job: ZipJob) -> ProxyResult<ByteStream> {
-        let flight = {
-            let mut in_flight = self.in_flight.lock().expect("zip flight map poisoned");
-            match in_flight.get(&job.key) {
-                Some(flight) => flight.clone(),
-                None => {
-                    let key = job.key.clone();
-                    let flight = Arc::new(self.start(job)?);
-                    in_flight.insert(key, flight.clone());
-                    flight
-                }
-            }
-        };
+        let flight = self.flight(job)?;
         let mut state = flight.state.clone();
         loop {
             match &*state.borrow_and_update() {
@@ -99,6 +96,39 @@ impl ZipFlights {
             }
         }
         Ok(spool_reader(flight.spool.clone(), state))
+    }
+
+    /// Joins (or starts) the fetch of `job.key` and waits until the zip is
+    /// committed or refused, without reading it.
+    pub async fn wait_committed(&self, job: ZipJob) -> ProxyResult<()> {
+        let flight = self.flight(job)?;
+        let mut state = flight.state.clone();
+        loop {
+            match &*state.borrow_and_update() {
+                ZipState::Committed { .. } => return Ok(()),
+                ZipState::Failed(e) => return Err(e.clone()),
+                ZipState::Opening | ZipState::Writing { .. } => {}
+            }
+            if state.changed().await.is_err() {
+                return Err(ProxyError::Storage("zip fetch ended without a result".into()));
+            }
+        }
+    }
+
+    fn flight(&self, job: ZipJob) -> ProxyResult<Arc<Flight>> {
+        let flight = {
+            let mut in_flight = self.in_flight.lock().expect("zip flight map poisoned");
+            match in_flight.get(&job.key) {
+                Some(flight) => flight.clone(),
+                None => {
+                    let key = job.key.clone();
+                    let flight = Arc::new(self.start(job)?);
+                    in_flight.insert(key, flight.clone());
+                    flight
+                }
+            }
+        };
+        Ok(flight)
     }
 
     fn start(&self, job: ZipJob) -> ProxyResult<Flight> {
@@ -119,10 +149,21 @@ impl ZipFlights {
         tokio::spawn(async move {
             let key = job.key.clone();
             let outcome = fetch_verify_commit(&job, &path, tokio::fs::File::from_std(writer), &tx, permits).await;
-            match &outcome {
-                Ok(size) => tracing::info!(%key, size, "zip stored"),
-                Err(e) => tracing::warn!(%key, error = %e, "zip not stored"),
-            }
+            let outcome = match outcome {
+                Ok((size, hash)) => {
+                    tracing::info!(%key, size, %hash, "zip stored");
+                    job.metrics.zips_stored.fetch_add(1, Ordering::Relaxed);
+                    (job.on_commit)(hash).await;
+                    Ok(size)
+                }
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "zip not stored");
+                    if matches!(e, ProxyError::Upstream(_) | ProxyError::Security(_)) {
+                        job.metrics.zips_rejected.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e)
+                }
+            };
             let _ = std::fs::remove_file(&path);
             registry.lock().expect("zip flight map poisoned").remove(&key);
             tx.send_replace(match outcome {
@@ -140,7 +181,7 @@ async fn fetch_verify_commit(
     mut writer: tokio::fs::File,
     state: &watch::Sender<ZipState>,
     permits: Arc<Semaphore>,
-) -> ProxyResult<u64> {
+) -> ProxyResult<(u64, String)> {
     let _permit = permits.acquire_owned().await.map_err(|e| ProxyError::Storage(e.to_string()))?;
     let what = format!("{}@{}", job.target.path, job.target.version);
     let mut body = job.fetcher.zip(&job.target.path, &job.target.version).await?;
@@ -159,15 +200,20 @@ async fn fetch_verify_commit(
     }
     writer.sync_all().await.map_err(spool_error)?;
     let (check_path, target) = (path.to_owned(), job.target.clone());
-    tokio::task::spawn_blocking(move || verify_zip_file(&check_path, &target))
+    let hash = tokio::task::spawn_blocking(move || verify_zip_file(&check_path, &target))
         .await
         .map_err(|e| ProxyError::Storage(e.to_string()))?
         .map_err(|reason| ProxyError::Upstream(format!("{what}: upstream zip rejected: {reason}")))?;
+    (job.check)(hash.clone()).await?;
     match job.store.put(&job.key, PutBody::File(path.to_owned()), PutMode::CreateOnly).await? {
         PutOutcome::Created => {}
         PutOutcome::AlreadyExists => tracing::debug!(key = %job.key, "zip was stored concurrently"),
     }
-    Ok(written)
+    let hash_file = PutBody::Bytes(Bytes::from(format!("{hash}\n")));
+    if let Err(e) = job.store.put(&job.hash_key, hash_file, PutMode::CreateOnly).await {
+        tracing::warn!(key = %job.hash_key, error = %e, "could not store the zip hash");
+    }
+    Ok((written, hash))
 }
 
 /// A client's view of a spooled zip: every byte as soon as it is written,

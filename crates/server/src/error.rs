@@ -49,6 +49,9 @@ impl From<ProxyError> for HttpError {
                 HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("storage error: {reason}"))
             }
             ProxyError::RangeNotSatisfiable { size } => HttpError::range_not_satisfiable(size),
+            // Terminal for the go command (not 404/410), and shown to its
+            // user: the message starts with "SECURITY ERROR".
+            ProxyError::Security(message) => HttpError::new(StatusCode::FORBIDDEN, message),
         }
     }
 }

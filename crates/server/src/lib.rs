@@ -3,6 +3,7 @@
 mod error;
 mod respond;
 mod route;
+mod sumdb;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +28,8 @@ const DISABLE_MODULE_FETCH: &str = "disable-module-fetch";
 #[derive(Clone)]
 pub struct AppState {
     pub proxy: ModuleProxy,
+    /// Upstream checksum databases relayed under `/sumdb/<name>/`.
+    pub sumdb_relay: Option<Arc<modvault_checksum::Relay>>,
 }
 
 /// The whole HTTP application.
@@ -48,6 +51,12 @@ async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: Hea
     match route {
         route::Route::Health => plain(StatusCode::OK, "ok\n"),
         route::Route::Ready => ready(&state).await,
+        route::Route::Metrics => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            state.proxy.metrics().render(),
+        )
+            .into_response(),
+        route::Route::Sumdb(rest) => sumdb::serve(&state, &rest, &method).await,
         route::Route::Module { module, file, policy } => {
             let fetch_disabled = headers
                 .get(DISABLE_MODULE_FETCH)

@@ -12,6 +12,10 @@ pub const CACHED_ONLY_PREFIX: &str = "/cached-only/";
 pub enum Route {
     Health,
     Ready,
+    Metrics,
+    /// `/sumdb/<name>/<rest>`, still joined: a database name may contain
+    /// slashes, so only the configured names can split it.
+    Sumdb(String),
     Module { module: Module, file: FileRequest, policy: FetchPolicy },
 }
 
@@ -28,7 +32,11 @@ pub fn parse(raw_path: &str) -> Result<Route, NoRoute> {
     match decoded.as_ref() {
         "/healthz" => return Ok(Route::Health),
         "/readyz" => return Ok(Route::Ready),
+        "/metrics" => return Ok(Route::Metrics),
         _ => {}
+    }
+    if let Some(rest) = decoded.strip_prefix("/sumdb/") {
+        return Ok(Route::Sumdb(rest.to_owned()));
     }
     let (rest, policy) = match decoded.strip_prefix(CACHED_ONLY_PREFIX) {
         Some(rest) => (rest, FetchPolicy::CachedOnly),

@@ -30,8 +30,8 @@ fn app() -> App {
         max_concurrent_fetches: 4,
     };
     let fetcher = Arc::new(FileProxy::new(dir.path().join("upstream")));
-    let proxy = ModuleProxy::new(store, fetcher, settings).unwrap();
-    App { _dir: dir, router: router(AppState { proxy }) }
+    let proxy = ModuleProxy::new(store, fetcher, settings, modvault_proxy::Integrity::default()).unwrap();
+    App { _dir: dir, router: router(AppState { proxy, sumdb_relay: None }) }
 }
 
 async fn send(app: &App, method: &str, uri: &str, headers: &[(header::HeaderName, &str)]) -> (StatusCode, HeaderMap, Bytes) {

@@ -154,6 +154,10 @@ pub mod layout {
     pub fn zip(escaped_path: &str, escaped_version: &str) -> String {
         format!("{escaped_path}/@v/{escaped_version}.zip")
     }
+    /// The zip's `h1:` hash, as the go command keeps it in its module cache.
+    pub fn zip_hash(escaped_path: &str, escaped_version: &str) -> String {
+        format!("{escaped_path}/@v/{escaped_version}.ziphash")
+    }
     /// The prefix of every version file of a module.
     pub fn versions_prefix(escaped_path: &str) -> String {
         format!("{escaped_path}/@v/")

@@ -16,6 +16,7 @@ use serde::Deserialize;
 pub use chain::{parse_proxy_list, Chain, ChainEntry, EntrySource, ProxyListError};
 pub use file::FileProxy;
 pub use http::{HttpOptions, HttpProxy};
+pub use reqwest::Url;
 
 /// Upper bound for `list`, `.info` and `@latest` answers: far above anything
 /// real, small enough that a lying upstream cannot exhaust memory.
