@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Arg, ArgMatches, Command};
-use tokio::sync::watch;
+use axum_server::tls_rustls::RustlsConfig;
 
-use modvault_config::{Config, LogFormat, Sources, SETTINGS};
+use modvault_config::{Config, LogFormat, Sources, TlsFiles, SETTINGS};
 use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
 use modvault_server::{router, AppState};
@@ -162,32 +162,69 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let proxy = ModuleProxy::new(store, Arc::new(chain), settings, integrity).context("cannot prepare the spool directory")?;
     let app = router(AppState { proxy, sumdb_relay });
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(
         data_dir = %config.data_dir.display(),
         upstream = %config.upstream_list,
-        "listening on http://{address}"
+        "listening on {scheme}://{address}"
     );
 
-    let (stopping_tx, mut stopping) = watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let grace = config.shutdown_timeout;
+    tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections; letting in-flight requests finish");
-        let _ = stopping_tx.send(true);
+        stopper.graceful_shutdown(Some(grace));
     });
-    let grace = config.shutdown_timeout;
-    tokio::select! {
-        result = server => result.context("server failed")?,
-        () = async move {
-            let _ = stopping.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(grace).await;
-        } => tracing::warn!("shutdown_timeout reached; exiting with requests still in flight"),
+    let service = app.into_make_service();
+    match &config.tls {
+        Some(tls) => {
+            let tls_config = load_tls(tls).await?;
+            tokio::spawn(on_sighup(Some((tls.clone(), tls_config.clone()))));
+            axum_server::from_tcp_rustls(listener, tls_config)?.handle(handle).serve(service).await
+        }
+        None => {
+            tokio::spawn(on_sighup(None));
+            axum_server::from_tcp(listener)?.handle(handle).serve(service).await
+        }
     }
+    .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn load_tls(tls: &TlsFiles) -> anyhow::Result<RustlsConfig> {
+    // One crypto provider for the whole process: ring, as reqwest uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
+        .await
+        .with_context(|| format!("cannot load TLS certificate {} and key {}", tls.cert_file.display(), tls.key_file.display()))
+}
+
+/// SIGHUP re-reads the TLS certificate and key; new connections use them,
+/// established ones are not dropped. A bad pair is logged and the old one
+/// kept. Without TLS there is nothing to reload, but SIGHUP must still not
+/// kill the server.
+async fn on_sighup(tls: Option<(TlsFiles, RustlsConfig)>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let Some((files, config)) = &tls else {
+            tracing::info!("SIGHUP: nothing to reload");
+            continue;
+        };
+        match config.reload_from_pem_file(&files.cert_file, &files.key_file).await {
+            Ok(()) => tracing::info!(cert = %files.cert_file.display(), "TLS certificate reloaded"),
+            Err(e) => tracing::error!(error = %e, "TLS reload failed; keeping the previous certificate"),
+        }
+    }
 }
 
 /// The verifying database (the first upstream), the relay for all upstream

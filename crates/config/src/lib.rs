@@ -41,6 +41,8 @@ pub const SETTINGS: &[Setting] = &[
         default: "https://proxy.golang.org,direct",
         help: "Where misses are fetched, in GOPROXY list syntax (`,` falls through on not-found, `|` on any error; off, direct)",
     },
+    Setting { key: "tls_cert_file", default: "", help: "PEM certificate chain: serve HTTPS (reloaded on SIGHUP)" },
+    Setting { key: "tls_key_file", default: "", help: "PEM private key for tls_cert_file (reloaded on SIGHUP)" },
     Setting { key: "list_ttl", default: "60s", help: "How long list, @latest and query .info answers stay fresh" },
     Setting { key: "not_found_ttl", default: "60s", help: "How long a not-found answer from upstream is remembered" },
     Setting { key: "upstream_connect_timeout", default: "10s", help: "Connect timeout for upstream requests" },
@@ -84,6 +86,8 @@ pub enum LogFormat {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Serve HTTPS with this certificate chain and key.
+    pub tls: Option<TlsFiles>,
     /// The upstream list as written, for logs.
     pub upstream_list: String,
     pub upstream: Vec<ChainEntry>,
@@ -100,6 +104,12 @@ pub struct Config {
     pub sumdb: SumdbConfig,
     /// `[[go_import]]` entries: where modules live, ahead of discovery.
     pub go_imports: Vec<GoImport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// A checksum database modvault verifies against and relays.
@@ -225,6 +235,7 @@ impl Config {
                     Ok(PathBuf::from(v))
                 }
             })?,
+            tls: tls_files(&layered)?,
             upstream: layered.parse("upstream", |v| parse_proxy_list(v).map_err(|e| e.to_string()))?,
             upstream_list,
             list_ttl: layered.parse("list_ttl", parse_duration)?,
@@ -258,6 +269,28 @@ impl Config {
             },
             go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
         })
+    }
+}
+
+/// Both TLS files or neither; both must be readable at start.
+fn tls_files(layered: &Layered) -> Result<Option<TlsFiles>, ConfigError> {
+    let (cert, cert_origin) = layered.get("tls_cert_file");
+    let (key, key_origin) = layered.get("tls_key_file");
+    let invalid = |key: &str, value: &str, origin: &Origin, reason: String| ConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        origin: origin.clone(),
+        reason,
+    };
+    match (cert.trim(), key.trim()) {
+        ("", "") => Ok(None),
+        (cert, "") => Err(invalid("tls_cert_file", cert, cert_origin, "tls_key_file must be set too".into())),
+        ("", key) => Err(invalid("tls_key_file", key, key_origin, "tls_cert_file must be set too".into())),
+        (cert, key) => {
+            std::fs::metadata(cert).map_err(|e| invalid("tls_cert_file", cert, cert_origin, format!("cannot read: {e}")))?;
+            std::fs::metadata(key).map_err(|e| invalid("tls_key_file", key, key_origin, format!("cannot read: {e}")))?;
+            Ok(Some(TlsFiles { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) }))
+        }
     }
 }
 

@@ -220,7 +220,7 @@ impl Modvault {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
+                if let Some(i) = line.find("listening on http") {
                     let rest = &line[i + "listening on ".len()..];
                     let url: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
                     let _ = tx.send(url);

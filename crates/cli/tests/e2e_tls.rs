@@ -1,0 +1,105 @@
+//! Built-in TLS: the go command over HTTPS with a test CA, and a certificate
+//! reload on SIGHUP that keeps established connections.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use modvault_testkit::{run_ok, Go, Modvault, TempDir};
+
+const BLOB: &str = "github.com/mvtest/tlsblob";
+
+fn modvault_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made with the
+/// openssl command: returns (ca.crt, server.crt, server.key).
+fn make_ca_and_server_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run_ok(Command::new("openssl").args(["req", "-x509"]).args(ec).arg("-keyout").arg(file("ca.key")).arg("-out").arg(file("ca.crt")).args(["-days", "2", "-subj", &format!("/CN=modvault test {name}")]));
+    run_ok(Command::new("openssl").args(["req"]).args(ec).arg("-keyout").arg(file("server.key")).arg("-out").arg(file("server.csr")).args(["-subj", "/CN=127.0.0.1"]));
+    std::fs::write(
+        file("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-in"])
+            .arg(file("server.csr"))
+            .arg("-CA")
+            .arg(file("ca.crt"))
+            .arg("-CAkey")
+            .arg(file("ca.key"))
+            .args(["-CAcreateserial", "-days", "2", "-extfile"])
+            .arg(file("ext"))
+            .arg("-out")
+            .arg(file("server.crt")),
+    );
+    (file("ca.crt"), file("server.crt"), file("server.key"))
+}
+
+fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
+    let pem = std::fs::read(ca).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
+    let go = Go::new();
+    let dir = TempDir::new().unwrap();
+    let mut blob = go.repo("mvtest/tlsblob");
+    let noise: Vec<u8> = (0..12u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    blob.write("go.mod", format!("module {BLOB}\n\ngo 1.21\n")).write("blob.bin", noise);
+    blob.commit("v1.0.0").tag("v1.0.0");
+    let tree = go.direct_tree("direct", &[&format!("{BLOB}@v1.0.0")]);
+
+    let (ca1, cert1, key1) = make_ca_and_server_cert(dir.path(), "one");
+    let (ca2, cert2, key2) = make_ca_and_server_cert(dir.path(), "two");
+    let (cert, key) = (dir.path().join("active.crt"), dir.path().join("active.key"));
+    std::fs::copy(&cert1, &cert).unwrap();
+    std::fs::copy(&key1, &key).unwrap();
+    let tls_args = ["--tls-cert-file", cert.to_str().unwrap(), "--tls-key-file", key.to_str().unwrap()];
+    let mut modvault = Modvault::start(&modvault_bin(), &format!("file://{}", tree.display()), &tls_args);
+    assert!(modvault.url.starts_with("https://127.0.0.1:"), "{}", modvault.url);
+
+    // The go command over HTTPS, trusting the test CA through SSL_CERT_FILE.
+    let module = format!("{BLOB}@v1.0.0");
+    let output = go.command(&modvault.url, &go.mod_cache("https")).env("SSL_CERT_FILE", &ca1).args(["mod", "download", "-json", &module]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    let through: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let direct = go.download("direct", &go.mod_cache("direct"), &module);
+    assert_eq!(through["Sum"], direct["Sum"]);
+    let untrusted = go.command(&modvault.url, &go.mod_cache("untrusted")).args(["mod", "download", "-json", &module]).output().unwrap();
+    assert!(!untrusted.status.success(), "a client that does not trust the CA must fail");
+
+    // A download in progress when the certificate changes.
+    let zip_url = format!("{}/{BLOB}/@v/v1.0.0.zip", modvault.url);
+    let mut in_flight = client_trusting(&ca1).get(&zip_url).send().unwrap();
+    let mut body = vec![0u8; 64 * 1024];
+    in_flight.read_exact(&mut body).unwrap();
+
+    std::fs::copy(&cert2, &cert).unwrap();
+    std::fs::copy(&key2, &key).unwrap();
+    run_ok(Command::new("kill").args(["-HUP", &modvault.pid().to_string()]));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !modvault.log().iter().any(|line| line.contains("TLS certificate reloaded")) {
+        assert!(Instant::now() < deadline, "no reload in the log:\n{}", modvault.log().join("\n"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(client_trusting(&ca2).get(format!("{}/healthz", modvault.url)).send().unwrap().status().as_u16(), 200);
+    assert!(client_trusting(&ca1).get(format!("{}/healthz", modvault.url)).send().is_err(), "new connections use the new certificate");
+
+    in_flight.read_to_end(&mut body).unwrap();
+    let expected = std::fs::read(tree.join(BLOB).join("@v/v1.0.0.zip")).unwrap();
+    assert!(body == expected, "the download across the reload was cut or changed");
+    assert!(modvault.signal_and_wait("TERM", Duration::from_secs(20)).unwrap().success());
+}
