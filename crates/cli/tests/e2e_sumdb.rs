@@ -119,6 +119,11 @@ fn a_second_modvault_verifies_everything_against_the_first_ones_database() {
     assert!(second.requests_for(&format!("/sumdb/{DB}/supported")) >= 1);
     let metrics = second.get("/metrics").text().unwrap();
     assert!(metrics.contains("modvault_security_errors_total 0"), "{metrics}");
+    // Relayed tiles are cached in the store, and nothing else is relayed.
+    assert!(second.data_dir.join(format!("sumdb/{DB}/tile/8/0")).exists());
+    for path in ["/sumdb/sum.golang.org/supported", "/sumdb/evil.example/lookup/x.example/m@v1.0.0", "/sumdb/supported"] {
+        assert_eq!(second.get(path).status().as_u16(), 404, "{path}");
+    }
 }
 
 /// Tampered data must be refused with a SECURITY ERROR and never stored.
