@@ -274,24 +274,11 @@ impl Config {
 
 /// Both TLS files or neither; both must be readable at start.
 fn tls_files(layered: &Layered) -> Result<Option<TlsFiles>, ConfigError> {
-    let (cert, cert_origin) = layered.get("tls_cert_file");
-    let (key, key_origin) = layered.get("tls_key_file");
-    let invalid = |key: &str, value: &str, origin: &Origin, reason: String| ConfigError::InvalidValue {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        origin: origin.clone(),
-        reason,
-    };
-    match (cert.trim(), key.trim()) {
-        ("", "") => Ok(None),
-        (cert, "") => Err(invalid("tls_cert_file", cert, cert_origin, "tls_key_file must be set too".into())),
-        ("", key) => Err(invalid("tls_key_file", key, key_origin, "tls_cert_file must be set too".into())),
-        (cert, key) => {
-            std::fs::metadata(cert).map_err(|e| invalid("tls_cert_file", cert, cert_origin, format!("cannot read: {e}")))?;
-            std::fs::metadata(key).map_err(|e| invalid("tls_key_file", key, key_origin, format!("cannot read: {e}")))?;
-            Ok(Some(TlsFiles { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) }))
-        }
+    let Some((cert, key)) = layered.pair("tls_cert_file", "tls_key_file")? else { return Ok(None) };
+    for (setting, file) in [("tls_cert_file", cert), ("tls_key_file", key)] {
+        std::fs::metadata(file).map_err(|e| layered.invalid(setting, format!("cannot read: {e}")))?;
     }
+    Ok(Some(TlsFiles { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) }))
 }
 
 fn split_list(value: &str) -> Vec<String> {
@@ -344,37 +331,17 @@ fn parse_gosumdb(entry: &str) -> Result<SumdbUpstream, String> {
 /// Both `sumdb.name` and `sumdb.signer_key_file`, or neither; the key file
 /// must hold a signer key for that name.
 fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
-    let (name, name_origin) = layered.get("sumdb.name");
-    let (key_file, key_origin) = layered.get("sumdb.signer_key_file");
-    let invalid = |key: &str, value: &str, origin: &Origin, reason: String| ConfigError::InvalidValue {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        origin: origin.clone(),
-        reason,
-    };
-    match (name.trim(), key_file.trim()) {
-        ("", "") => Ok(None),
-        (name, "") => Err(invalid("sumdb.name", name, name_origin, "sumdb.signer_key_file must be set too".into())),
-        ("", file) => Err(invalid("sumdb.signer_key_file", file, key_origin, "sumdb.name must be set too".into())),
-        (name, file) => {
-            if !modvault_sumdb::note::is_valid_name(name) {
-                return Err(invalid("sumdb.name", name, name_origin, "not a valid checksum database name".into()));
-            }
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| invalid("sumdb.signer_key_file", file, key_origin, format!("cannot read: {e}")))?;
-            let signer = modvault_sumdb::note::Signer::new(text.trim())
-                .map_err(|e| invalid("sumdb.signer_key_file", file, key_origin, format!("not a signer key: {e}")))?;
-            if signer.name() != name {
-                return Err(invalid(
-                    "sumdb.signer_key_file",
-                    file,
-                    key_origin,
-                    format!("the key is for {:?}, not sumdb.name {name:?}", signer.name()),
-                ));
-            }
-            Ok(Some(OwnSumdb { name: name.to_owned(), signer_key_file: PathBuf::from(file) }))
-        }
+    let Some((name, file)) = layered.pair("sumdb.name", "sumdb.signer_key_file")? else { return Ok(None) };
+    if !modvault_sumdb::note::is_valid_name(name) {
+        return Err(layered.invalid("sumdb.name", "not a valid checksum database name"));
     }
+    let key_error = |reason: String| layered.invalid("sumdb.signer_key_file", reason);
+    let text = std::fs::read_to_string(file).map_err(|e| key_error(format!("cannot read: {e}")))?;
+    let signer = modvault_sumdb::note::Signer::new(text.trim()).map_err(|e| key_error(format!("not a signer key: {e}")))?;
+    if signer.name() != name {
+        return Err(key_error(format!("the key is for {:?}, not sumdb.name {name:?}", signer.name())));
+    }
+    Ok(Some(OwnSumdb { name: name.to_owned(), signer_key_file: PathBuf::from(file) }))
 }
 
 fn validate_go_imports(entries: Vec<GoImport>, file: Option<&Path>) -> Result<Vec<GoImport>, ConfigError> {
@@ -411,6 +378,22 @@ struct Layered {
 impl Layered {
     fn get(&self, key: &str) -> &(String, Origin) {
         self.values.get(key).expect("every setting has a default")
+    }
+
+    /// An error about the current value of `key`.
+    fn invalid(&self, key: &str, reason: impl Into<String>) -> ConfigError {
+        let (value, origin) = self.get(key);
+        ConfigError::InvalidValue { key: key.to_owned(), value: value.clone(), origin: origin.clone(), reason: reason.into() }
+    }
+
+    /// Two settings that only make sense together: both set, or neither.
+    fn pair(&self, first: &str, second: &str) -> Result<Option<(&str, &str)>, ConfigError> {
+        match (self.get(first).0.trim(), self.get(second).0.trim()) {
+            ("", "") => Ok(None),
+            (_, "") => Err(self.invalid(first, format!("{second} must be set too"))),
+            ("", _) => Err(self.invalid(second, format!("{first} must be set too"))),
+            (a, b) => Ok(Some((a, b))),
+        }
     }
 
     fn parse<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, ConfigError> {
@@ -605,6 +588,11 @@ mod tests {
         };
         let message = Config::load(&wrong_name).unwrap_err().to_string();
         assert!(message.contains("for sumdb.signer_key_file (from environment variable MODVAULT_SUMDB_SIGNER_KEY_FILE)"), "{message}");
+        let tls = Sources { flags: vec![("tls_key_file".into(), "/nonexistent.key".into())], ..Sources::default() };
+        assert_eq!(
+            Config::load(&tls).unwrap_err().to_string(),
+            "invalid value \"/nonexistent.key\" for tls_key_file (from flag --tls-key-file): tls_cert_file must be set too"
+        );
         let half = Sources { env: env(&[("MODVAULT_SUMDB_NAME", "x.example")]), ..Sources::default() };
         assert!(Config::load(&half).unwrap_err().to_string().contains("sumdb.signer_key_file must be set too"));
         let bad_key = Sources { flags: vec![("sumdb.upstream".into(), "sum.example+00000000+AAAA".into())], ..Sources::default() };
