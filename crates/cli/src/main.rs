@@ -13,7 +13,11 @@ use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
 use modvault_server::{router, AppState};
 use modvault_store::FsStore;
-use modvault_upstream::{Chain, Direct, HttpOptions};
+use modvault_access::{AccessPolicy, Scope, TokenStore};
+use modvault_git::{GitSource, GitSourceOptions, GoImport};
+use modvault_proxy::{RoutedFetcher, RuleSet};
+use modvault_server::Access;
+use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
 fn cli() -> Command {
     let mut serve = Command::new("serve").about("Run the module proxy").args_override_self(true).arg(
@@ -39,6 +43,31 @@ fn cli() -> Command {
                 .arg(Arg::new("name").required(true).help("Database name, e.g. sum.corp.example"))
                 .arg(Arg::new("key-file").long("key-file").value_name("FILE").required(true).help("Where to write the signer key (mode 0600, never overwritten)")),
         );
+    let server_settings = |command: Command| {
+        command
+            .arg(Arg::new("config").long("config").value_name("FILE").help("TOML configuration file [env: MODVAULT_CONFIG]"))
+            .arg(Arg::new("data_dir").long("data-dir").value_name("DIR").help("The server's data directory [env: MODVAULT_DATA_DIR]"))
+    };
+    let token = Command::new("token")
+        .about("Client tokens: stored hashed in the data directory, seen by a running server at once")
+        .subcommand_required(true)
+        .subcommand(server_settings(
+            Command::new("create")
+                .about("Create a token and print it (it is shown only once)")
+                .arg(Arg::new("name").long("name").required(true).help("Unique name, shown in logs instead of the token"))
+                .arg(Arg::new("scope").long("scope").required(true).value_parser(["read", "publish", "admin"]))
+                .arg(
+                    Arg::new("match")
+                        .long("match")
+                        .value_name("PATTERN")
+                        .action(clap::ArgAction::Append)
+                        .help("Module pattern (GOPRIVATE syntax) the token covers; repeatable; none: every module"),
+                ),
+        ))
+        .subcommand(server_settings(Command::new("list").about("List tokens (names, scopes, patterns; never the tokens)")))
+        .subcommand(server_settings(
+            Command::new("revoke").about("Revoke a token").arg(Arg::new("name").required(true)),
+        ));
     Command::new("modvault")
         .version(env!("CARGO_PKG_VERSION"))
         .about("A Go module proxy and private module registry")
@@ -46,12 +75,14 @@ fn cli() -> Command {
         .arg_required_else_help(true)
         .subcommand(serve)
         .subcommand(sumdb)
+        .subcommand(token)
 }
 
 fn main() -> ExitCode {
     let matches = cli().get_matches();
     match matches.subcommand() {
         Some(("serve", args)) => serve(args),
+        Some(("token", args)) => token_command(args),
         Some(("sumdb", args)) => match args.subcommand() {
             Some(("keygen", args)) => sumdb_keygen(args),
             _ => unreachable!("clap requires a subcommand"),
@@ -89,6 +120,65 @@ fn serve(args: &ArgMatches) -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("modvault: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `modvault token create|list|revoke`, against the token store of the
+/// data directory the server uses (same --config/--data-dir rules).
+fn token_command(args: &ArgMatches) -> ExitCode {
+    let (name, args) = args.subcommand().expect("clap requires a subcommand");
+    let sources = Sources {
+        flags: args.get_one::<String>("data_dir").map(|d| vec![("data_dir".to_owned(), d.clone())]).unwrap_or_default(),
+        env: std::env::vars().collect(),
+        config_file: args.get_one::<String>("config").map(PathBuf::from),
+    };
+    let config = match Config::load(&sources) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("modvault: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match open_tokens(&config.data_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("modvault: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match name {
+        "create" => {
+            let scope: Scope = args.get_one::<String>("scope").expect("required").parse().expect("clap checked the scope");
+            let matches = args.get_many::<String>("match").map(|m| m.cloned().collect()).unwrap_or_default();
+            store.create(args.get_one::<String>("name").expect("required"), scope, matches).map(|token| {
+                println!("{}", token.expose_secret());
+            })
+        }
+        "list" => store.list().map(|tokens| {
+            for token in tokens {
+                let matches = if token.matches.is_empty() { "*".to_owned() } else { token.matches.join(",") };
+                println!("{}\t{}\t{}\t{}", token.name, token.scope, matches, token.created);
+            }
+        }),
+        "revoke" => {
+            let name = args.get_one::<String>("name").expect("required");
+            match store.revoke(name) {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    eprintln!("modvault: no token named {name:?}");
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => unreachable!("clap knows the subcommands"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("modvault: {e}");
             ExitCode::FAILURE
         }
     }
@@ -150,17 +240,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         retries: config.upstream_retries,
         ..HttpOptions::default()
     };
-    let chain = Chain::new(&config.upstream, &http, Arc::new(Direct)).context("invalid upstream")?;
+    let direct = git_source(&config, &http)?;
+    let chain = Chain::new(&config.upstream, &http, direct.clone()).context("invalid upstream")?;
+    let rules = Arc::new(config.rules.clone());
+    let fetcher = RoutedFetcher::new(rules.clone(), Arc::new(chain), direct);
     let store: Arc<dyn modvault_store::Store> = Arc::new(store);
-    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store)?;
+    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &rules)?;
+    let access = Arc::new(Access {
+        tokens: open_tokens(&config.data_dir)?,
+        policy: AccessPolicy::new(config.anonymous_read.clone()).context("invalid auth.anonymous_read")?,
+    });
     let settings = ProxySettings {
         list_ttl: config.list_ttl,
         not_found_ttl: config.not_found_ttl,
         spool_dir: config.data_dir.join(".modvault/spool"),
         max_concurrent_fetches: config.max_concurrent_fetches,
     };
-    let proxy = ModuleProxy::new(store, Arc::new(chain), settings, integrity).context("cannot prepare the spool directory")?;
-    let app = router(AppState { proxy, sumdb_relay });
+    let proxy = ModuleProxy::new(store, Arc::new(fetcher), settings, integrity).context("cannot prepare the spool directory")?;
+    let app = router(AppState { proxy, sumdb_relay, access, rules });
 
     let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
@@ -233,6 +330,7 @@ fn checksum_databases(
     config: &Config,
     http: &HttpOptions,
     store: &Arc<dyn modvault_store::Store>,
+    rules: &Arc<RuleSet>,
 ) -> anyhow::Result<(Integrity, Option<Arc<Relay>>)> {
     let client = http.client().map_err(anyhow::Error::msg)?;
     let verifier = match config.sumdb.upstream.first() {
@@ -256,7 +354,33 @@ fn checksum_databases(
         }
         None => None,
     };
-    Ok((Integrity { verifier, nosumdb: config.sumdb.nosumdb.clone(), own }, relay))
+    Ok((Integrity { verifier, nosumdb: config.sumdb.nosumdb.clone(), own, rules: rules.clone() }, relay))
+}
+
+/// The `direct` source: modules built from version control by modvault
+/// itself, with mirrors kept in the data directory.
+fn git_source(config: &Config, http: &HttpOptions) -> anyhow::Result<Arc<dyn Fetcher>> {
+    let git_dir = config.data_dir.join(".modvault/git");
+    let mut options = GitSourceOptions::new(git_dir.join("mirrors"), git_dir.join("scratch"));
+    options.go_imports = config
+        .go_imports
+        .iter()
+        .map(|g| GoImport { prefix: g.prefix.clone(), vcs: g.vcs.clone(), repo: g.repo.clone(), subdir: g.subdir.clone() })
+        .collect();
+    options.refs_ttl = config.list_ttl;
+    options.command_timeout = config.vcs_timeout;
+    options.max_concurrent_commands = config.max_concurrent_vcs;
+    options.http = http.clone();
+    Ok(Arc::new(GitSource::new(options).context("cannot prepare the git mirror directory")?))
+}
+
+fn tokens_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join(".modvault/tokens.json")
+}
+
+fn open_tokens(data_dir: &std::path::Path) -> anyhow::Result<TokenStore> {
+    let path = tokens_file(data_dir);
+    TokenStore::open(&path).with_context(|| format!("cannot open the token store {}", path.display()))
 }
 
 async fn shutdown_signal() {

@@ -220,21 +220,25 @@ fn the_log_survives_restarts_and_kill_9_during_appends() {
     let mut modvault = start(&file_url(&tree), &data, &own_db_args(&key_file));
     let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
     let url = modvault.url.clone();
-    let clients: Vec<_> = versions
-        .iter()
-        .map(|version| {
-            let (tx, url, version) = (tx.clone(), url.clone(), version.clone());
-            std::thread::spawn(move || {
+    // Four clients work through the versions, so that when the kill comes
+    // most lookups (and their appends) are still ahead or under way.
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(versions.clone()));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (tx, url, queue) = (tx.clone(), url.clone(), queue.clone());
+            std::thread::spawn(move || loop {
+                let Some(version) = queue.lock().unwrap().pop() else { return };
                 let response = reqwest::blocking::Client::new()
                     .get(format!("{url}/sumdb/{DB}/lookup/{HELLO}@{version}"))
                     .timeout(Duration::from_secs(30))
                     .send();
-                if let Ok(response) = response {
-                    if response.status().as_u16() == 200 {
+                match response {
+                    Ok(response) if response.status().as_u16() == 200 => {
                         if let Ok(body) = response.text() {
                             let _ = tx.send((version, body));
                         }
                     }
+                    _ => return,
                 }
             })
         })

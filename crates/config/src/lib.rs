@@ -13,6 +13,9 @@ use modvault_upstream::{parse_proxy_list, ChainEntry};
 pub const ENV_PREFIX: &str = "MODVAULT_";
 /// Names the configuration file; not a setting itself.
 pub const CONFIG_FILE_ENV: &str = "MODVAULT_CONFIG";
+/// Variables read by the command line itself (`modvault publish`), not
+/// settings of the server; allowed in the server's environment too.
+pub const CLIENT_ENV: &[&str] = &[CONFIG_FILE_ENV, "MODVAULT_SERVER", "MODVAULT_TOKEN"];
 
 /// One setting: its key (TOML key; the flag and environment variable are
 /// derived from it), its default, and what it means.
@@ -43,6 +46,13 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting { key: "tls_cert_file", default: "", help: "PEM certificate chain: serve HTTPS (reloaded on SIGHUP)" },
     Setting { key: "tls_key_file", default: "", help: "PEM private key for tls_cert_file (reloaded on SIGHUP)" },
+    Setting { key: "vcs_timeout", default: "10m", help: "Longest any one git command (clone, fetch, archive) may run" },
+    Setting { key: "max_concurrent_vcs", default: "8", help: "Upper bound on git commands running at once" },
+    Setting {
+        key: "auth.anonymous_read",
+        default: "*",
+        help: "Module patterns anonymous clients may read, comma-separated; empty: a token is needed for everything",
+    },
     Setting { key: "list_ttl", default: "60s", help: "How long list, @latest and query .info answers stay fresh" },
     Setting { key: "not_found_ttl", default: "60s", help: "How long a not-found answer from upstream is remembered" },
     Setting { key: "upstream_connect_timeout", default: "10s", help: "Connect timeout for upstream requests" },
@@ -104,6 +114,12 @@ pub struct Config {
     pub sumdb: SumdbConfig,
     /// `[[go_import]]` entries: where modules live, ahead of discovery.
     pub go_imports: Vec<GoImport>,
+    pub vcs_timeout: Duration,
+    pub max_concurrent_vcs: usize,
+    /// `[[rule]]` entries, validated: which source serves which modules.
+    pub rules: modvault_rules::RuleSet,
+    /// Module patterns anonymous clients may read.
+    pub anonymous_read: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,16 +217,18 @@ impl Config {
             sources.env.iter().find(|(k, _)| k == CONFIG_FILE_ENV).map(|(_, v)| PathBuf::from(v))
         });
         let mut go_imports = Vec::new();
+        let mut rules = Vec::new();
         if let Some(path) = &config_file {
             let contents = read_file(path)?;
             go_imports = contents.go_imports;
+            rules = contents.rules;
             for (key, value) in contents.values {
                 let setting = lookup(&key).ok_or_else(|| ConfigError::UnknownKey { name: key.clone(), origin: Origin::File(path.clone()) })?;
                 values.insert(setting.key, (value, Origin::File(path.clone())));
             }
         }
         for (name, value) in &sources.env {
-            if !name.starts_with(ENV_PREFIX) || name == CONFIG_FILE_ENV {
+            if !name.starts_with(ENV_PREFIX) || CLIENT_ENV.contains(&name.as_str()) {
                 continue;
             }
             let setting = SETTINGS
@@ -268,6 +286,20 @@ impl Config {
                 own: own_sumdb(&layered)?,
             },
             go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
+            vcs_timeout: layered.parse("vcs_timeout", parse_positive_duration)?,
+            max_concurrent_vcs: layered.parse("max_concurrent_vcs", |v| {
+                v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| "expected a whole number of at least 1".to_owned())
+            })?,
+            rules: modvault_rules::RuleSet::new(rules).map_err(|e| ConfigError::InvalidValue {
+                key: format!("rule[{}].{}", e.index, e.field),
+                value: String::new(),
+                origin: Origin::File(config_file.clone().unwrap_or_default()),
+                reason: e.reason,
+            })?,
+            anonymous_read: layered.parse("auth.anonymous_read", |v| {
+                let patterns = split_list(v);
+                modvault_access::AccessPolicy::new(patterns.clone()).map(|_| patterns).map_err(|e| e.to_string())
+            })?,
         })
     }
 }
@@ -411,6 +443,7 @@ struct FileContents {
     /// Settings as text, keyed like `SETTINGS` (`[sumdb] name` is `sumdb.name`).
     values: Vec<(String, String)>,
     go_imports: Vec<GoImport>,
+    rules: Vec<modvault_rules::RuleConfig>,
 }
 
 /// Reads a TOML file: scalar settings (top level or in a `[table]`) as
@@ -420,10 +453,18 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
     let file_error = |reason: String| ConfigError::File { path: path.to_owned(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-    let mut contents = FileContents { values: Vec::new(), go_imports: Vec::new() };
+    let mut contents = FileContents { values: Vec::new(), go_imports: Vec::new(), rules: Vec::new() };
     let mut flat: Vec<(String, toml::Value)> = Vec::new();
     for (key, value) in table {
         match (key.as_str(), value) {
+            ("rule", value) => {
+                contents.rules = value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+                    key: "rule".into(),
+                    value: String::new(),
+                    origin: origin(),
+                    reason: e.message().to_owned(),
+                })?;
+            }
             ("go_import", value) => {
                 contents.go_imports = value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
                     key: "go_import".into(),
@@ -598,6 +639,16 @@ mod tests {
         let bad_key = Sources { flags: vec![("sumdb.upstream".into(), "sum.example+00000000+AAAA".into())], ..Sources::default() };
         assert!(Config::load(&bad_key).unwrap_err().to_string().contains("for sumdb.upstream (from flag --sumdb-upstream)"));
 
+        std::fs::write(&file, "[[rule]]\nmatch = \"git.corp.example/*\"\nsource = \"direct\"\nsumdb = false\n[auth]\nanonymous_read = []\n").unwrap();
+        let config = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap();
+        assert_eq!(config.rules.route("git.corp.example/x").source, modvault_rules::Source::Direct);
+        assert!(config.anonymous_read.is_empty());
+        std::fs::write(&file, "[[rule]]\nmatch = \"[\"\n").unwrap();
+        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
+        assert!(message.contains("for rule[0].match"), "{message}");
+        std::fs::write(&file, "[[rule]]\nmatch = \"x.example\"\nsource = \"nowhere\"\n").unwrap();
+        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
+        assert!(message.contains("for rule") && message.contains("nowhere"), "{message}");
         std::fs::write(&file, "[sumdb]\nnosumbd = \"x\"\n").unwrap();
         let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
         assert!(message.starts_with("unknown setting sumdb.nosumbd"), "{message}");

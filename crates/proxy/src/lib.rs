@@ -3,6 +3,8 @@
 mod flight;
 mod metrics;
 mod negative;
+mod publish;
+mod routing;
 mod verify;
 mod zipflight;
 
@@ -27,6 +29,9 @@ use negative::NegativeCache;
 use zipflight::ZipFlights;
 
 pub use metrics::Metrics;
+pub use modvault_rules::{RuleSet, Source};
+pub use publish::{PublishError, Published};
+pub use routing::RoutedFetcher;
 pub use verify::verify_zip_file;
 
 /// What protects the integrity of stored modules: a checksum database that
@@ -38,12 +43,17 @@ pub struct Integrity {
     /// GONOSUMDB-style patterns.
     pub nosumdb: Vec<String>,
     pub own: Option<Arc<OwnSumdb>>,
+    /// Routing rules: private paths are never verified against a public
+    /// database.
+    pub rules: Arc<RuleSet>,
 }
 
 impl Integrity {
-    /// The database to verify `path` against, unless it is exempt.
+    /// The database to verify `path` against, unless it is exempt: matched
+    /// by `nosumdb`, or private by a routing rule.
     fn verifier_for(&self, path: &str) -> Option<Arc<SumdbVerifier>> {
-        let exempt = modvault_core::pattern::match_prefix_patterns(&self.nosumdb.join(","), path);
+        let exempt = modvault_core::pattern::match_prefix_patterns(&self.nosumdb.join(","), path)
+            || self.rules.is_private(path);
         if exempt {
             None
         } else {
@@ -314,7 +324,19 @@ impl ModuleProxy {
         let this = self.clone();
         let m = module.clone();
         self.mutable_file(key, policy, move || async move {
-            let upstream = this.inner.fetcher.list(&m.path).await?;
+            let upstream = match this.inner.fetcher.list(&m.path).await {
+                Ok(upstream) => upstream,
+                // Published here and unknown upstream: what is stored is
+                // the whole list.
+                Err(FetchError::NotFound(reason)) => {
+                    let local = this.local_versions(&m).await;
+                    if local.is_empty() {
+                        return Err(ProxyError::NotFound(reason));
+                    }
+                    String::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
             Ok(Bytes::from(this.merge_local_versions(&m, upstream).await))
         })
         .await
@@ -325,12 +347,30 @@ impl ModuleProxy {
         let this = self.clone();
         let m = module.clone();
         self.mutable_file(key, policy, move || async move {
-            let info = this.inner.fetcher.latest(&m.path).await?;
-            let info = checked_info(&m, info, None)?;
-            this.remember_canonical_info(&m, &info).await;
-            Ok(info.raw)
+            match this.inner.fetcher.latest(&m.path).await {
+                Ok(info) => {
+                    let info = checked_info(&m, info, None)?;
+                    this.remember_canonical_info(&m, &info).await;
+                    Ok(info.raw)
+                }
+                Err(FetchError::NotFound(reason)) => this.latest_stored(&m).await.ok_or(ProxyError::NotFound(reason)),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
+    }
+
+    /// The `.info` of the highest stored version (a release before a
+    /// pre-release), for modules only this modvault has.
+    async fn latest_stored(&self, module: &Module) -> Option<Bytes> {
+        let versions = self.local_versions(module).await;
+        let best = versions
+            .iter()
+            .filter(|v| modvault_core::semver::prerelease(v).is_empty())
+            .next_back()
+            .or_else(|| versions.last())?;
+        let key = layout::info(&module.escaped, &escape_version(best).ok()?);
+        self.stored_bytes(&key).await
     }
 
     /// `.info` for something that is not a canonical version of this module:
@@ -576,20 +616,36 @@ impl ModuleProxy {
         }
         let listed: std::collections::HashSet<String> =
             merged.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_owned).collect();
+        for version in self.local_versions(module).await {
+            if !listed.contains(&version) {
+                merged.push_str(&version);
+                merged.push('\n');
+            }
+        }
+        merged
+    }
+
+    /// Canonical, non-pseudo versions with a stored `.mod`, sorted.
+    async fn local_versions(&self, module: &Module) -> Vec<String> {
         let prefix = layout::versions_prefix(&module.escaped);
-        let Ok(keys) = self.inner.store.list(&prefix).await else { return merged };
+        let Ok(keys) = self.inner.store.list(&prefix).await else { return Vec::new() };
         let mut local: Vec<String> = keys
             .iter()
             .filter_map(|key| key.strip_prefix(&prefix)?.strip_suffix(".mod"))
             .filter_map(|escaped| unescape_version(escaped).ok())
-            .filter(|v| is_canonical_version(v) && !is_pseudo_version(v) && !listed.contains(v))
+            .filter(|v| is_canonical_version(v) && !is_pseudo_version(v))
             .collect();
         modvault_core::semver::sort(&mut local);
-        for version in local {
-            merged.push_str(&version);
-            merged.push('\n');
-        }
-        merged
+        local
+    }
+
+    /// Rewrites the stored list with every stored version, so a version
+    /// published here shows at once rather than after `list_ttl`.
+    async fn refresh_list(&self, module: &Module) {
+        let key = layout::list(&module.escaped);
+        let current = self.stored_bytes(&key).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let merged = self.merge_local_versions(module, current).await;
+        self.store_best_effort(&key, Bytes::from(merged), PutMode::Overwrite).await;
     }
 
     /// Storage failures must not fail the request that fetched the data:

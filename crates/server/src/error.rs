@@ -23,8 +23,28 @@ impl HttpError {
         HttpError::new(StatusCode::NOT_FOUND, format!("not found: {reason}"))
     }
 
+    pub fn bad_request(reason: &str) -> Self {
+        HttpError::new(StatusCode::BAD_REQUEST, format!("bad request: {reason}"))
+    }
+
+    pub fn unauthorized(reason: &str) -> Self {
+        HttpError::new(StatusCode::UNAUTHORIZED, format!("unauthorized: {reason}"))
+    }
+
+    pub fn forbidden(reason: &str) -> Self {
+        HttpError::new(StatusCode::FORBIDDEN, format!("forbidden: {reason}"))
+    }
+
+    pub fn conflict(reason: &str) -> Self {
+        HttpError::new(StatusCode::CONFLICT, format!("conflict: {reason}"))
+    }
+
+    pub fn internal(reason: &str) -> Self {
+        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {reason}"))
+    }
+
     pub fn method_not_allowed() -> Self {
-        HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD".into())
+        HttpError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD (PUT to publish a .zip)".into())
     }
 
     pub fn range_not_satisfiable(size: u64) -> Self {
@@ -66,7 +86,10 @@ impl IntoResponse for HttpError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"modvault\""));
         }
         if let Some(size) = self.content_range_size {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

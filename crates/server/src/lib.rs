@@ -1,6 +1,8 @@
 //! modvault's HTTP edge.
 
+mod access;
 mod error;
+mod publish;
 mod respond;
 mod route;
 mod sumdb;
@@ -16,9 +18,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
 
-use modvault_proxy::{FetchPolicy, ModuleProxy};
+use futures::TryStreamExt;
+use modvault_access::Scope;
+use modvault_proxy::{FetchPolicy, FileRequest, ModuleProxy, RuleSet};
+use modvault_upstream::ByteStream;
 use modvault_store::{layout, PutBody, PutMode};
 
+pub use access::Access;
 pub use error::HttpError;
 pub use route::CACHED_ONLY_PREFIX;
 
@@ -30,6 +36,10 @@ pub struct AppState {
     pub proxy: ModuleProxy,
     /// Upstream checksum databases relayed under `/sumdb/<name>/`.
     pub sumdb_relay: Option<Arc<modvault_checksum::Relay>>,
+    /// Who may read and publish what.
+    pub access: Arc<Access>,
+    /// Routing rules; `deny` is enforced here.
+    pub rules: Arc<RuleSet>,
 }
 
 /// The whole HTTP application.
@@ -41,14 +51,30 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, request: Request) -> Response {
-    if method != Method::GET && method != Method::HEAD {
+    let publishing = method == Method::PUT;
+    if method != Method::GET && method != Method::HEAD && !publishing {
         return HttpError::method_not_allowed().into_response();
     }
     let route = match route::parse(request.uri().path()) {
         Ok(route) => route,
+        // An upload to a bad path is a bad request, not a missing file.
+        Err(route::NoRoute(reason)) if publishing => return HttpError::bad_request(&reason).into_response(),
         Err(route::NoRoute(reason)) => return HttpError::not_found(&reason).into_response(),
     };
+    let caller = match state.access.caller(&headers) {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal.into_response(),
+    };
     match route {
+        route::Route::Module { module, file: FileRequest::Zip(version), .. } if publishing => {
+            if let Err(refusal) = state.access.check(caller.as_ref(), &state.rules, &module.path, Scope::Publish) {
+                return refusal.into_response();
+            }
+            let body: ByteStream =
+                Box::pin(request.into_body().into_data_stream().map_err(|e| std::io::Error::other(e.to_string())));
+            publish::answer(state.proxy.publish(&module, &version, body).await, &module.path, &version)
+        }
+        _ if publishing => HttpError::method_not_allowed().into_response(),
         route::Route::Health => plain(StatusCode::OK, "ok\n"),
         route::Route::Ready => ready(&state).await,
         route::Route::Metrics => (
@@ -56,8 +82,11 @@ async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: Hea
             state.proxy.metrics().render(),
         )
             .into_response(),
-        route::Route::Sumdb(rest) => sumdb::serve(&state, &rest, &method).await,
+        route::Route::Sumdb(rest) => sumdb::serve(&state, caller.as_ref(), &rest, &method).await,
         route::Route::Module { module, file, policy } => {
+            if let Err(refusal) = state.access.check(caller.as_ref(), &state.rules, &module.path, Scope::Read) {
+                return refusal.into_response();
+            }
             let fetch_disabled = headers
                 .get(DISABLE_MODULE_FETCH)
                 .and_then(|v| v.to_str().ok())

@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use modvault_access::{Principal, Scope};
 use modvault_checksum::RelayAnswer;
 use modvault_core::escape::{unescape_path, unescape_version};
 use modvault_proxy::Module;
@@ -12,12 +13,17 @@ use modvault_sumdb::lookup::is_valid_lookup_key;
 use crate::error::HttpError;
 use crate::AppState;
 
-pub async fn serve(state: &AppState, rest: &str, method: &Method) -> Response {
+pub async fn serve(state: &AppState, caller: Option<&Principal>, rest: &str, method: &Method) -> Response {
     if let Some(own) = state.proxy.own_sumdb() {
         if let Some(tail) = rest.strip_prefix(own.name()).and_then(|t| t.strip_prefix('/')) {
             let answer = match tail.strip_prefix("lookup/") {
-                Some(key) => return own_lookup(state, key).await,
-                None => own.serve_static(tail).await,
+                Some(key) => return own_lookup(state, caller, key).await,
+                None => {
+                    if let Err(refusal) = state.access.check_any_read(caller) {
+                        return refusal.into_response();
+                    }
+                    own.serve_static(tail).await
+                }
             };
             return relay_response(answer, method);
         }
@@ -27,6 +33,16 @@ pub async fn serve(state: &AppState, rest: &str, method: &Method) -> Response {
         for (i, _) in rest.match_indices('/') {
             let (name, tail) = (&rest[..i], &rest[i + 1..]);
             if relay.relays(name) {
+                if let Err(refusal) = state.access.check_any_read(caller) {
+                    return refusal.into_response();
+                }
+                // A private path never reaches a public database, not even
+                // when a client asks for it.
+                if let Some(path) = lookup_path(tail) {
+                    if state.rules.is_private(&path) {
+                        return HttpError::not_found(&format!("{path} is private: not looked up in {name}")).into_response();
+                    }
+                }
                 return relay_response(relay.get(name, tail).await, method);
             }
         }
@@ -36,7 +52,13 @@ pub async fn serve(state: &AppState, rest: &str, method: &Method) -> Response {
 
 /// A lookup in our own log: a version not yet recorded is fetched through
 /// the normal path first, as sum.golang.org does.
-async fn own_lookup(state: &AppState, key: &str) -> Response {
+/// The module path of a `lookup/<path>@<version>` request.
+fn lookup_path(tail: &str) -> Option<String> {
+    let key = tail.strip_prefix("lookup/")?;
+    unescape_path(key.split_once('@')?.0).ok()
+}
+
+async fn own_lookup(state: &AppState, caller: Option<&Principal>, key: &str) -> Response {
     let bad = |reason: String| (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
     if !is_valid_lookup_key(key) {
         return bad(format!("invalid module@version syntax: {key:?}"));
@@ -50,6 +72,9 @@ async fn own_lookup(state: &AppState, key: &str) -> Response {
         Ok(module) => module,
         Err(e) => return HttpError::from(e).into_response(),
     };
+    if let Err(refusal) = state.access.check(caller, &state.rules, &module.path, Scope::Read) {
+        return refusal.into_response();
+    }
     if let Err(e) = state.proxy.ensure_recorded(&module, &version).await {
         return HttpError::from(e).into_response();
     }

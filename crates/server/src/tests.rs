@@ -31,7 +31,16 @@ fn app() -> App {
     };
     let fetcher = Arc::new(FileProxy::new(dir.path().join("upstream")));
     let proxy = ModuleProxy::new(store, fetcher, settings, modvault_proxy::Integrity::default()).unwrap();
-    App { _dir: dir, router: router(AppState { proxy, sumdb_relay: None }) }
+    let tokens = modvault_access::TokenStore::open(&dir.path().join("tokens.json")).unwrap();
+    App { _dir: dir, router: router(AppState {
+        proxy,
+        sumdb_relay: None,
+        access: Arc::new(Access {
+            tokens,
+            policy: modvault_access::AccessPolicy::default(),
+        }),
+        rules: Arc::new(RuleSet::default()),
+    }) }
 }
 
 async fn send(app: &App, method: &str, uri: &str, headers: &[(header::HeaderName, &str)]) -> (StatusCode, HeaderMap, Bytes) {
@@ -94,7 +103,7 @@ async fn errors_are_404_with_a_one_line_reason() {
     }
     let (status, headers, _) = send(&app, "POST", "/example.com/!upper/@v/list", &[]).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(headers[header::ALLOW], "GET, HEAD");
+    assert_eq!(headers[header::ALLOW], "GET, HEAD, PUT");
 }
 
 #[tokio::test]

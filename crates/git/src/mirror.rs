@@ -1,0 +1,830 @@
+//! One persistent bare mirror per repository: the port of the go command's
+//! `codehost/git.go` (`gitRepo`), adapted to a cache that lives longer than
+//! one command.
+//!
+//! The go command keeps a shallow clone per repository and deepens it on
+//! demand (`stat`'s depth-1 fetch, `fetchRefsLocked`). A proxy answers the
+//! same questions again and again, so the mirror always holds the full
+//! history of every branch and tag (the state the go command reaches after
+//! `fetchRefsLocked`), fetched incrementally with
+//! `git fetch --prune origin +refs/heads/*:refs/heads/* +refs/tags/*:refs/tags/* +HEAD:refs/modvault/HEAD`.
+//! Only heads, tags and HEAD are ever fetched, so commits reachable only
+//! from other refs (pull requests, Gerrit changes) are never known, exactly
+//! as in Go's `stat`.
+//!
+//! The refs snapshot (Go's `loadRefs`, taken from `git ls-remote`) is read
+//! from the mirror right after each fetch, so it always agrees with the
+//! objects present. It is refreshed when it is older than the refs TTL and
+//! someone asks a question whose answer can change (`list`, `@latest`, a
+//! branch or hash query), or when a revision is not in the mirror.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use modvault_core::modzip::MAX_ZIP_FILE;
+
+use crate::command::{GitError, GitRunner, Sink};
+use crate::error::{RepoError, RepoResult};
+use crate::redact::redact_urls;
+
+/// Written to `info/attributes` so that `export-subst` and `export-ignore`
+/// in the repository do not change archives (Go's `ensureGitAttributes`,
+/// golang.org/issue/27153).
+const EXPORT_ATTRIBUTES: &str = "\n* -export-subst -export-ignore\n";
+
+/// Where the mirror keeps the remote's HEAD commit.
+const HEAD_REF: &str = "refs/modvault/HEAD";
+
+/// Upper bound for listings such as `for-each-ref` output.
+const LISTING_LIMIT: u64 = 256 << 20;
+
+/// Go's `minHashDigits`: shorter hex strings are never taken as hashes.
+const MIN_HASH_DIGITS: usize = 7;
+
+/// The branches, tags and HEAD of the remote as of the last fetch. Tags
+/// map to the commit they peel to (Go records `refs/tags/x^{}` in place of
+/// the tag object).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RefSnapshot {
+    pub(crate) head: Option<String>,
+    pub(crate) branches: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+impl RefSnapshot {
+    /// Every ref Go's `loadRefs` keeps, as (full ref name, hash).
+    fn all_refs(&self) -> impl Iterator<Item = (String, &String)> {
+        self.head
+            .iter()
+            .map(|h| ("HEAD".to_owned(), h))
+            .chain(self.branches.iter().map(|(b, h)| (format!("refs/heads/{b}"), h)))
+            .chain(self.tags.iter().map(|(t, h)| (format!("refs/tags/{t}"), h)))
+    }
+
+    /// Go's `Tags(prefix)`: tag names with the prefix, sorted by name.
+    pub(crate) fn tags_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a String)> + 'a {
+        self.tags
+            .range(prefix.to_owned()..)
+            .take_while(move |(name, _)| name.starts_with(prefix))
+    }
+}
+
+/// What the mirror knows about a commit (Go's `codehost.RevInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CommitInfo {
+    /// The full hash.
+    pub(crate) name: String,
+    /// The 12-digit short hash used in pseudo-versions.
+    pub(crate) short: String,
+    /// Committer time, Unix seconds.
+    pub(crate) time: i64,
+    /// The revision as looked up: a tag name if the query named a tag on
+    /// this commit, otherwise the full hash.
+    pub(crate) version: String,
+    /// Tags on this commit, sorted.
+    pub(crate) tags: Vec<String>,
+    /// The ref the query resolved through (`refs/tags/v1.0.0`,
+    /// `refs/heads/main`, `HEAD`), for `Origin.Ref`.
+    pub(crate) origin_ref: Option<String>,
+    /// The commit was found through a branch, tag or HEAD (or a prefix of
+    /// one's hash). A fresh go command then fetches just that commit
+    /// (`fetch --depth=1 <ref>`), which matters for the pseudo-version base
+    /// (see `CodeRepo::convert`).
+    pub(crate) reached_through_ref: bool,
+}
+
+impl CommitInfo {
+    fn via_ref(mut self) -> CommitInfo {
+        self.reached_through_ref = true;
+        self
+    }
+}
+
+struct State {
+    snapshot: Option<Arc<RefSnapshot>>,
+    refreshed_at: Option<Instant>,
+    /// Counts fetches, so that callers queued behind a fetch can tell that
+    /// it happened while they waited.
+    generation: u64,
+    /// 40 (SHA-1) or 64 (SHA-256).
+    hex_len: usize,
+}
+
+pub(crate) struct Mirror {
+    /// The URL git fetches from, possibly with credentials.
+    remote_url: String,
+    /// The URL without credentials, for messages and `Origin.URL`.
+    shown_url: String,
+    dir: PathBuf,
+    git: Arc<GitRunner>,
+    refs_ttl: Duration,
+    /// Used to tell "not found" from "not allowed" when git fails to reach
+    /// an http(s) remote, as Go's `loadRefs` does.
+    http: reqwest::Client,
+    http_timeout: Duration,
+    /// One fetch at a time per repository.
+    fetch_lock: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+}
+
+impl Mirror {
+    pub(crate) fn new(
+        remote_url: &str,
+        mirror_root: &Path,
+        git: Arc<GitRunner>,
+        refs_ttl: Duration,
+        http: reqwest::Client,
+        http_timeout: Duration,
+    ) -> Mirror {
+        Mirror {
+            remote_url: remote_url.to_owned(),
+            shown_url: redact_urls(remote_url),
+            dir: mirror_root.join(mirror_dir_name(remote_url)),
+            git,
+            refs_ttl,
+            http,
+            http_timeout,
+            fetch_lock: tokio::sync::Mutex::new(()),
+            state: Mutex::new(State {
+                snapshot: None,
+                refreshed_at: None,
+                generation: 0,
+                hex_len: 40,
+            }),
+        }
+    }
+
+    pub(crate) fn shown_url(&self) -> &str {
+        &self.shown_url
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn hex_len(&self) -> usize {
+        self.state().hex_len
+    }
+
+    fn is_initialized(&self) -> bool {
+        self.dir.join("objects").is_dir()
+    }
+
+    // -----------------------------------------------------------------
+    // Freshness
+
+    /// The refs as last fetched, reading them from disk (or fetching) the
+    /// first time.
+    pub(crate) async fn snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
+        if let Some(snapshot) = self.state().snapshot.clone() {
+            return Ok(snapshot);
+        }
+        let generation = self.state().generation;
+        let _fetching = self.fetch_lock.lock().await;
+        if let Some(snapshot) = self.state().snapshot.clone() {
+            return Ok(snapshot);
+        }
+        if self.is_initialized() {
+            // A mirror from an earlier run: usable as is for immutable
+            // answers; `refreshed_at` stays unset so that the first
+            // list/latest/query fetches.
+            ensure_export_attributes(&self.dir)?;
+            self.load_snapshot().await
+        } else {
+            self.fetch_locked(generation).await
+        }
+    }
+
+    /// Fetches unless the refs are younger than the TTL. Returns whether the
+    /// refs changed since the call started (a fetch happened, here or in a
+    /// call this one waited for).
+    pub(crate) async fn refresh_if_stale(&self) -> RepoResult<bool> {
+        let generation = {
+            let state = self.state();
+            let fresh = state.snapshot.is_some() && state.refreshed_at.is_some_and(|at| at.elapsed() < self.refs_ttl);
+            if fresh {
+                return Ok(false);
+            }
+            state.generation
+        };
+        let _fetching = self.fetch_lock.lock().await;
+        if self.state().generation != generation {
+            return Ok(true);
+        }
+        self.fetch_locked(generation).await?;
+        Ok(true)
+    }
+
+    /// Initializes the mirror if needed, fetches, and publishes the new
+    /// refs. The caller holds `fetch_lock`.
+    async fn fetch_locked(&self, generation: u64) -> RepoResult<Arc<RefSnapshot>> {
+        if !self.is_initialized() {
+            self.initialize().await?;
+        }
+        tracing::debug!(repo = %self.shown_url, "fetching");
+        let started = Instant::now();
+        self.fetch().await?;
+        let snapshot = self.load_snapshot().await?;
+        let mut state = self.state();
+        state.generation = generation + 1;
+        state.refreshed_at = Some(Instant::now());
+        tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), tags = snapshot.tags.len(), "fetched");
+        Ok(snapshot)
+    }
+
+    /// Creates the bare repository (Go's `newGitRepo`): in a temporary
+    /// directory first, renamed into place when complete, so that a crash
+    /// never leaves a half-made mirror behind.
+    async fn initialize(&self) -> RepoResult<()> {
+        // Ask the remote first: it tells whether the repository exists and
+        // which object format it uses.
+        let listing = match self
+            .git
+            .output(
+                None,
+                &["ls-remote", "-q", "--end-of-options", &self.remote_url],
+                LISTING_LIMIT,
+            )
+            .await
+        {
+            Ok(listing) => listing,
+            Err(e) => return Err(self.remote_failure(e).await),
+        };
+        let sha256 = String::from_utf8_lossy(&listing)
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().next())
+            .is_some_and(|hash| hash.len() == 64);
+
+        let parent = self.dir.parent().expect("mirror dir has a parent");
+        std::fs::create_dir_all(parent)
+            .map_err(|e| RepoError::Failed(format!("creating {}: {e}", parent.display())))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".init-")
+            .tempdir_in(parent)
+            .map_err(|e| RepoError::Failed(format!("creating a directory in {}: {e}", parent.display())))?;
+        let staging_path = staging.path().to_owned();
+        let mut init: Vec<String> = vec!["init".into(), "--bare".into(), "-q".into()];
+        if sha256 {
+            init.push("--object-format=sha256".into());
+        }
+        init.push(staging_path.to_string_lossy().into_owned());
+        self.git.output(None, &init, 1 << 20).await?;
+        // A named remote, as in Go (golang.org/issue/25605: Git LFS).
+        self.git
+            .output(
+                Some(&staging_path),
+                &["remote", "add", "origin", "--", &self.remote_url],
+                1 << 20,
+            )
+            .await?;
+        ensure_export_attributes(&staging_path)?;
+        let _ = std::fs::write(staging_path.join("modvault-remote"), format!("{}\n", self.shown_url));
+        let staging_path = staging.keep();
+        if let Err(e) = std::fs::rename(&staging_path, &self.dir) {
+            let _ = std::fs::remove_dir_all(&staging_path);
+            if !self.is_initialized() {
+                return Err(RepoError::Failed(format!(
+                    "creating mirror {}: {e}",
+                    self.dir.display()
+                )));
+            }
+        }
+        let mut state = self.state();
+        state.hex_len = if sha256 { 64 } else { 40 };
+        Ok(())
+    }
+
+    /// Brings every branch and tag, and HEAD, up to date.
+    async fn fetch(&self) -> RepoResult<()> {
+        let args = vec![
+            // protocol.version=2 as in Go (go.dev/issue/56881).
+            "-c",
+            "protocol.version=2",
+            "fetch",
+            "-q",
+            "-f",
+            "--prune",
+            "--no-write-fetch-head",
+            "--end-of-options",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ];
+        let head_refspec = format!("+HEAD:{HEAD_REF}");
+        let with_head = [args.as_slice(), &[head_refspec.as_str()]].concat();
+        match self.git.output(Some(&self.dir), &with_head, 1 << 20).await {
+            Ok(_) => return Ok(()),
+            // An empty repository, or one whose HEAD names a missing branch:
+            // there is no HEAD to record (Go: refs["HEAD"] == "").
+            Err(e) if e.stderr().contains("couldn't find remote ref HEAD") => {}
+            Err(e) => return Err(self.remote_failure(e).await),
+        }
+        if let Err(e) = self.git.output(Some(&self.dir), &args, 1 << 20).await {
+            return Err(self.remote_failure(e).await);
+        }
+        match self
+            .git
+            .output(Some(&self.dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_failed_run() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads the refs from the mirror and publishes them.
+    async fn load_snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
+        let format = self
+            .git
+            .output(Some(&self.dir), &["rev-parse", "--show-object-format"], 1 << 10)
+            .await?;
+        let hex_len = if String::from_utf8_lossy(&format).trim() == "sha256" {
+            64
+        } else {
+            40
+        };
+        let out = self
+            .git
+            .output(
+                Some(&self.dir),
+                &[
+                    "for-each-ref",
+                    "--format=%(objectname) %(*objectname) %(refname)",
+                    "refs/heads",
+                    "refs/tags",
+                    HEAD_REF,
+                ],
+                LISTING_LIMIT,
+            )
+            .await?;
+        let snapshot = Arc::new(parse_ref_listing(&String::from_utf8_lossy(&out)));
+        let mut state = self.state();
+        state.hex_len = hex_len;
+        state.snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Turns a failed network operation into "no such repository" or an
+    /// upstream failure whose message carries no credentials. A remote that
+    /// refused to talk to us may simply not exist (GitHub asks for
+    /// credentials for missing repositories): like Go's `loadRefs`, a plain
+    /// GET of an http(s) URL tells.
+    async fn remote_failure(&self, error: GitError) -> RepoError {
+        let error = classify_remote_failure(&self.shown_url, error);
+        if !is_auth_failure(&error)
+            || !(self.remote_url.starts_with("https://") || self.remote_url.starts_with("http://"))
+        {
+            return error;
+        }
+        match self.http.get(&self.remote_url).timeout(self.http_timeout).send().await {
+            Ok(response) if matches!(response.status().as_u16(), 404 | 410) => {
+                RepoError::NotFound(format!("repository {} not found", self.shown_url))
+            }
+            _ => error,
+        }
+    }
+
+    // -----------------------------------------------------------------
+    // Reading
+
+    /// Go's `gitRepo.Stat`: resolves a revision (hash or hash prefix, tag,
+    /// branch, `HEAD`) to a commit, refreshing once if it is not known and
+    /// the refs are stale.
+    pub(crate) async fn stat(&self, rev: &str) -> RepoResult<CommitInfo> {
+        let snapshot = self.snapshot().await?;
+        if let Some(info) = self.stat_with(&snapshot, rev).await? {
+            return Ok(info);
+        }
+        if self.refresh_if_stale().await? {
+            let snapshot = self.snapshot().await?;
+            if let Some(info) = self.stat_with(&snapshot, rev).await? {
+                return Ok(info);
+            }
+        }
+        Err(RepoError::not_found(format!("unknown revision {rev}")))
+    }
+
+    /// One resolution attempt against `snapshot`: Go's `gitRepo.stat` as it
+    /// runs in a fresh module cache, where nothing is local yet, so refs are
+    /// consulted before the mirror's objects. `Ok(None)` means an unknown
+    /// revision.
+    async fn stat_with(&self, snapshot: &RefSnapshot, rev: &str) -> RepoResult<Option<CommitInfo>> {
+        let hex_len = self.hex_len();
+        let looks_like_hash = rev.len() >= MIN_HASH_DIGITS && rev.len() <= hex_len && all_hex(rev);
+
+        // A tag keeps its name as the version.
+        if snapshot.tags.contains_key(rev) {
+            return Ok(self
+                .stat_local(snapshot, rev, &format!("refs/tags/{rev}"))
+                .await?
+                .map(|info| info.via_ref()));
+        }
+        // A branch, HEAD, or a prefix of a ref's hash.
+        let (reference, hash, rev) = if let Some(hash) = snapshot.branches.get(rev) {
+            (format!("refs/heads/{rev}"), hash.clone(), hash.clone())
+        } else if let (true, Some(hash)) = (rev == "HEAD", &snapshot.head) {
+            ("HEAD".to_owned(), hash.clone(), hash.clone())
+        } else if looks_like_hash {
+            let mut reference = String::new();
+            let mut hash = String::new();
+            for (name, h) in snapshot.all_refs() {
+                if h.starts_with(rev) {
+                    if !hash.is_empty() && hash != *h {
+                        return Err(RepoError::not_found(format!("ambiguous revision {rev}")));
+                    }
+                    // Break ties deterministically, as Go does.
+                    if reference.is_empty() || reference > name {
+                        reference = name;
+                    }
+                    hash = h.clone();
+                }
+            }
+            if hash.is_empty() {
+                // Not a ref's hash: Go fetches all history and asks git.
+                return self.stat_local(snapshot, rev, rev).await;
+            }
+            (reference, hash.clone(), hash)
+        } else {
+            return Ok(None);
+        };
+        let mut info = self.stat_local(snapshot, &rev, &hash).await?;
+        if let Some(info) = &mut info {
+            info.reached_through_ref = true;
+            // Go's deferred fix-up: the ref is recorded unless it is the hash.
+            if reference != info.name {
+                info.origin_ref = Some(reference);
+            }
+        }
+        Ok(info)
+    }
+
+    /// Go's `statLocal(version, rev)`: `git log -n1` in the mirror.
+    async fn stat_local(&self, snapshot: &RefSnapshot, version: &str, rev: &str) -> RepoResult<Option<CommitInfo>> {
+        let args = [
+            "-c",
+            "log.showsignature=false",
+            "log",
+            "--no-decorate",
+            "-n1",
+            "--format=format:%H %ct",
+            "--end-of-options",
+            rev,
+            "--",
+        ];
+        let out = match self.git.output(Some(&self.dir), &args, 1 << 16).await {
+            Ok(out) => out,
+            Err(e) if e.is_failed_run() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let text = String::from_utf8_lossy(&out);
+        let mut fields = text.split_whitespace();
+        let (Some(hash), Some(time)) = (fields.next(), fields.next()) else {
+            return Err(RepoError::Failed(format!("unexpected response from git log: {text:?}")));
+        };
+        let time: i64 = time
+            .parse()
+            .map_err(|_| RepoError::Failed(format!("invalid time from git log: {text:?}")))?;
+        let mut tags: Vec<String> = snapshot
+            .tags
+            .iter()
+            .filter(|(_, h)| *h == hash)
+            .map(|(t, _)| t.clone())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        // The caller's version is kept only if it is one of the commit's
+        // tags (it filters out branch names and HEAD).
+        let version = if tags.iter().any(|t| t == version) {
+            version.to_owned()
+        } else {
+            hash.to_owned()
+        };
+        Ok(Some(CommitInfo {
+            name: hash.to_owned(),
+            short: short_hash(hash),
+            time,
+            version,
+            tags,
+            origin_ref: (!hash.starts_with(rev)).then(|| rev.to_owned()),
+            reached_through_ref: false,
+        }))
+    }
+
+    /// Go's `gitRepo.Latest`: the commit HEAD points at.
+    pub(crate) async fn latest(&self) -> RepoResult<CommitInfo> {
+        let snapshot = self.snapshot().await?;
+        let Some(head) = snapshot.head.clone() else {
+            return Err(RepoError::not_found("no commits"));
+        };
+        let mut info = self.stat(&head).await?;
+        info.origin_ref = Some("HEAD".to_owned());
+        // Go fetches HEAD's commit by hash into refs/dummy, with depth 1.
+        info.reached_through_ref = true;
+        Ok(info)
+    }
+
+    /// Go's `gitRepo.ReadFile` for an already resolved commit: the raw blob
+    /// (`git cat-file blob`), no attribute conversion. `Ok(None)` when the
+    /// path is not a blob at that commit (missing, a tree, a submodule).
+    pub(crate) async fn read_file(&self, commit: &str, file: &str, limit: u64) -> RepoResult<Option<Vec<u8>>> {
+        let object = format!("{commit}:{file}");
+        match self
+            .git
+            .output(
+                Some(&self.dir),
+                &["cat-file", "--end-of-options", "blob", &object],
+                limit,
+            )
+            .await
+        {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.is_failed_run() => Ok(None),
+            Err(GitError::TooLarge { .. }) => Err(RepoError::not_found(format!(
+                "{file} at revision {commit} is larger than {limit} bytes"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether `git cat-file blob <commit>:<file>` would succeed: the path
+    /// names a blob (a file or a symlink) at that commit.
+    pub(crate) async fn blob_exists(&self, commit: &str, file: &str) -> RepoResult<bool> {
+        let object = format!("{commit}:{file}");
+        match self
+            .git
+            .output(
+                Some(&self.dir),
+                &["cat-file", "-t", "--end-of-options", &object],
+                1 << 10,
+            )
+            .await
+        {
+            Ok(kind) => Ok(kind.trim_ascii() == b"blob"),
+            Err(e) if e.is_failed_run() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The tags reachable from `commit`, including its own (the listing
+    /// behind Go's `RecentTag`: `git for-each-ref --merged`).
+    pub(crate) async fn merged_tags(&self, commit: &str) -> RepoResult<Vec<String>> {
+        let merged = format!("--merged={commit}");
+        let out = self
+            .git
+            .output(
+                Some(&self.dir),
+                &["for-each-ref", "--format=%(refname)", &merged, "refs/tags"],
+                LISTING_LIMIT,
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("refs/tags/"))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Go's `DescendsFrom`: whether `tag` is an ancestor of `commit` (or
+    /// on it). The mirror has the full history, so one answer is final.
+    pub(crate) async fn descends_from(&self, commit: &str, tag: &str) -> RepoResult<bool> {
+        let tag_ref = format!("refs/tags/{tag}");
+        match self
+            .git
+            .output(
+                Some(&self.dir),
+                &["merge-base", "--is-ancestor", "--", &tag_ref, commit],
+                1 << 10,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.exit_code() == Some(1) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Go's `ReadZip`: `git archive` of `commit` (restricted to `subdir`)
+    /// with `core.autocrlf=input` and `core.eol=lf`, so that `eol`,
+    /// `ident` and filter attributes apply exactly as for the go command.
+    /// The archive goes to `into` (at most [`MAX_ZIP_FILE`] bytes).
+    pub(crate) async fn archive(&self, commit: &str, subdir: &str, into: &mut tokio::fs::File) -> RepoResult<()> {
+        let mut args = vec![
+            "-c",
+            "core.autocrlf=input",
+            "-c",
+            "core.eol=lf",
+            "archive",
+            "--format=zip",
+            "--prefix=prefix/",
+            "--end-of-options",
+            commit,
+        ];
+        if !subdir.is_empty() {
+            args.push(subdir);
+        }
+        match self
+            .git
+            .run(
+                Some(&self.dir),
+                &args,
+                Sink::File {
+                    file: into,
+                    limit: MAX_ZIP_FILE,
+                },
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.stderr().contains("did not match any files") => {
+                Err(RepoError::not_found(format!("{subdir}: no files at revision {commit}")))
+            }
+            Err(GitError::TooLarge { .. }) => Err(RepoError::not_found("downloaded zip file too large")),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `<host and path, sanitized>-<hash of the URL>.git`: readable for an
+/// operator, unique per URL.
+fn mirror_dir_name(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let shown = redact_urls(url);
+    let without_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, rest)| rest);
+    let mut slug: String = without_scheme
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    slug.truncate(80);
+    let digest = hex::encode(Sha256::digest(url.as_bytes()));
+    format!("{}-{}.git", slug.trim_matches('_'), &digest[..16])
+}
+
+/// Appends the export attributes unless they are already last, as Go's
+/// `ensureGitAttributes` does.
+fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
+    let info = repo.join("info");
+    let failed = |e: std::io::Error| RepoError::Failed(format!("writing {}/attributes: {e}", info.display()));
+    std::fs::create_dir_all(&info).map_err(failed)?;
+    let path = info.join("attributes");
+    let existing = match std::fs::read(&path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(failed(e)),
+    };
+    if !existing.ends_with(EXPORT_ATTRIBUTES.as_bytes()) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(failed)?;
+        file.write_all(EXPORT_ATTRIBUTES.as_bytes()).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Parses `for-each-ref --format='%(objectname) %(*objectname) %(refname)'`.
+fn parse_ref_listing(listing: &str) -> RefSnapshot {
+    let mut snapshot = RefSnapshot::default();
+    for line in listing.lines() {
+        let mut fields = line.splitn(3, ' ');
+        let (Some(object), Some(peeled), Some(name)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let hash = if peeled.is_empty() { object } else { peeled }.to_owned();
+        if let Some(tag) = name.strip_prefix("refs/tags/") {
+            snapshot.tags.insert(tag.to_owned(), hash);
+        } else if let Some(branch) = name.strip_prefix("refs/heads/") {
+            snapshot.branches.insert(branch.to_owned(), hash);
+        } else if name == HEAD_REF {
+            snapshot.head = Some(hash);
+        }
+    }
+    snapshot
+}
+
+/// Go's `AllHex`: lower-case hex digits only.
+pub(crate) fn all_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Go's `shortenObjectHash`: 12 digits of a full SHA-1 or SHA-256 hash.
+fn short_hash(hash: &str) -> String {
+    if all_hex(hash) && (hash.len() == 40 || hash.len() == 64) {
+        hash[..12].to_owned()
+    } else {
+        hash.to_owned()
+    }
+}
+
+/// Sorts a failed `ls-remote`/`fetch` into "the repository does not exist"
+/// and everything else. Authentication failures get a message of their
+/// own; git's stderr was already stripped of credentials.
+fn classify_remote_failure(shown_url: &str, error: GitError) -> RepoError {
+    if !error.is_failed_run() {
+        return RepoError::Failed(format!("{shown_url}: {error}"));
+    }
+    let stderr = error.stderr();
+    let lower = stderr.to_ascii_lowercase();
+    let last_line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    const MISSING: [&str; 4] = [
+        "repository not found",
+        "does not appear to be a git repository",
+        "could not be found",
+        "not a git repository",
+    ];
+    const REFUSED: [&str; 9] = [
+        "could not read username",
+        "could not read password",
+        "authentication failed",
+        "terminal prompts disabled",
+        "permission denied",
+        "returned error: 401",
+        "returned error: 403",
+        "access denied",
+        "host key verification failed",
+    ];
+    if MISSING.iter().any(|m| lower.contains(m)) || (lower.contains("repository '") && lower.contains("' not found")) {
+        return RepoError::NotFound(format!("repository {shown_url} not found"));
+    }
+    if REFUSED.iter().any(|m| lower.contains(m)) {
+        return RepoError::Failed(format!(
+            "authentication to {shown_url} failed or is required (configure a git credential helper, ~/.netrc or ssh): {last_line}"
+        ));
+    }
+    RepoError::Failed(format!("{shown_url}: {last_line}"))
+}
+
+/// Whether a failure came from authentication (for the HTTP probe).
+fn is_auth_failure(error: &RepoError) -> bool {
+    matches!(error, RepoError::Failed(m) if m.starts_with("authentication to "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_refs_with_peeled_tags() {
+        let listing = "\
+1111111111111111111111111111111111111111  refs/heads/main
+2222222222222222222222222222222222222222 1111111111111111111111111111111111111111 refs/tags/v1.0.0
+1111111111111111111111111111111111111111  refs/tags/v1.0.1
+3333333333333333333333333333333333333333  refs/modvault/HEAD
+";
+        let refs = parse_ref_listing(listing);
+        assert_eq!(refs.branches["main"], "1111111111111111111111111111111111111111");
+        assert_eq!(refs.tags["v1.0.0"], "1111111111111111111111111111111111111111");
+        assert_eq!(refs.head.as_deref(), Some("3333333333333333333333333333333333333333"));
+        let v1: Vec<_> = refs.tags_with_prefix("v1.0.").map(|(t, _)| t.as_str()).collect();
+        assert_eq!(v1, ["v1.0.0", "v1.0.1"]);
+        assert_eq!(refs.tags_with_prefix("sub/").count(), 0);
+    }
+
+    #[test]
+    fn mirror_names_are_readable_and_unique() {
+        let a = mirror_dir_name("https://github.com/Org/Repo");
+        let b = mirror_dir_name("https://user:pw@github.com/Org/Repo");
+        assert!(a.starts_with("github.com_Org_Repo-") && a.ends_with(".git"), "{a}");
+        assert!(!b.contains("pw"), "{b}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn classifies_remote_failures() {
+        let failed = |stderr: &str| GitError::Failed {
+            command: "fetch".into(),
+            status: std::os::unix::process::ExitStatusExt::from_raw(128 << 8),
+            stderr: stderr.into(),
+        };
+        assert!(
+            classify_remote_failure("u", failed("fatal: '/x' does not appear to be a git repository")).is_not_found()
+        );
+        assert!(classify_remote_failure(
+            "u",
+            failed("remote: Repository not found.\nfatal: repository 'https://h/x/' not found")
+        )
+        .is_not_found());
+        let auth = classify_remote_failure(
+            "https://h/x",
+            failed("fatal: could not read Username for 'https://h': terminal prompts disabled"),
+        );
+        assert!(is_auth_failure(&auth), "{auth}");
+        assert!(
+            !classify_remote_failure("u", failed("fatal: unable to access: Could not resolve host")).is_not_found()
+        );
+    }
+}
