@@ -45,7 +45,11 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
     /// The token's scope is below what the request needs.
-    ScopeTooLow { token: String, has: Scope, needs: Scope },
+    ScopeTooLow {
+        token: String,
+        has: Scope,
+        needs: Scope,
+    },
     /// The token's `matches` do not cover the module.
     ModuleNotCovered { token: String, module: String },
 }

@@ -286,8 +286,7 @@ impl TokenStore {
             tokens,
         };
         write_atomically(&self.path, &file).map_err(io_error(&self.path))?;
-        let fingerprint = fs::metadata(&self.path)
-            .map_err(io_error(&self.path))?;
+        let fingerprint = fs::metadata(&self.path).map_err(io_error(&self.path))?;
         let mut cache = self.lock_cache();
         cache.tokens = file.tokens.into();
         cache.fingerprint = Some(Fingerprint::of(&fingerprint));
@@ -359,7 +358,10 @@ fn read_token_file(path: &Path) -> Result<(Vec<StoredToken>, Option<Fingerprint>
     for token in &parsed.tokens {
         check_name(&token.name).map_err(|e| corrupt(e.to_string()))?;
         if !names.insert(token.name.as_str()) {
-            return Err(corrupt(format!("token name {:?} appears twice", token.name)));
+            return Err(corrupt(format!(
+                "token name {:?} appears twice",
+                token.name
+            )));
         }
         pattern::normalize(token.matches.clone()).map_err(|e| corrupt(e.to_string()))?;
     }
@@ -399,7 +401,10 @@ mod tests {
     fn paths_next_to_the_token_file() {
         assert_eq!(parent_dir(Path::new("tokens.json")), Path::new("."));
         assert_eq!(parent_dir(Path::new("/tokens.json")), Path::new("/"));
-        assert_eq!(parent_dir(Path::new("d/.modvault/tokens.json")), Path::new("d/.modvault"));
+        assert_eq!(
+            parent_dir(Path::new("d/.modvault/tokens.json")),
+            Path::new("d/.modvault")
+        );
         assert_eq!(
             sidecar_lock_path(Path::new("d/tokens.json")),
             Path::new("d/tokens.json.lock")

@@ -82,12 +82,35 @@ fn digests_compare_equal_only_when_equal() {
 
 #[test]
 fn bearer_credentials() {
-    assert_eq!(credential(&format!("Bearer {TOKEN}")).as_deref(), Some(TOKEN));
-    assert_eq!(credential(&format!("bearer {TOKEN}")).as_deref(), Some(TOKEN));
-    assert_eq!(credential(&format!("BEARER \t {TOKEN}  ")).as_deref(), Some(TOKEN));
-    assert_eq!(credential(&format!("  Bearer {TOKEN}")).as_deref(), Some(TOKEN));
-    assert_eq!(credential("Bearer abc.def-ghi_jkl~+/=").as_deref(), Some("abc.def-ghi_jkl~+/="));
-    for bad in ["Bearer", "Bearer ", "Bearer  ", "Bearer a b", "Bearer a\"b", "Bearer\u{a0}x", "Bearerx y"] {
+    assert_eq!(
+        credential(&format!("Bearer {TOKEN}")).as_deref(),
+        Some(TOKEN)
+    );
+    assert_eq!(
+        credential(&format!("bearer {TOKEN}")).as_deref(),
+        Some(TOKEN)
+    );
+    assert_eq!(
+        credential(&format!("BEARER \t {TOKEN}  ")).as_deref(),
+        Some(TOKEN)
+    );
+    assert_eq!(
+        credential(&format!("  Bearer {TOKEN}")).as_deref(),
+        Some(TOKEN)
+    );
+    assert_eq!(
+        credential("Bearer abc.def-ghi_jkl~+/=").as_deref(),
+        Some("abc.def-ghi_jkl~+/=")
+    );
+    for bad in [
+        "Bearer",
+        "Bearer ",
+        "Bearer  ",
+        "Bearer a b",
+        "Bearer a\"b",
+        "Bearer\u{a0}x",
+        "Bearerx y",
+    ] {
         assert_eq!(credential(bad), None, "{bad:?}");
     }
 }
@@ -95,9 +118,15 @@ fn bearer_credentials() {
 #[test]
 fn basic_credentials_carry_the_token_as_password() {
     // What the go command sends for `machine host login ci password <token>`.
-    assert_eq!(credential(&basic(&format!("ci:{TOKEN}"))).as_deref(), Some(TOKEN));
+    assert_eq!(
+        credential(&basic(&format!("ci:{TOKEN}"))).as_deref(),
+        Some(TOKEN)
+    );
     // Any user name, including none; the password may contain ':'.
-    assert_eq!(credential(&basic(&format!(":{TOKEN}"))).as_deref(), Some(TOKEN));
+    assert_eq!(
+        credential(&basic(&format!(":{TOKEN}"))).as_deref(),
+        Some(TOKEN)
+    );
     assert_eq!(credential(&basic("me:a:b")).as_deref(), Some("a:b"));
     assert_eq!(credential(&basic("x:é")).as_deref(), Some("é"));
     // Scheme case and padding do not matter.
@@ -112,7 +141,10 @@ fn basic_credentials_carry_the_token_as_password() {
         basic(""),
         "Basic".to_owned(),
         "Basic !!!!".to_owned(),
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(b"u:\xff\xfe")),
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(b"u:\xff\xfe")
+        ),
         format!("Digest {}", basic("u:p")[6..].to_owned()),
         format!("Token {TOKEN}"),
         TOKEN.to_owned(),
@@ -126,7 +158,15 @@ fn basic_credentials_carry_the_token_as_password() {
 fn oversized_and_hostile_headers_are_refused_without_panicking() {
     let huge = format!("Bearer {}", "a".repeat(10_000));
     assert_eq!(credential(&huge), None);
-    for header in ["\u{0}", "Basic \u{10ffff}", "Basic ====", "Basic =", "Bearer \u{0}", " ", "Basic  Og=="] {
+    for header in [
+        "\u{0}",
+        "Basic \u{10ffff}",
+        "Basic ====",
+        "Basic =",
+        "Bearer \u{0}",
+        " ",
+        "Basic  Og==",
+    ] {
         let _ = credential_from_header(header);
     }
     // "Og==" is ":", an empty user and an empty password.
@@ -146,10 +186,20 @@ fn default_policy_reads_anonymously_but_publishing_needs_a_token() {
     let policy = AccessPolicy::default();
     assert_eq!(policy.anonymous_read, vec!["*".to_owned()]);
     // `*` covers every module path, however many elements it has.
-    for path in ["example.com", "golang.org/x/mod", "git.corp.example/a/b/c/v2"] {
+    for path in [
+        "example.com",
+        "golang.org/x/mod",
+        "git.corp.example/a/b/c/v2",
+    ] {
         assert_eq!(policy.authorize(None, path, Scope::Read), Decision::Allow);
-        assert_eq!(policy.authorize(None, path, Scope::Publish), Decision::Unauthenticated);
-        assert_eq!(policy.authorize(None, path, Scope::Admin), Decision::Unauthenticated);
+        assert_eq!(
+            policy.authorize(None, path, Scope::Publish),
+            Decision::Unauthenticated
+        );
+        assert_eq!(
+            policy.authorize(None, path, Scope::Admin),
+            Decision::Unauthenticated
+        );
     }
 }
 
@@ -187,12 +237,24 @@ fn private_modules_need_a_token_that_covers_them() {
     let policy = AccessPolicy::new(vec!["golang.org,github.com".to_owned()]).unwrap();
     assert_eq!(policy.anonymous_read, vec!["golang.org", "github.com"]);
     let private = "git.corp.example/team/app";
-    assert_eq!(policy.authorize(None, "golang.org/x/mod", Scope::Read), Decision::Allow);
-    assert_eq!(policy.authorize(None, private, Scope::Read), Decision::Unauthenticated);
+    assert_eq!(
+        policy.authorize(None, "golang.org/x/mod", Scope::Read),
+        Decision::Allow
+    );
+    assert_eq!(
+        policy.authorize(None, private, Scope::Read),
+        Decision::Unauthenticated
+    );
 
     let team = principal(Scope::Publish, &["git.corp.example/team"]);
-    assert_eq!(policy.authorize(Some(&team), private, Scope::Read), Decision::Allow);
-    assert_eq!(policy.authorize(Some(&team), private, Scope::Publish), Decision::Allow);
+    assert_eq!(
+        policy.authorize(Some(&team), private, Scope::Read),
+        Decision::Allow
+    );
+    assert_eq!(
+        policy.authorize(Some(&team), private, Scope::Publish),
+        Decision::Allow
+    );
     let other = "git.corp.example/other/app";
     let denied = policy.authorize(Some(&team), other, Scope::Read);
     assert_eq!(
@@ -202,13 +264,18 @@ fn private_modules_need_a_token_that_covers_them() {
             module: other.to_owned(),
         })
     );
-    let Decision::Forbidden(denial) = denied else { unreachable!() };
+    let Decision::Forbidden(denial) = denied else {
+        unreachable!()
+    };
     assert_eq!(
         denial.to_string(),
         "token \"ci\" does not cover module git.corp.example/other/app"
     );
     // A token never makes a caller worse off than anonymous.
-    assert_eq!(policy.authorize(Some(&team), "golang.org/x/mod", Scope::Read), Decision::Allow);
+    assert_eq!(
+        policy.authorize(Some(&team), "golang.org/x/mod", Scope::Read),
+        Decision::Allow
+    );
     // ...but publishing a public module still needs coverage.
     assert!(matches!(
         policy.authorize(Some(&team), "golang.org/x/mod", Scope::Publish),
@@ -219,7 +286,10 @@ fn private_modules_need_a_token_that_covers_them() {
     let Decision::Forbidden(denial) = policy.authorize(Some(&reader), other, Scope::Publish) else {
         panic!("expected forbidden")
     };
-    assert_eq!(denial.to_string(), "token \"ci\" has scope read; this needs publish");
+    assert_eq!(
+        denial.to_string(),
+        "token \"ci\" has scope read; this needs publish"
+    );
 }
 
 /// The pattern semantics documented on `AccessPolicy`.
@@ -247,11 +317,20 @@ fn policy_patterns_are_validated() {
     for (bad, message) in [
         ("", "invalid module pattern \"\": empty pattern"),
         ("a.example,", "invalid module pattern \"\": empty pattern"),
-        (" a.example", "invalid module pattern \" a.example\": surrounding whitespace"),
-        ("a.example/[", "invalid module pattern \"a.example/[\": malformed glob"),
+        (
+            " a.example",
+            "invalid module pattern \" a.example\": surrounding whitespace",
+        ),
+        (
+            "a.example/[",
+            "invalid module pattern \"a.example/[\": malformed glob",
+        ),
     ] {
         let err = AccessPolicy::new(vec![bad.to_owned()]).unwrap_err();
         assert_eq!(err.to_string(), message);
     }
-    assert_eq!(AccessPolicy::new(vec![]).unwrap().anonymous_read, Vec::<String>::new());
+    assert_eq!(
+        AccessPolicy::new(vec![]).unwrap().anonymous_read,
+        Vec::<String>::new()
+    );
 }

@@ -26,17 +26,28 @@ fn create_list_revoke_and_reopen() {
 
     let ci = store.create("ci", Scope::Read, vec![]).unwrap();
     let admin = store
-        .create("alice@corp", Scope::Admin, strings(&["git.corp.example/*,rsc.io/private"]))
+        .create(
+            "alice@corp",
+            Scope::Admin,
+            strings(&["git.corp.example/*,rsc.io/private"]),
+        )
         .unwrap();
     assert_ne!(ci, admin);
 
     let list = store.list().unwrap();
-    let summary: Vec<_> = list.iter().map(|t| (t.name.as_str(), t.scope, t.matches.clone())).collect();
+    let summary: Vec<_> = list
+        .iter()
+        .map(|t| (t.name.as_str(), t.scope, t.matches.clone()))
+        .collect();
     assert_eq!(
         summary,
         vec![
             ("ci", Scope::Read, vec![]),
-            ("alice@corp", Scope::Admin, strings(&["git.corp.example/*", "rsc.io/private"])),
+            (
+                "alice@corp",
+                Scope::Admin,
+                strings(&["git.corp.example/*", "rsc.io/private"])
+            ),
         ]
     );
     assert_eq!(list[0].prefix, &ci.expose_secret()[..10]);
@@ -45,25 +56,43 @@ fn create_list_revoke_and_reopen() {
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
-    assert!((time::OffsetDateTime::now_utc() - created).whole_seconds().abs() < 60);
+    assert!(
+        (time::OffsetDateTime::now_utc() - created)
+            .whole_seconds()
+            .abs()
+            < 60
+    );
     assert!(list[0].created.ends_with('Z'), "{}", list[0].created);
 
     assert_eq!(
         store.authenticate(ci.expose_secret()),
-        Some(Principal { name: "ci".into(), scope: Scope::Read, matches: vec![] })
+        Some(Principal {
+            name: "ci".into(),
+            scope: Scope::Read,
+            matches: vec![]
+        })
     );
-    assert_eq!(store.authenticate(admin.expose_secret()).unwrap().name, "alice@corp");
+    assert_eq!(
+        store.authenticate(admin.expose_secret()).unwrap().name,
+        "alice@corp"
+    );
 
     // A fresh store (a restarted server) sees the same tokens.
     let reopened = TokenStore::open(&path).unwrap();
     assert_eq!(reopened.list().unwrap(), list);
-    assert_eq!(reopened.authenticate(ci.expose_secret()).unwrap().name, "ci");
+    assert_eq!(
+        reopened.authenticate(ci.expose_secret()).unwrap().name,
+        "ci"
+    );
 
     assert!(store.revoke("ci").unwrap());
     assert!(!store.revoke("ci").unwrap());
     assert!(!store.revoke("nobody").unwrap());
     assert_eq!(store.authenticate(ci.expose_secret()), None);
-    assert_eq!(store.authenticate(admin.expose_secret()).unwrap().scope, Scope::Admin);
+    assert_eq!(
+        store.authenticate(admin.expose_secret()).unwrap().scope,
+        Scope::Admin
+    );
     assert_eq!(store.list().unwrap().len(), 1);
 }
 
@@ -82,7 +111,9 @@ fn the_file_holds_digests_only_and_is_private() {
     assert_eq!(record["name"], "ci");
     assert_eq!(record["scope"], "publish");
     assert_eq!(record["prefix"], &token.expose_secret()[..10]);
-    let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.expose_secret()));
+    let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        token.expose_secret(),
+    ));
     assert_eq!(record["sha256"], expected);
 
     #[cfg(unix)]
@@ -114,8 +145,13 @@ fn invalid_requests_are_refused() {
     }
     store.create(&"x".repeat(64), Scope::Read, vec![]).unwrap();
     for bad in ["", "a.example,", "a.example/[", " a.example"] {
-        let err = store.create("new", Scope::Read, strings(&[bad])).unwrap_err();
-        assert!(matches!(err, AccessError::InvalidPattern { .. }), "{bad:?}: {err}");
+        let err = store
+            .create("new", Scope::Read, strings(&[bad]))
+            .unwrap_err();
+        assert!(
+            matches!(err, AccessError::InvalidPattern { .. }),
+            "{bad:?}: {err}"
+        );
     }
     // Nothing was written by the refused requests.
     assert_eq!(store.list().unwrap().len(), 2);
@@ -166,7 +202,10 @@ fn a_running_server_sees_other_processes_changes() {
     let second = cli.create("ci", Scope::Read, vec![]).unwrap();
     wait_until(|| server.authenticate(second.expose_secret()).is_some());
     assert_eq!(server.authenticate(token.expose_secret()), None);
-    assert_eq!(server.authenticate(second.expose_secret()).unwrap().scope, Scope::Read);
+    assert_eq!(
+        server.authenticate(second.expose_secret()).unwrap().scope,
+        Scope::Read
+    );
 
     // The file removed: nothing is accepted.
     fs::remove_file(&path).unwrap();
@@ -208,7 +247,10 @@ fn a_broken_file_fails_closed() {
         Err(AccessError::Corrupt { .. })
     ));
     assert!(matches!(server.list(), Err(AccessError::Corrupt { .. })));
-    assert!(matches!(TokenStore::open(&path), Err(AccessError::Corrupt { .. })));
+    assert!(matches!(
+        TokenStore::open(&path),
+        Err(AccessError::Corrupt { .. })
+    ));
 
     fs::write(&path, &good).unwrap();
     assert!(server.authenticate(token.expose_secret()).is_some());
@@ -226,11 +268,36 @@ fn invalid_files_are_rejected_with_a_reason() {
     };
     let cases = [
         ("[]".to_owned(), "expected struct TokenFile"),
-        (r#"{"version":2,"tokens":[]}"#.to_owned(), "unsupported version 2"),
-        (format!(r#"{{"version":1,"tokens":[{},{}]}}"#, record("a", ""), record("a", "")), "appears twice"),
-        (format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a b", "")), "invalid token name"),
-        (format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a", r#","matches":["x["]"#)), "malformed glob"),
-        (format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a", r#","token":"mvt_x""#)), "unknown field"),
+        (
+            r#"{"version":2,"tokens":[]}"#.to_owned(),
+            "unsupported version 2",
+        ),
+        (
+            format!(
+                r#"{{"version":1,"tokens":[{},{}]}}"#,
+                record("a", ""),
+                record("a", "")
+            ),
+            "appears twice",
+        ),
+        (
+            format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a b", "")),
+            "invalid token name",
+        ),
+        (
+            format!(
+                r#"{{"version":1,"tokens":[{}]}}"#,
+                record("a", r#","matches":["x["]"#)
+            ),
+            "malformed glob",
+        ),
+        (
+            format!(
+                r#"{{"version":1,"tokens":[{}]}}"#,
+                record("a", r#","token":"mvt_x""#)
+            ),
+            "unknown field",
+        ),
         (
             format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a", "")).replace(&digest, "zz"),
             "64 hex digits",
@@ -244,16 +311,25 @@ fn invalid_files_are_rejected_with_a_reason() {
         fs::write(&path, &text).unwrap();
         let err = TokenStore::open(&path).unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with(&format!("{}: invalid token file: ", path.display())), "{message}");
+        assert!(
+            message.starts_with(&format!("{}: invalid token file: ", path.display())),
+            "{message}"
+        );
         assert!(message.contains(reason), "{text}: {message}");
     }
     // A hand-written valid file with matches is accepted.
     fs::write(
         &path,
-        format!(r#"{{"version":1,"tokens":[{}]}}"#, record("a", r#","matches":["x.example,y.example"]"#)),
+        format!(
+            r#"{{"version":1,"tokens":[{}]}}"#,
+            record("a", r#","matches":["x.example,y.example"]"#)
+        ),
     )
     .unwrap();
-    assert_eq!(TokenStore::open(&path).unwrap().list().unwrap()[0].matches, ["x.example,y.example"]);
+    assert_eq!(
+        TokenStore::open(&path).unwrap().list().unwrap()[0].matches,
+        ["x.example,y.example"]
+    );
 }
 
 #[test]
@@ -267,12 +343,19 @@ fn concurrent_writers_lose_nothing() {
                 // A store per thread, like separate CLI processes.
                 let store = TokenStore::open(&path).unwrap();
                 (0..5)
-                    .map(|j| store.create(&format!("t{i}-{j}"), Scope::Read, vec![]).unwrap())
+                    .map(|j| {
+                        store
+                            .create(&format!("t{i}-{j}"), Scope::Read, vec![])
+                            .unwrap()
+                    })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let tokens: Vec<_> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let tokens: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let store = TokenStore::open(&path).unwrap();
     assert_eq!(store.list().unwrap().len(), 40);
     for token in &tokens {
@@ -287,9 +370,17 @@ fn errors_and_debug_output_never_contain_tokens() {
     let store = TokenStore::open(&path).unwrap();
     let token = store.create("ci", Scope::Admin, vec![]).unwrap();
     let secret = &token.expose_secret()[4..];
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.expose_secret()));
-    let debug = format!("{store:?} {token:?} {:?}", store.authenticate(token.expose_secret()));
-    assert!(!debug.contains(secret) && !debug.contains(&digest), "{debug}");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        token.expose_secret(),
+    ));
+    let debug = format!(
+        "{store:?} {token:?} {:?}",
+        store.authenticate(token.expose_secret())
+    );
+    assert!(
+        !debug.contains(secret) && !debug.contains(&digest),
+        "{debug}"
+    );
     let err = store.create("ci", Scope::Admin, vec![]).unwrap_err();
     assert!(!format!("{err} {err:?}").contains(secret));
 }

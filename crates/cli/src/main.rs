@@ -68,6 +68,11 @@ fn cli() -> Command {
         .subcommand(server_settings(
             Command::new("revoke").about("Revoke a token").arg(Arg::new("name").required(true)),
         ));
+    let publish = Command::new("publish")
+        .about("Zip a module directory as the go command would and publish it as VERSION")
+        .arg(Arg::new("server").long("server").value_name("URL").help("modvault's URL [env: MODVAULT_SERVER] [default: http://127.0.0.1:3000]"))
+        .arg(Arg::new("token").long("token").value_name("TOKEN").help("A token with publish scope [env: MODVAULT_TOKEN]"))
+        .arg(Arg::new("args").num_args(1..=2).required(true).value_names(["DIR", "VERSION"]).help("[DIR] VERSION (DIR defaults to .)"));
     Command::new("modvault")
         .version(env!("CARGO_PKG_VERSION"))
         .about("A Go module proxy and private module registry")
@@ -76,6 +81,7 @@ fn cli() -> Command {
         .subcommand(serve)
         .subcommand(sumdb)
         .subcommand(token)
+        .subcommand(publish)
 }
 
 fn main() -> ExitCode {
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
     match matches.subcommand() {
         Some(("serve", args)) => serve(args),
         Some(("token", args)) => token_command(args),
+        Some(("publish", args)) => publish_command(args),
         Some(("sumdb", args)) => match args.subcommand() {
             Some(("keygen", args)) => sumdb_keygen(args),
             _ => unreachable!("clap requires a subcommand"),
@@ -123,6 +130,64 @@ fn serve(args: &ArgMatches) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `modvault publish [--server URL] [--token TOKEN] [DIR] VERSION`.
+fn publish_command(args: &ArgMatches) -> ExitCode {
+    let positional: Vec<&String> = args.get_many::<String>("args").expect("required").collect();
+    let (dir, version) = match positional.as_slice() {
+        [version] => (PathBuf::from("."), (*version).clone()),
+        [dir, version] => (PathBuf::from(dir), (*version).clone()),
+        _ => unreachable!("clap allows one or two"),
+    };
+    let server = args
+        .get_one::<String>("server")
+        .cloned()
+        .or_else(|| std::env::var("MODVAULT_SERVER").ok())
+        .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
+    let token = args.get_one::<String>("token").cloned().or_else(|| std::env::var("MODVAULT_TOKEN").ok());
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(publish(&dir, &version, &server, token.as_deref())) {
+        Ok(lines) => {
+            print!("{lines}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("modvault: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn publish(dir: &std::path::Path, version: &str, server: &str, token: Option<&str>) -> anyhow::Result<String> {
+    let module = modvault_publish::module_path_from_dir(dir)?;
+    let mut zip = tempfile::tempfile().context("cannot create a temporary file")?;
+    let summary = modvault_publish::zip_dir(dir, &module, version, &mut zip)?;
+    let url = format!(
+        "{}/{}/@v/{}.zip",
+        server.trim_end_matches('/'),
+        modvault_core::escape::escape_path(&module)?,
+        modvault_core::escape::escape_version(version)?
+    );
+    use std::io::Seek;
+    let length = zip.seek(std::io::SeekFrom::End(0))?;
+    zip.rewind()?;
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(zip)));
+    let mut request = reqwest::Client::new().put(&url).header(reqwest::header::CONTENT_LENGTH, length).body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("{module}@{version}: {status}: {}", text.trim());
+    }
+    let expected = format!("{module} {version} {}\n{module} {version}/go.mod {}\n", summary.zip_hash, summary.go_mod_hash);
+    if text != expected {
+        anyhow::bail!("the server stored other hashes than were uploaded:\n{text}expected:\n{expected}");
+    }
+    Ok(expected)
 }
 
 /// `modvault token create|list|revoke`, against the token store of the

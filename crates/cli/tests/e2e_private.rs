@@ -124,7 +124,7 @@ fn publish_then_get_and_versions_are_immutable() {
     let publisher = token(&data, &config, "release", "publish", &["corp.example/*"]);
     let modvault = Modvault::start_in(&modvault_bin(), &data, "off", &["--config", config.to_str().unwrap()], &[]);
 
-    // Two different zips for the same version, made by the go command.
+    // A zip with other content for the same version, made by the go command.
     let zip_of = |content: &str| {
         let scratch = Go::new();
         module_repo(&scratch, "corp/lib", "github.com/corp/lib", content);
@@ -146,11 +146,46 @@ fn publish_then_get_and_versions_are_immutable() {
         (response.status().as_u16(), response.text().unwrap())
     };
     assert_eq!(put(&first, None).0, 401);
-    let (status, lines) = put(&first, Some(&publisher));
-    assert_eq!(status, 201, "{lines}");
-    assert_eq!(put(&first, Some(&publisher)).0, 200, "the same bytes again are fine");
+
+    // `modvault publish` zips a directory as the go command would (skipping
+    // .git, nested modules and vendored packages) and uploads it.
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(lib.join(".git")).unwrap();
+    std::fs::create_dir_all(lib.join("nested")).unwrap();
+    std::fs::write(lib.join("go.mod"), "module corp.example/lib
+
+go 1.21
+").unwrap();
+    std::fs::write(lib.join("lib.go"), "package lib
+
+const Content = \"first\"
+").unwrap();
+    std::fs::write(lib.join(".git/config"), "not part of the module
+").unwrap();
+    std::fs::write(lib.join("nested/go.mod"), "module corp.example/lib/nested
+").unwrap();
+    let publish = |token: &str| {
+        Command::new(modvault_bin())
+            .args(["publish", "--server", &modvault.url, "--token", token])
+            .arg(&lib)
+            .arg("v1.0.0")
+            .output()
+            .unwrap()
+    };
+    let published = publish(&publisher);
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    let lines = String::from_utf8(published.stdout).unwrap();
+    assert!(lines.starts_with("corp.example/lib v1.0.0 h1:") && lines.contains("\ncorp.example/lib v1.0.0/go.mod h1:"), "{lines}");
+    assert!(publish(&publisher).status.success(), "the same bytes again are fine");
     let (status, reason) = put(&second, Some(&publisher));
     assert_eq!(status, 409, "{reason}");
+    std::fs::write(lib.join("lib.go"), "package lib
+
+const Content = \"changed\"
+").unwrap();
+    let changed = publish(&publisher);
+    assert!(!changed.status.success());
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("409"), "{}", String::from_utf8_lossy(&changed.stderr));
     let bad = client.put(format!("{}/corp.example/lib/@v/v2.0.0.zip", modvault.url)).bearer_auth(&publisher).body(first.clone()).send().unwrap();
     assert_eq!(bad.status().as_u16(), 400);
     let garbage = client.put(format!("{}/corp.example/lib/@v/v1.0.2.zip", modvault.url)).bearer_auth(&publisher).body("not a zip").send().unwrap();

@@ -60,15 +60,26 @@ fn toml_rejects_unknown_keys_and_sources() {
     let capitalised = parse("[[rule]]\nmatch = \"a.example\"\nsource = \"Direct\"\n");
     assert!(capitalised.is_err());
     let missing_match = parse("[[rule]]\nsource = \"direct\"\n").unwrap_err();
-    assert!(missing_match.to_string().contains("match"), "{missing_match}");
+    assert!(
+        missing_match.to_string().contains("match"),
+        "{missing_match}"
+    );
 }
 
 #[test]
 fn source_round_trips_through_its_spelling() {
-    for source in [Source::Upstream, Source::Direct, Source::Published, Source::Deny] {
+    for source in [
+        Source::Upstream,
+        Source::Direct,
+        Source::Published,
+        Source::Deny,
+    ] {
         let text = toml::to_string(&rule("a.example", source, true)).unwrap();
         assert!(text.contains(&format!("source = \"{source}\"")), "{text}");
-        assert_eq!(parse(&format!("[[rule]]\n{text}")).unwrap()[0].source, source);
+        assert_eq!(
+            parse(&format!("[[rule]]\n{text}")).unwrap()[0].source,
+            source
+        );
     }
 }
 
@@ -76,11 +87,23 @@ fn source_round_trips_through_its_spelling() {
 fn invalid_patterns_name_the_rule_and_field() {
     let cases = [
         ("", "rule[1].match: empty pattern list"),
-        ("a.example,,b.example", "rule[1].match: empty pattern in \"a.example,,b.example\""),
-        ("a.example,", "rule[1].match: empty pattern in \"a.example,\""),
+        (
+            "a.example,,b.example",
+            "rule[1].match: empty pattern in \"a.example,,b.example\"",
+        ),
+        (
+            "a.example,",
+            "rule[1].match: empty pattern in \"a.example,\"",
+        ),
         ("/", "rule[1].match: empty pattern in \"/\""),
-        ("a.example, b.example", "rule[1].match: pattern \" b.example\" has surrounding whitespace"),
-        ("git.corp.example/[", "rule[1].match: malformed pattern \"git.corp.example/[\""),
+        (
+            "a.example, b.example",
+            "rule[1].match: pattern \" b.example\" has surrounding whitespace",
+        ),
+        (
+            "git.corp.example/[",
+            "rule[1].match: malformed pattern \"git.corp.example/[\"",
+        ),
         ("x\\", "rule[1].match: malformed pattern \"x\\\\\""),
         ("[a-]", "rule[1].match: malformed pattern \"[a-]\""),
     ];
@@ -115,7 +138,11 @@ fn no_rules_means_upstream_with_public_sumdb() {
     assert_eq!(rules.route("golang.org/x/mod"), Route::DEFAULT);
     assert_eq!(
         Route::DEFAULT,
-        Route { source: Source::Upstream, sumdb: true, rule_index: None }
+        Route {
+            source: Source::Upstream,
+            sumdb: true,
+            rule_index: None
+        }
     );
     assert!(!rules.is_private("golang.org/x/mod"));
 }
@@ -133,9 +160,18 @@ fn first_matching_rule_wins() {
         let r = rules.route(p);
         (r.source, r.rule_index)
     };
-    assert_eq!(route("git.corp.example/public"), (Source::Upstream, Some(0)));
-    assert_eq!(route("git.corp.example/public/v2"), (Source::Upstream, Some(0)));
-    assert_eq!(route("git.corp.example/publicity"), (Source::Direct, Some(1)));
+    assert_eq!(
+        route("git.corp.example/public"),
+        (Source::Upstream, Some(0))
+    );
+    assert_eq!(
+        route("git.corp.example/public/v2"),
+        (Source::Upstream, Some(0))
+    );
+    assert_eq!(
+        route("git.corp.example/publicity"),
+        (Source::Direct, Some(1))
+    );
     assert_eq!(route("git.corp.example/team/x"), (Source::Direct, Some(1)));
     assert_eq!(route("other.corp.example/x"), (Source::Deny, Some(2)));
     assert_eq!(route("golang.org/x/mod"), (Source::Published, Some(3)));
@@ -213,7 +249,15 @@ fn hostile_paths_do_not_panic() {
         rule("[^a]/*/?", Source::Direct, true),
     ])
     .unwrap();
-    for path in ["", "/", "//", "\u{0}", "a/\u{10ffff}/é", "\u{fffd}", &"a/".repeat(10_000)] {
+    for path in [
+        "",
+        "/",
+        "//",
+        "\u{0}",
+        "a/\u{10ffff}/é",
+        "\u{fffd}",
+        &"a/".repeat(10_000),
+    ] {
         let _ = rules.route(path);
         let _ = rules.is_private(path);
     }

