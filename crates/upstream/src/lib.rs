@@ -100,33 +100,6 @@ pub trait Fetcher: Send + Sync + 'static {
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody>;
 }
 
-/// The source that will fetch from version control. Until it exists, it
-/// answers not-found so that a `direct` entry behaves like an empty source.
-pub struct Direct;
-
-#[async_trait]
-impl Fetcher for Direct {
-    async fn list(&self, module: &str) -> FetchResult<String> {
-        Err(direct_unavailable(module))
-    }
-    async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
-        Err(direct_unavailable(module))
-    }
-    async fn info(&self, module: &str, _query: &str) -> FetchResult<RevInfo> {
-        Err(direct_unavailable(module))
-    }
-    async fn go_mod(&self, module: &str, _version: &str) -> FetchResult<Bytes> {
-        Err(direct_unavailable(module))
-    }
-    async fn zip(&self, module: &str, _version: &str) -> FetchResult<ZipBody> {
-        Err(direct_unavailable(module))
-    }
-}
-
-fn direct_unavailable(module: &str) -> FetchError {
-    FetchError::NotFound(format!("{module}: direct version-control fetching is not available in this build"))
-}
-
 /// Escapes a module path and version for use in a proxy URL, as the go
 /// command does (`module.EscapePath`, then `url.PathEscape` with `/` kept, so
 /// `!` travels as `%21`).
