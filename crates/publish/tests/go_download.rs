@@ -4,23 +4,11 @@
 //! `zip_dir` returned, and build.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use modvault_publish::zip_dir;
 
-fn find_go() -> PathBuf {
-    if let Some(go) = std::env::var_os("MVTEST_GO") {
-        return PathBuf::from(go);
-    }
-    let workspace_go = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/go");
-    for candidate in [workspace_go, PathBuf::from("/tmp/govenv/bin/go")] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!("go_download needs a Go 1.27.3 toolchain: set MVTEST_GO, or install one at <workspace>/.venv/bin/go");
-}
 
 fn write(root: &Path, rel: &str, contents: &str) {
     let path = root.join(rel);
@@ -47,7 +35,7 @@ fn publish(proxy: &Path, dir: &Path, path: &str, version: &str) -> (String, Stri
 }
 
 fn go(work: &Path, proxy: &Path, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(find_go())
+    let out = Command::new(modvault_testkit::go_binary())
         .current_dir(dir)
         .args(args)
         .env("GOPROXY", format!("file://{}", proxy.display()))

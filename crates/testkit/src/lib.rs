@@ -27,6 +27,54 @@ pub fn go_binary() -> PathBuf {
     venv
 }
 
+/// Builds a Go program (`main_go`) against the go toolchain's own vendored
+/// `golang.org/x/mod` (the authority our pure code is checked against), in
+/// `work`, with the network off; returns the binary.
+pub fn build_xmod_program(main_go: &str, work: &Path) -> PathBuf {
+    let offline = |command: &mut Command| {
+        command
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off")
+            .env("GOSUMDB", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOWORK", "off")
+            .env("GOCACHE", workspace_root().join("target/mvtest-gocache"));
+    };
+    let mut goroot = Command::new(go_binary());
+    offline(goroot.args(["env", "GOROOT"]));
+    let goroot = PathBuf::from(String::from_utf8(run_ok(&mut goroot).stdout).unwrap().trim());
+    let vendored = goroot.join("src/cmd/vendor/golang.org/x/mod");
+    assert!(vendored.is_dir(), "no vendored x/mod at {}", vendored.display());
+    let (xmod, main) = (work.join("xmod"), work.join("program"));
+    copy_dir(&vendored, &xmod);
+    std::fs::write(xmod.join("go.mod"), "module golang.org/x/mod\n\ngo 1.23\n").unwrap();
+    std::fs::create_dir_all(&main).unwrap();
+    std::fs::write(
+        main.join("go.mod"),
+        "module program\n\ngo 1.23\n\nrequire golang.org/x/mod v0.0.0\n\nreplace golang.org/x/mod => ../xmod\n",
+    )
+    .unwrap();
+    std::fs::write(main.join("main.go"), main_go).unwrap();
+    let binary = main.join("program");
+    let mut build = Command::new(go_binary());
+    offline(build.current_dir(&main).args(["build", "-o"]).arg(&binary).arg("."));
+    run_ok(&mut build);
+    binary
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// Runs a command and fails the test, showing its output, if it fails.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
