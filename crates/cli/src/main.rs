@@ -98,21 +98,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(args: &ArgMatches) -> ExitCode {
+/// The configuration from whichever setting flags `args` defines (all of
+/// them for `serve`, `--config`/`--data-dir` for `token`), the environment
+/// and the file; a bad setting is reported and exits with status 2.
+fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
     let sources = Sources {
         flags: SETTINGS
             .iter()
-            .filter_map(|s| args.get_one::<String>(s.key).map(|v| (s.key.to_owned(), v.clone())))
+            .filter_map(|s| args.try_get_one::<String>(s.key).ok().flatten().map(|v| (s.key.to_owned(), v.clone())))
             .collect(),
         env: std::env::vars().collect(),
         config_file: args.get_one::<String>("config").map(PathBuf::from),
     };
-    let config = match Config::load(&sources) {
+    Config::load(&sources).map_err(|e| {
+        eprintln!("modvault: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn serve(args: &ArgMatches) -> ExitCode {
+    let config = match load_config(args) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("modvault: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     init_logging(&config);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -194,17 +201,9 @@ async fn publish(dir: &std::path::Path, version: &str, server: &str, token: Opti
 /// data directory the server uses (same --config/--data-dir rules).
 fn token_command(args: &ArgMatches) -> ExitCode {
     let (name, args) = args.subcommand().expect("clap requires a subcommand");
-    let sources = Sources {
-        flags: args.get_one::<String>("data_dir").map(|d| vec![("data_dir".to_owned(), d.clone())]).unwrap_or_default(),
-        env: std::env::vars().collect(),
-        config_file: args.get_one::<String>("config").map(PathBuf::from),
-    };
-    let config = match Config::load(&sources) {
+    let config = match load_config(args) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("modvault: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let store = match open_tokens(&config.data_dir) {
         Ok(store) => store,

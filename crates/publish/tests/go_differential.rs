@@ -407,25 +407,8 @@ fn hand_written(trees: &mut Trees) {
     trees.cases[exact].exact_messages = false;
 }
 
-/// A tiny deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
+use modvault_testkit::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 /// Random trees over names chosen to hit the rules: vendor directories,
 /// nested go.mod files in both cases, VCS directories, case collisions,
