@@ -323,11 +323,12 @@ impl CodeRepo {
                 }
             }
             if highest.is_empty() {
-                for tag in self.code.merged_tags(&info.name).await? {
+                let merged = self.code.merged_tags(&info.name).await?;
+                for tag in merged.iter() {
                     self.consider_recent_tag(
                         info,
                         &tag_prefix,
-                        &tag,
+                        tag,
                         stat_vers,
                         &mut memo,
                         &mut retractions,

@@ -10,6 +10,7 @@
 //! `codehost/git.go`, `modload/query.go`) over the git CLI. A go-import
 //! entry of type `mod` sends the module to that GOPROXY server instead.
 
+mod cache;
 mod coderepo;
 mod command;
 mod discovery;
@@ -37,6 +38,7 @@ use modvault_core::pattern::match_prefix_patterns;
 use modvault_core::pseudo::is_pseudo_version;
 use modvault_upstream::{FetchError, FetchResult, Fetcher, HttpOptions, HttpProxy, RevInfo, ZipBody};
 
+use crate::cache::ObjectCache;
 use crate::coderepo::{CodeRepo, ModuleRev};
 use crate::command::GitRunner;
 use crate::discovery::Discovery;
@@ -109,6 +111,8 @@ impl GitSourceOptions {
 pub struct GitSource {
     options: GitSourceOptions,
     git: Arc<GitRunner>,
+    /// Commit times and small files of all mirrors.
+    objects: Arc<ObjectCache>,
     http: reqwest::Client,
     discovery: Discovery,
     mirrors: Mutex<HashMap<String, Arc<Mirror>>>,
@@ -162,6 +166,7 @@ impl GitSource {
         Ok(GitSource {
             options,
             git,
+            objects: Arc::new(ObjectCache::new()),
             http,
             discovery,
             mirrors: Mutex::new(HashMap::new()),
@@ -294,6 +299,7 @@ impl GitSource {
                     url,
                     &self.options.mirror_root,
                     self.git.clone(),
+                    self.objects.clone(),
                     self.options.refs_ttl,
                     self.http.clone(),
                     self.options.http.request_timeout,

@@ -17,14 +17,21 @@
 //! objects present. It is refreshed when it is older than the refs TTL and
 //! someone asks a question whose answer can change (`list`, `@latest`, a
 //! branch or hash query), or when a revision is not in the mirror.
+//!
+//! Answers are memoized where they cannot change: what depends on the refs
+//! (a revision's commit, the tags merged into a commit, ancestry of a tag)
+//! lives with the snapshot and goes when a fetch replaces it; commit times
+//! and small files at a commit, keyed by full hash, live in the shared
+//! [`ObjectCache`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use modvault_core::modzip::MAX_ZIP_FILE;
 
+use crate::cache::{BlobEntry, ObjectCache};
 use crate::command::{GitError, GitRunner, Sink};
 use crate::error::{RepoError, RepoResult};
 use crate::redact::redact_urls;
@@ -43,17 +50,47 @@ const LISTING_LIMIT: u64 = 256 << 20;
 /// Go's `minHashDigits`: shorter hex strings are never taken as hashes.
 const MIN_HASH_DIGITS: usize = 7;
 
+/// Entries of each per-snapshot memo; past it the memo starts over.
+const SNAPSHOT_MEMO_LIMIT: usize = 4096;
+
 /// The branches, tags and HEAD of the remote as of the last fetch. Tags
 /// map to the commit they peel to (Go records `refs/tags/x^{}` in place of
 /// the tag object).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct RefSnapshot {
     pub(crate) head: Option<String>,
     pub(crate) branches: BTreeMap<String, String>,
     pub(crate) tags: BTreeMap<String, String>,
+    /// Answers that depend on the refs, valid as long as this snapshot is
+    /// the mirror's (a fetch publishes a new, empty one).
+    memo: Mutex<SnapshotMemo>,
+}
+
+/// What git said while a snapshot was current.
+#[derive(Debug, Default)]
+struct SnapshotMemo {
+    /// `git log -n1 <rev>`: the commit and its committer time, or `None`
+    /// for an unknown revision.
+    resolved: HashMap<String, Option<(String, i64)>>,
+    /// `for-each-ref --merged=<commit> refs/tags`.
+    merged: HashMap<String, Arc<Vec<String>>>,
+    /// `merge-base --is-ancestor refs/tags/<tag> <commit>`, by (commit, tag).
+    descends: HashMap<(String, String), bool>,
+}
+
+/// Inserts into a per-snapshot memo, starting over when it is full.
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= SNAPSHOT_MEMO_LIMIT {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 impl RefSnapshot {
+    fn memo(&self) -> std::sync::MutexGuard<'_, SnapshotMemo> {
+        self.memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Every ref Go's `loadRefs` keeps, as (full ref name, hash).
     fn all_refs(&self) -> impl Iterator<Item = (String, &String)> {
         self.head
@@ -121,6 +158,9 @@ pub(crate) struct Mirror {
     /// The URL without credentials, for messages and `Origin.URL`.
     shown_url: String,
     dir: PathBuf,
+    /// Names this mirror in the shared [`ObjectCache`].
+    cache_key: Arc<str>,
+    cache: Arc<ObjectCache>,
     git: Arc<GitRunner>,
     refs_ttl: Duration,
     /// Used to tell "not found" from "not allowed" when git fails to reach
@@ -137,14 +177,18 @@ impl Mirror {
         remote_url: &str,
         mirror_root: &Path,
         git: Arc<GitRunner>,
+        cache: Arc<ObjectCache>,
         refs_ttl: Duration,
         http: reqwest::Client,
         http_timeout: Duration,
     ) -> Mirror {
+        let dir_name = mirror_dir_name(remote_url);
         Mirror {
             remote_url: remote_url.to_owned(),
             shown_url: redact_urls(remote_url),
-            dir: mirror_root.join(mirror_dir_name(remote_url)),
+            dir: mirror_root.join(&dir_name),
+            cache_key: dir_name.into(),
+            cache,
             git,
             refs_ttl,
             http,
@@ -467,30 +511,10 @@ impl Mirror {
 
     /// Go's `statLocal(version, rev)`: `git log -n1` in the mirror.
     async fn stat_local(&self, snapshot: &RefSnapshot, version: &str, rev: &str) -> RepoResult<Option<CommitInfo>> {
-        let args = [
-            "-c",
-            "log.showsignature=false",
-            "log",
-            "--no-decorate",
-            "-n1",
-            "--format=format:%H %ct",
-            "--end-of-options",
-            rev,
-            "--",
-        ];
-        let out = match self.git.output(Some(&self.dir), &args, 1 << 16).await {
-            Ok(out) => out,
-            Err(e) if e.is_failed_run() => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some((hash, time)) = self.resolve_commit(snapshot, rev).await? else {
+            return Ok(None);
         };
-        let text = String::from_utf8_lossy(&out);
-        let mut fields = text.split_whitespace();
-        let (Some(hash), Some(time)) = (fields.next(), fields.next()) else {
-            return Err(RepoError::Failed(format!("unexpected response from git log: {text:?}")));
-        };
-        let time: i64 = time
-            .parse()
-            .map_err(|_| RepoError::Failed(format!("invalid time from git log: {text:?}")))?;
+        let hash = hash.as_str();
         let mut tags: Vec<String> = snapshot
             .tags
             .iter()
@@ -517,6 +541,64 @@ impl Mirror {
         }))
     }
 
+    /// The commit `git log -n1 <rev>` shows and its committer time, `None`
+    /// for an unknown revision; memoized with the snapshot, and by full
+    /// hash for good.
+    async fn resolve_commit(&self, snapshot: &RefSnapshot, rev: &str) -> RepoResult<Option<(String, i64)>> {
+        if let Some(known) = snapshot.memo().resolved.get(rev) {
+            return Ok(known.clone());
+        }
+        // A full commit hash, or a tag whose peeled hash is a known commit
+        // (a tag of a tag peels to a tag object, never a known commit).
+        let full_hash = if rev.len() == self.hex_len() && all_hex(rev) {
+            Some(rev)
+        } else {
+            rev.strip_prefix("refs/tags/")
+                .and_then(|tag| snapshot.tags.get(tag))
+                .map(String::as_str)
+        };
+        if let Some(hash) = full_hash {
+            if let Some(time) = self.cache.commit_time(&self.cache_key, hash) {
+                return Ok(Some((hash.to_owned(), time)));
+            }
+        }
+        let args = [
+            "-c",
+            "log.showsignature=false",
+            "log",
+            "--no-decorate",
+            "-n1",
+            "--format=format:%H %ct",
+            "--end-of-options",
+            rev,
+            "--",
+        ];
+        let resolved = match self.git.output(Some(&self.dir), &args, 1 << 16).await {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out);
+                let mut fields = text.split_whitespace();
+                let (Some(hash), Some(time)) = (fields.next(), fields.next()) else {
+                    return Err(RepoError::Failed(format!("unexpected response from git log: {text:?}")));
+                };
+                let time: i64 = time
+                    .parse()
+                    .map_err(|_| RepoError::Failed(format!("invalid time from git log: {text:?}")))?;
+                self.cache.put_commit_time(&self.cache_key, hash, time);
+                Some((hash.to_owned(), time))
+            }
+            Err(e) if e.is_failed_run() => None,
+            Err(e) => return Err(e.into()),
+        };
+        remember(&mut snapshot.memo().resolved, rev.to_owned(), resolved.clone());
+        Ok(resolved)
+    }
+
+    /// The snapshot in use, if any (for memoizing answers that depend on
+    /// the refs).
+    fn current_snapshot(&self) -> Option<Arc<RefSnapshot>> {
+        self.state().snapshot.clone()
+    }
+
     /// Go's `gitRepo.Latest`: the commit HEAD points at.
     pub(crate) async fn latest(&self) -> RepoResult<CommitInfo> {
         let snapshot = self.snapshot().await?;
@@ -533,9 +615,24 @@ impl Mirror {
     /// Go's `gitRepo.ReadFile` for an already resolved commit: the raw blob
     /// (`git cat-file blob`), no attribute conversion. `Ok(None)` when the
     /// path is not a blob at that commit (missing, a tree, a submodule).
+    /// `commit` is a full hash; the answer is memoized.
     pub(crate) async fn read_file(&self, commit: &str, file: &str, limit: u64) -> RepoResult<Option<Vec<u8>>> {
+        let too_large = || {
+            RepoError::not_found(format!(
+                "{file} at revision {commit} is larger than {limit} bytes"
+            ))
+        };
+        let memoize = self.is_full_hash(commit);
+        if memoize {
+            match self.cache.blob(&self.cache_key, commit, file) {
+                Some(BlobEntry::Missing) => return Ok(None),
+                Some(BlobEntry::Blob(Some(data))) if data.len() as u64 > limit => return Err(too_large()),
+                Some(BlobEntry::Blob(Some(data))) => return Ok(Some(data.to_vec())),
+                Some(BlobEntry::Blob(None)) | None => {}
+            }
+        }
         let object = format!("{commit}:{file}");
-        match self
+        let (answer, entry) = match self
             .git
             .output(
                 Some(&self.dir),
@@ -544,20 +641,35 @@ impl Mirror {
             )
             .await
         {
-            Ok(data) => Ok(Some(data)),
-            Err(e) if e.is_failed_run() => Ok(None),
-            Err(GitError::TooLarge { .. }) => Err(RepoError::not_found(format!(
-                "{file} at revision {commit} is larger than {limit} bytes"
-            ))),
-            Err(e) => Err(e.into()),
+            Ok(data) => {
+                let entry = BlobEntry::Blob(Some(bytes::Bytes::copy_from_slice(&data)));
+                (Ok(Some(data)), entry)
+            }
+            Err(e) if e.is_failed_run() => (Ok(None), BlobEntry::Missing),
+            Err(GitError::TooLarge { .. }) => (Err(too_large()), BlobEntry::Blob(None)),
+            Err(e) => return Err(e.into()),
+        };
+        if memoize {
+            self.cache.put_blob(&self.cache_key, commit, file, entry);
         }
+        answer
+    }
+
+    fn is_full_hash(&self, commit: &str) -> bool {
+        commit.len() == self.hex_len() && all_hex(commit)
     }
 
     /// Whether `git cat-file blob <commit>:<file>` would succeed: the path
     /// names a blob (a file or a symlink) at that commit.
     pub(crate) async fn blob_exists(&self, commit: &str, file: &str) -> RepoResult<bool> {
+        let memoize = self.is_full_hash(commit);
+        if memoize {
+            if let Some(entry) = self.cache.blob(&self.cache_key, commit, file) {
+                return Ok(entry != BlobEntry::Missing);
+            }
+        }
         let object = format!("{commit}:{file}");
-        match self
+        let exists = match self
             .git
             .output(
                 Some(&self.dir),
@@ -566,15 +678,24 @@ impl Mirror {
             )
             .await
         {
-            Ok(kind) => Ok(kind.trim_ascii() == b"blob"),
-            Err(e) if e.is_failed_run() => Ok(false),
-            Err(e) => Err(e.into()),
+            Ok(kind) => kind.trim_ascii() == b"blob",
+            Err(e) if e.is_failed_run() => false,
+            Err(e) => return Err(e.into()),
+        };
+        if memoize {
+            let entry = if exists { BlobEntry::Blob(None) } else { BlobEntry::Missing };
+            self.cache.put_blob(&self.cache_key, commit, file, entry);
         }
+        Ok(exists)
     }
 
     /// The tags reachable from `commit`, including its own (the listing
     /// behind Go's `RecentTag`: `git for-each-ref --merged`).
-    pub(crate) async fn merged_tags(&self, commit: &str) -> RepoResult<Vec<String>> {
+    pub(crate) async fn merged_tags(&self, commit: &str) -> RepoResult<Arc<Vec<String>>> {
+        let snapshot = self.current_snapshot();
+        if let Some(tags) = snapshot.as_ref().and_then(|s| s.memo().merged.get(commit).cloned()) {
+            return Ok(tags);
+        }
         let merged = format!("--merged={commit}");
         let out = self
             .git
@@ -584,18 +705,29 @@ impl Mirror {
                 LISTING_LIMIT,
             )
             .await?;
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("refs/tags/"))
-            .map(str::to_owned)
-            .collect())
+        let tags: Arc<Vec<String>> = Arc::new(
+            String::from_utf8_lossy(&out)
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("refs/tags/"))
+                .map(str::to_owned)
+                .collect(),
+        );
+        if let Some(snapshot) = snapshot {
+            remember(&mut snapshot.memo().merged, commit.to_owned(), tags.clone());
+        }
+        Ok(tags)
     }
 
     /// Go's `DescendsFrom`: whether `tag` is an ancestor of `commit` (or
     /// on it). The mirror has the full history, so one answer is final.
     pub(crate) async fn descends_from(&self, commit: &str, tag: &str) -> RepoResult<bool> {
+        let snapshot = self.current_snapshot();
+        let key = (commit.to_owned(), tag.to_owned());
+        if let Some(known) = snapshot.as_ref().and_then(|s| s.memo().descends.get(&key).copied()) {
+            return Ok(known);
+        }
         let tag_ref = format!("refs/tags/{tag}");
-        match self
+        let descends = match self
             .git
             .output(
                 Some(&self.dir),
@@ -604,10 +736,14 @@ impl Mirror {
             )
             .await
         {
-            Ok(_) => Ok(true),
-            Err(e) if e.exit_code() == Some(1) => Ok(false),
-            Err(e) => Err(e.into()),
+            Ok(_) => true,
+            Err(e) if e.exit_code() == Some(1) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(snapshot) = snapshot {
+            remember(&mut snapshot.memo().descends, key, descends);
         }
+        Ok(descends)
     }
 
     /// Go's `ReadZip`: `git archive` of `commit` (restricted to `subdir`)

@@ -852,3 +852,29 @@ fn a_new_base_tag_is_found_after_the_refs_go_stale() {
     assert_eq!(h.ours_info(m, &pseudo).unwrap().version, pseudo);
     h.assert_download(m, &pseudo);
 }
+
+#[test]
+fn a_moved_tag_is_followed_once_the_refs_go_stale() {
+    // What is memoized per refs snapshot (a tag's commit) must not outlive
+    // the refs it came from.
+    let ttl = std::time::Duration::from_millis(300);
+    let h = Harness::custom(Vec::new(), |o| o.refs_ttl = ttl, None);
+    let mut repo = h.go.repo("owner/movedtag");
+    repo.commit_files(
+        &[("go.mod", "module github.com/owner/movedtag\n"), ("a.go", "package a\n")],
+        "a",
+    );
+    repo.tag("v1.0.0");
+    let m = "github.com/owner/movedtag";
+    let before = h.assert_latest(m).expect("a latest version");
+    h.assert_download(m, "v1.0.0");
+
+    let b = repo.commit_files(&[("a.go", "package a\n\nconst B = 1\n")], "b");
+    repo.git(&["tag", "-f", "v1.0.0", &b]);
+    std::thread::sleep(ttl * 2);
+    let after = h.assert_latest(m).expect("a latest version");
+    assert_eq!(after.version, "v1.0.0");
+    assert_ne!(after.hash, before.hash, "the tag moved");
+    h.assert_query(m, "v1.0.0");
+    h.assert_download(m, "v1.0.0");
+}
