@@ -205,6 +205,8 @@ const Content = \"changed\"
     for line in lines.lines() {
         assert!(go_sum.contains(line), "{line} not in go.sum:\n{go_sum}");
     }
+    let latest: serde_json::Value = serde_json::from_str(&modvault.get("/corp.example/lib/@latest").text().unwrap()).unwrap();
+    assert_eq!(latest["Version"], "v1.0.0", "@latest of a published-only module");
     let versions = run_ok(go.command(&modvault.url, &cache).args(["list", "-m", "-versions", "corp.example/lib"]).current_dir(&app));
     assert_eq!(String::from_utf8_lossy(&versions.stdout).trim(), "corp.example/lib v1.0.0");
 }

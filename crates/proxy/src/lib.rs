@@ -366,8 +366,7 @@ impl ModuleProxy {
         let versions = self.local_versions(module).await;
         let best = versions
             .iter()
-            .filter(|v| modvault_core::semver::prerelease(v).is_empty())
-            .next_back()
+            .rfind(|v| modvault_core::semver::prerelease(v).is_empty())
             .or_else(|| versions.last())?;
         let key = layout::info(&module.escaped, &escape_version(best).ok()?);
         self.stored_bytes(&key).await
