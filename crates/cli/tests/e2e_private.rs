@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use modvault_testkit::{run_ok, Go, Modvault, TempDir};
+use modvault_testkit::{make_test_ca, run_ok, Go, Modvault, TempDir};
 
 fn modvault_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
@@ -34,16 +34,6 @@ fn token(data_dir: &Path, config: &Path, name: &str, scope: &str, matches: &[&st
     String::from_utf8(run_ok(&mut command).stdout).unwrap().trim().to_owned()
 }
 
-/// openssl-made CA and server certificate for 127.0.0.1.
-fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let f = |n: &str| dir.join(n);
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run_ok(Command::new("openssl").args(["req", "-x509"]).args(ec).arg("-keyout").arg(f("ca.key")).arg("-out").arg(f("ca.crt")).args(["-days", "2", "-subj", "/CN=modvault private test CA"]));
-    run_ok(Command::new("openssl").args(["req"]).args(ec).arg("-keyout").arg(f("server.key")).arg("-out").arg(f("server.csr")).args(["-subj", "/CN=127.0.0.1"]));
-    std::fs::write(f("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n").unwrap();
-    run_ok(Command::new("openssl").args(["x509", "-req", "-in"]).arg(f("server.csr")).arg("-CA").arg(f("ca.crt")).arg("-CAkey").arg(f("ca.key")).args(["-CAcreateserial", "-days", "2", "-extfile"]).arg(f("ext")).arg("-out").arg(f("server.crt")));
-    (f("ca.crt"), f("server.crt"), f("server.key"))
-}
 
 #[test]
 fn netrc_tokens_over_https_and_scopes() {
@@ -51,7 +41,7 @@ fn netrc_tokens_over_https_and_scopes() {
     let dir = TempDir::new().unwrap();
     module_repo(&go, "corp/secret", PRIVATE, "secret");
     let data = dir.path().join("data");
-    let (ca, cert, key) = test_ca(dir.path());
+    let (ca, cert, key) = make_test_ca(dir.path(), "private");
     let config = write_config(
         dir.path(),
         &format!(

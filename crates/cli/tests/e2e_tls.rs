@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use modvault_testkit::{run_ok, Go, Modvault, TempDir};
+use modvault_testkit::{make_test_ca, run_ok, Go, Modvault, TempDir};
 
 const BLOB: &str = "github.com/mvtest/tlsblob";
 
@@ -14,33 +14,6 @@ fn modvault_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it, made with the
-/// openssl command: returns (ca.crt, server.crt, server.key).
-fn make_ca_and_server_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run_ok(Command::new("openssl").args(["req", "-x509"]).args(ec).arg("-keyout").arg(file("ca.key")).arg("-out").arg(file("ca.crt")).args(["-days", "2", "-subj", &format!("/CN=modvault test {name}")]));
-    run_ok(Command::new("openssl").args(["req"]).args(ec).arg("-keyout").arg(file("server.key")).arg("-out").arg(file("server.csr")).args(["-subj", "/CN=127.0.0.1"]));
-    std::fs::write(
-        file("ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run_ok(
-        Command::new("openssl")
-            .args(["x509", "-req", "-in"])
-            .arg(file("server.csr"))
-            .arg("-CA")
-            .arg(file("ca.crt"))
-            .arg("-CAkey")
-            .arg(file("ca.key"))
-            .args(["-CAcreateserial", "-days", "2", "-extfile"])
-            .arg(file("ext"))
-            .arg("-out")
-            .arg(file("server.crt")),
-    );
-    (file("ca.crt"), file("server.crt"), file("server.key"))
-}
 
 fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
     let pem = std::fs::read(ca).unwrap();
@@ -62,8 +35,8 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
     blob.commit("v1.0.0").tag("v1.0.0");
     let tree = go.direct_tree("direct", &[&format!("{BLOB}@v1.0.0")]);
 
-    let (ca1, cert1, key1) = make_ca_and_server_cert(dir.path(), "one");
-    let (ca2, cert2, key2) = make_ca_and_server_cert(dir.path(), "two");
+    let (ca1, cert1, key1) = make_test_ca(dir.path(), "one");
+    let (ca2, cert2, key2) = make_test_ca(dir.path(), "two");
     let (cert, key) = (dir.path().join("active.crt"), dir.path().join("active.key"));
     std::fs::copy(&cert1, &cert).unwrap();
     std::fs::copy(&key1, &key).unwrap();

@@ -457,22 +457,8 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
     let mut flat: Vec<(String, toml::Value)> = Vec::new();
     for (key, value) in table {
         match (key.as_str(), value) {
-            ("rule", value) => {
-                contents.rules = value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
-                    key: "rule".into(),
-                    value: String::new(),
-                    origin: origin(),
-                    reason: e.message().to_owned(),
-                })?;
-            }
-            ("go_import", value) => {
-                contents.go_imports = value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
-                    key: "go_import".into(),
-                    value: String::new(),
-                    origin: origin(),
-                    reason: e.message().to_owned(),
-                })?;
-            }
+            ("rule", value) => contents.rules = table_list("rule", value, origin())?,
+            ("go_import", value) => contents.go_imports = table_list("go_import", value, origin())?,
             (_, toml::Value::Table(inner)) if SETTINGS.iter().any(|s| s.key.starts_with(&format!("{key}."))) => {
                 flat.extend(inner.into_iter().map(|(k, v)| (format!("{key}.{k}"), v)));
             }
@@ -503,6 +489,16 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
         contents.values.push((key, text));
     }
     Ok(contents)
+}
+
+/// An array of tables (`[[rule]]`, `[[go_import]]`) as typed entries.
+fn table_list<T: serde::de::DeserializeOwned>(key: &str, value: toml::Value, origin: Origin) -> Result<Vec<T>, ConfigError> {
+    value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+        key: key.to_owned(),
+        value: String::new(),
+        origin,
+        reason: e.message().to_owned(),
+    })
 }
 
 /// `60s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds.

@@ -309,33 +309,13 @@ impl CodeRepo {
         if pseudo_base.is_empty() {
             let mut highest = String::new();
             if info.reached_through_ref {
-                for tag in &info.tags {
-                    self.consider_recent_tag(
-                        info,
-                        &tag_prefix,
-                        tag,
-                        stat_vers,
-                        &mut memo,
-                        &mut retractions,
-                        &mut highest,
-                    )
+                self.raise_to_recent_tags(info, &tag_prefix, &info.tags, stat_vers, &mut memo, &mut retractions, &mut highest)
                     .await?;
-                }
             }
             if highest.is_empty() {
                 let merged = self.code.merged_tags(&info.name).await?;
-                for tag in merged.iter() {
-                    self.consider_recent_tag(
-                        info,
-                        &tag_prefix,
-                        tag,
-                        stat_vers,
-                        &mut memo,
-                        &mut retractions,
-                        &mut highest,
-                    )
+                self.raise_to_recent_tags(info, &tag_prefix, &merged, stat_vers, &mut memo, &mut retractions, &mut highest)
                     .await?;
-                }
             }
             if !highest.is_empty() {
                 pseudo_base = tag_to_version(&tag_prefix, &format!("{tag_prefix}{highest}")).0;
@@ -346,28 +326,26 @@ impl CodeRepo {
         self.check_canonical(info, &pseudo, stat_vers, &mut memo).await
     }
 
-    /// One line of Go's `RecentTag` `describe` loop: keeps in `highest` the
-    /// greatest allowed version (without prefix) seen so far.
+    /// Raises `highest` to the highest allowed version among `tags`
+    /// (Go's `RecentTag` callback inside `convert`).
     #[allow(clippy::too_many_arguments)]
-    async fn consider_recent_tag(
+    async fn raise_to_recent_tags(
         &self,
         info: &CommitInfo,
         tag_prefix: &str,
-        tag: &str,
+        tags: &[String],
         stat_vers: &str,
         memo: &mut IncompatibleMemo,
         retractions: &mut Option<Option<GoModSummary>>,
         highest: &mut String,
     ) -> RepoResult<()> {
-        let Some(semtag) = tag.strip_prefix(tag_prefix) else {
-            return Ok(());
-        };
-        if self
-            .tag_allowed(info, tag_prefix, tag, stat_vers, memo, retractions)
-            .await?
-            && semver::compare(semtag, highest).is_gt()
-        {
-            *highest = semtag.to_owned();
+        for tag in tags {
+            let Some(semtag) = tag.strip_prefix(tag_prefix) else { continue };
+            if self.tag_allowed(info, tag_prefix, tag, stat_vers, memo, retractions).await?
+                && semver::compare(semtag, highest).is_gt()
+            {
+                *highest = semtag.to_owned();
+            }
         }
         Ok(())
     }

@@ -356,3 +356,50 @@ impl Rng {
         items[self.below(items.len())]
     }
 }
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it, made
+/// with the openssl command in `dir`, named after `name`: returns
+/// (ca.crt, server.crt, server.key).
+pub fn make_test_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run_ok(
+        Command::new("openssl")
+            .args(["req", "-x509"])
+            .args(ec)
+            .arg("-keyout")
+            .arg(file("ca.key"))
+            .arg("-out")
+            .arg(file("ca.crt"))
+            .args(["-days", "2", "-subj", &format!("/CN=modvault test {name}")]),
+    );
+    run_ok(
+        Command::new("openssl")
+            .arg("req")
+            .args(ec)
+            .arg("-keyout")
+            .arg(file("server.key"))
+            .arg("-out")
+            .arg(file("server.csr"))
+            .args(["-subj", "/CN=127.0.0.1"]),
+    );
+    std::fs::write(
+        file("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-in"])
+            .arg(file("server.csr"))
+            .arg("-CA")
+            .arg(file("ca.crt"))
+            .arg("-CAkey")
+            .arg(file("ca.key"))
+            .args(["-CAcreateserial", "-days", "2", "-extfile"])
+            .arg(file("ext"))
+            .arg("-out")
+            .arg(file("server.crt")),
+    );
+    (file("ca.crt"), file("server.crt"), file("server.key"))
+}
