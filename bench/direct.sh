@@ -39,9 +39,14 @@ for r in $(seq 1 "$REPOS"); do
   mkdir -p "$dir" && git -C "$dir" init -q
   printf 'module github.com/bench/m%s\n\ngo 1.21\n' "$r" > "$dir/go.mod"
   for t in $(seq 1 "$TAGS"); do
-    for f in $(seq 1 20); do
-      python3 -c "import random,sys; random.seed($r*1000+$t*50+$f); print('package m\n'+'\n'.join('// %x'%random.getrandbits(256) for _ in range(150)))" > "$dir/f$f.go"
-    done
+    python3 - "$dir" "$r" "$t" <<'PY'
+import random, sys
+d, r, t = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for f in range(1, 21):
+    random.seed(r * 1000 + t * 50 + f)
+    with open(f"{d}/f{f}.go", "w") as out:
+        out.write("package m\n" + "\n".join("// %x" % random.getrandbits(256) for _ in range(150)) + "\n")
+PY
     git -C "$dir" add -A && git -C "$dir" commit -qm "v1.$t.0" && git -C "$dir" tag "v1.$t.0"
     MODULES+=("github.com/bench/m$r@v1.$t.0")
   done
@@ -54,12 +59,6 @@ goenv() {
 }
 seconds() { python3 -c 'import sys,time; print("%.2f" % (time.time()-float(sys.argv[1])))' "$1"; }
 now() { python3 -c 'import time; print(time.time())'; }
-
-# 1. The go command in direct mode, cold.
-t0=$(now)
-goenv GOMODCACHE="$WORK/mc-direct" GOPROXY=direct "$GO" mod download "${MODULES[@]}"
-GO_DIRECT=$(seconds "$t0")
-
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_modvault() { # DATA_DIR PORT [args]
   local data=$1 port=$2; shift 2
@@ -69,20 +68,30 @@ start_modvault() { # DATA_DIR PORT [args]
   echo "modvault did not start" >&2; exit 1
 }
 
-# 2. The go command through a cold modvault (empty data dir, no mirrors).
-PORT=$(free_port)
-start_modvault "$WORK/data-go" "$PORT"
-t0=$(now)
-goenv GOMODCACHE="$WORK/mc-modvault" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
-GO_VIA_MODVAULT=$(seconds "$t0")
-kill $MV_PID; wait $MV_PID 2>/dev/null || true
+# The three cold measurements over the repositories as they are now, each
+# from empty caches (SHAPE names their directories). Sets GO_DIRECT,
+# GO_VIA_MODVAULT and MODVAULT_HTTP.
+measure() { # SHAPE
+  local shape=$1 t0
+  # 1. The go command in direct mode, cold.
+  t0=$(now)
+  goenv GOMODCACHE="$WORK/mc-direct-$shape" GOPROXY=direct "$GO" mod download "${MODULES[@]}"
+  GO_DIRECT=$(seconds "$t0")
 
-# 3. modvault alone: every .info, .mod and .zip from a cold modvault, 8
-#    requests at a time (what many clients or a CI fleet would ask).
-PORT=$(free_port)
-start_modvault "$WORK/data-http" "$PORT"
-t0=$(now)
-python3 - "$PORT" "${MODULES[@]}" <<'EOF'
+  # 2. The go command through a cold modvault (empty data dir, no mirrors).
+  PORT=$(free_port)
+  start_modvault "$WORK/data-go-$shape" "$PORT"
+  t0=$(now)
+  goenv GOMODCACHE="$WORK/mc-modvault-$shape" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
+  GO_VIA_MODVAULT=$(seconds "$t0")
+  kill $MV_PID; wait $MV_PID 2>/dev/null || true
+
+  # 3. modvault alone: every .info, .mod and .zip from a cold modvault, 8
+  #    requests at a time (what many clients or a CI fleet would ask).
+  PORT=$(free_port)
+  start_modvault "$WORK/data-http-$shape" "$PORT"
+  t0=$(now)
+  python3 - "$PORT" "${MODULES[@]}" <<'PY'
 import sys, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 port, modules = sys.argv[1], sys.argv[2:]
@@ -93,14 +102,25 @@ def fetch(mv):
             assert r.status == 200 and r.read()
 with ThreadPoolExecutor(8) as pool:
     list(pool.map(fetch, modules))
-EOF
-MODVAULT_HTTP=$(seconds "$t0")
-kill $MV_PID; wait $MV_PID 2>/dev/null || true
+PY
+  MODVAULT_HTTP=$(seconds "$t0")
+  kill $MV_PID; wait $MV_PID 2>/dev/null || true
+}
+
+# Repositories straight from `git commit` hold loose objects, so every
+# fetch makes the remote compress each object anew; a git host keeps its
+# repositories packed, which is what clients normally meet. Both are
+# measured, loose first.
+measure loose
+LOOSE=("$GO_DIRECT" "$GO_VIA_MODVAULT" "$MODVAULT_HTTP")
+for r in $(seq 1 "$REPOS"); do git -C "$WORK/repos/github.com/bench/m$r" gc -q; done
+measure packed
+PACKED=("$GO_DIRECT" "$GO_VIA_MODVAULT" "$MODVAULT_HTTP")
 
 # 4. Freshness path: a warm list, a new tag pushed, the next list after
 #    list_ttl has run out (it fetches the repository's new refs).
 PORT=$(free_port)
-start_modvault "$WORK/data-http" "$PORT" --list-ttl 1s
+start_modvault "$WORK/data-http-packed" "$PORT" --list-ttl 1s
 LIST_URL="http://127.0.0.1:$PORT/github.com/bench/m1/@v/list"
 curl -fs "$LIST_URL" >/dev/null
 t0=$(now); curl -fs "$LIST_URL" >/dev/null; WARM_LIST=$(seconds "$t0")
@@ -111,17 +131,28 @@ grep -q v1.99.0 <<<"$NEW_LIST" || { echo "new tag not listed" >&2; exit 1; }
 kill $MV_PID; wait $MV_PID 2>/dev/null || true
 
 ratio() { python3 -c "import sys; print('%.1f' % (float(sys.argv[1])/float(sys.argv[2])))" "$1" "$2"; }
+table() { # GO_DIRECT GO_VIA_MODVAULT MODVAULT_HTTP
+  echo "| what | seconds | go direct ÷ this |"
+  echo "|---|---|---|"
+  echo "| \`go mod download\` of all $N, \`GOPROXY=direct\` (the baseline) | $1 | 1.0 |"
+  echo "| \`go mod download\` of all $N through a cold modvault (\`--upstream direct\`, empty data dir) | $2 | $(ratio "$1" "$2") |"
+  echo "| every \`.info\`, \`.mod\`, \`.zip\` of all $N from a cold modvault, 8 requests at a time | $3 | $(ratio "$1" "$3") |"
+}
 cat <<EOF
 # Cold fetches from version control
 
 Command: \`bench/direct.sh $REPOS $TAGS\` on $(nproc) cores, $(date -u +%Y-%m-%d); $N module versions
 ($REPOS local git repositories, $TAGS tags each, 21 files per version), go $("$GO" env GOVERSION), git $(git --version | cut -d' ' -f3).
+The remote's half of every fetch (\`upload-pack\`, \`pack-objects\`) runs on the same cores.
 
-| what | seconds | go direct ÷ this |
-|---|---|---|
-| \`go mod download\` of all $N, \`GOPROXY=direct\` (the baseline) | $GO_DIRECT | 1.0 |
-| \`go mod download\` of all $N through a cold modvault (\`--upstream direct\`, empty data dir) | $GO_VIA_MODVAULT | $(ratio "$GO_DIRECT" "$GO_VIA_MODVAULT") |
-| every \`.info\`, \`.mod\`, \`.zip\` of all $N from a cold modvault, 8 requests at a time | $MODVAULT_HTTP | $(ratio "$GO_DIRECT" "$MODVAULT_HTTP") |
+Repositories packed (\`git gc\`), as a git host keeps them:
+
+$(table "${PACKED[@]}")
+
+The same repositories before \`git gc\`, loose objects straight from \`git commit\`
+(the remote compresses every object anew for each fetch):
+
+$(table "${LOOSE[@]}")
 
 Freshness path (\`--list-ttl 1s\`): a warm \`list\` took ${WARM_LIST}s; after a new tag was
 pushed and the TTL ran out, the next \`list\` (which fetches the repository's refs and

@@ -264,15 +264,18 @@ impl Mirror {
         Ok(true)
     }
 
-    /// Initializes the mirror if needed, fetches, and publishes the new
-    /// refs. The caller holds `fetch_lock`.
+    /// Creates the mirror or fetches into it, and publishes the new refs.
+    /// The caller holds `fetch_lock`.
     async fn fetch_locked(&self, generation: u64) -> RepoResult<Arc<RefSnapshot>> {
-        if !self.is_initialized() {
-            self.initialize().await?;
-        }
         tracing::debug!(repo = %self.shown_url, "fetching");
         let started = Instant::now();
-        self.fetch().await?;
+        if self.is_initialized() {
+            if let Err(e) = self.fetch_into(&self.dir).await {
+                return Err(self.remote_failure(e).await);
+            }
+        } else {
+            self.create().await?;
+        }
         let snapshot = self.load_snapshot().await?;
         let mut state = self.state();
         state.generation = generation + 1;
@@ -281,54 +284,32 @@ impl Mirror {
         Ok(snapshot)
     }
 
-    /// Creates the bare repository (Go's `newGitRepo`): in a temporary
-    /// directory first, renamed into place when complete, so that a crash
-    /// never leaves a half-made mirror behind.
-    async fn initialize(&self) -> RepoResult<()> {
-        // Ask the remote first: it tells whether the repository exists and
-        // which object format it uses.
-        let listing = match self
-            .git
-            .output(
-                None,
-                &["ls-remote", "-q", "--end-of-options", &self.remote_url],
-                LISTING_LIMIT,
-            )
-            .await
-        {
-            Ok(listing) => listing,
-            Err(e) => return Err(self.remote_failure(e).await),
-        };
-        let sha256 = String::from_utf8_lossy(&listing)
-            .lines()
-            .next()
-            .and_then(|line| line.split_whitespace().next())
-            .is_some_and(|hash| hash.len() == 64);
-
+    /// Creates the bare repository and fetches into it (Go's `newGitRepo`
+    /// and first fetch) in a temporary directory, renamed into place once it
+    /// holds the remote's refs: a crash or a failed first fetch never leaves
+    /// a half-made mirror behind. The first fetch also tells the remote's
+    /// object format: a SHA-256 remote refuses a SHA-1 repository, which is
+    /// then made again as SHA-256. (Asking `ls-remote` first would cost
+    /// every new repository one more connection to the remote.)
+    async fn create(&self) -> RepoResult<()> {
         let parent = self.dir.parent().expect("mirror dir has a parent");
         std::fs::create_dir_all(parent)
             .map_err(|e| RepoError::Failed(format!("creating {}: {e}", parent.display())))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".init-")
-            .tempdir_in(parent)
-            .map_err(|e| RepoError::Failed(format!("creating a directory in {}: {e}", parent.display())))?;
-        let staging_path = staging.path().to_owned();
-        let mut init: Vec<String> = vec!["init".into(), "--bare".into(), "-q".into()];
-        if sha256 {
-            init.push("--object-format=sha256".into());
-        }
-        init.push(staging_path.to_string_lossy().into_owned());
-        self.git.output(None, &init, 1 << 20).await?;
-        // A named remote, as in Go (golang.org/issue/25605: Git LFS).
-        self.git
-            .output(
-                Some(&staging_path),
-                &["remote", "add", "origin", "--", &self.remote_url],
-                1 << 20,
-            )
-            .await?;
-        ensure_export_attributes(&staging_path)?;
-        let _ = std::fs::write(staging_path.join("modvault-remote"), format!("{}\n", self.shown_url));
+        let mut sha256 = false;
+        let staging = loop {
+            let staging = tempfile::Builder::new()
+                .prefix(".init-")
+                .tempdir_in(parent)
+                .map_err(|e| RepoError::Failed(format!("creating a directory in {}: {e}", parent.display())))?;
+            self.init_bare(staging.path(), sha256).await?;
+            match self.fetch_into(staging.path()).await {
+                Ok(()) => break staging,
+                Err(e) if !sha256 && e.stderr().contains("mismatched algorithms: client sha1; server sha256") => {
+                    sha256 = true;
+                }
+                Err(e) => return Err(self.remote_failure(e).await),
+            }
+        };
         let staging_path = staging.keep();
         if let Err(e) = std::fs::rename(&staging_path, &self.dir) {
             let _ = std::fs::remove_dir_all(&staging_path);
@@ -339,13 +320,31 @@ impl Mirror {
                 )));
             }
         }
-        let mut state = self.state();
-        state.hex_len = if sha256 { 64 } else { 40 };
         Ok(())
     }
 
-    /// Brings every branch and tag, and HEAD, up to date.
-    async fn fetch(&self) -> RepoResult<()> {
+    /// `git init --bare` without the template's sample hooks, and the
+    /// remote as a named one, as in Go (golang.org/issue/25605: Git LFS).
+    async fn init_bare(&self, dir: &Path, sha256: bool) -> RepoResult<()> {
+        let dir_arg = dir.to_string_lossy();
+        let mut init = vec!["init", "--bare", "-q", "--template="];
+        if sha256 {
+            init.push("--object-format=sha256");
+        }
+        init.push(&dir_arg);
+        self.git.output(None, &init, 1 << 20).await?;
+        let remote = remote_config_section("origin", &self.remote_url)?;
+        let config = dir.join("config");
+        let failed = |e: std::io::Error| RepoError::Failed(format!("writing {}: {e}", config.display()));
+        let mut file = std::fs::OpenOptions::new().append(true).open(&config).map_err(failed)?;
+        std::io::Write::write_all(&mut file, remote.as_bytes()).map_err(failed)?;
+        ensure_export_attributes(dir)?;
+        let _ = std::fs::write(dir.join("modvault-remote"), format!("{}\n", self.shown_url));
+        Ok(())
+    }
+
+    /// Brings every branch and tag, and HEAD, of the remote into `dir`.
+    async fn fetch_into(&self, dir: &Path) -> Result<(), GitError> {
         let args = vec![
             // protocol.version=2 as in Go (go.dev/issue/56881).
             "-c",
@@ -362,38 +361,24 @@ impl Mirror {
         ];
         let head_refspec = format!("+HEAD:{HEAD_REF}");
         let with_head = [args.as_slice(), &[head_refspec.as_str()]].concat();
-        match self.git.output(Some(&self.dir), &with_head, 1 << 20).await {
+        match self.git.output(Some(dir), &with_head, 1 << 20).await {
             Ok(_) => return Ok(()),
             // An empty repository, or one whose HEAD names a missing branch:
             // there is no HEAD to record (Go: refs["HEAD"] == "").
             Err(e) if e.stderr().contains("couldn't find remote ref HEAD") => {}
-            Err(e) => return Err(self.remote_failure(e).await),
+            Err(e) => return Err(e),
         }
-        if let Err(e) = self.git.output(Some(&self.dir), &args, 1 << 20).await {
-            return Err(self.remote_failure(e).await);
-        }
-        match self
-            .git
-            .output(Some(&self.dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
-            .await
-        {
+        self.git.output(Some(dir), &args, 1 << 20).await?;
+        match self.git.output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_failed_run() => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
     /// Reads the refs from the mirror and publishes them.
     async fn load_snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
-        let format = self
-            .git
-            .output(Some(&self.dir), &["rev-parse", "--show-object-format"], 1 << 10)
-            .await?;
-        let hex_len = if String::from_utf8_lossy(&format).trim() == "sha256" {
-            64
-        } else {
-            40
-        };
+        let hex_len = hex_len_from_config(&self.dir)?;
         let out = self
             .git
             .output(
@@ -808,6 +793,32 @@ fn mirror_dir_name(url: &str) -> String {
     format!("{}-{}.git", slug.trim_matches('_'), &digest[..16])
 }
 
+/// A `[remote "<name>"]` section for a repository's `config` file, the
+/// URL quoted as git quotes values (git would refuse a URL with a newline).
+fn remote_config_section(name: &str, url: &str) -> RepoResult<String> {
+    if url.chars().any(|c| c.is_control()) {
+        return Err(RepoError::not_found(format!(
+            "repository URL {:?} contains control characters",
+            redact_urls(url)
+        )));
+    }
+    let quoted = url.replace('\\', "\\\\").replace('"', "\\\"");
+    Ok(format!("[remote \"{name}\"]\n\turl = \"{quoted}\"\n"))
+}
+
+/// 64 for a SHA-256 repository, 40 otherwise, from the `extensions`
+/// section `git init --object-format=sha256` writes into `config`.
+fn hex_len_from_config(repo: &Path) -> RepoResult<usize> {
+    let path = repo.join("config");
+    let config = std::fs::read_to_string(&path)
+        .map_err(|e| RepoError::Failed(format!("reading {}: {e}", path.display())))?;
+    let sha256 = config.lines().any(|line| {
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        compact.eq_ignore_ascii_case("objectformat=sha256")
+    });
+    Ok(if sha256 { 64 } else { 40 })
+}
+
 /// Appends the export attributes unless they are already last, as Go's
 /// `ensureGitAttributes` does.
 fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
@@ -928,6 +939,41 @@ mod tests {
         let v1: Vec<_> = refs.tags_with_prefix("v1.0.").map(|(t, _)| t.as_str()).collect();
         assert_eq!(v1, ["v1.0.0", "v1.0.1"]);
         assert_eq!(refs.tags_with_prefix("sub/").count(), 0);
+    }
+
+    #[test]
+    fn remote_sections_quote_urls_as_git_does() {
+        assert_eq!(
+            remote_config_section("origin", r#"https://host/a"b\c"#).unwrap(),
+            "[remote \"origin\"]\n\turl = \"https://host/a\\\"b\\\\c\"\n"
+        );
+        assert!(remote_config_section("origin", "https://host/a\nb").is_err());
+        // git reads back exactly the URL that was written.
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let url = r#"https://u:p@host/odd "name"\path"#;
+        std::fs::write(&config, remote_config_section("origin", url).unwrap()).unwrap();
+        let out = std::process::Command::new("git")
+            .args(["config", "--file"])
+            .arg(&config)
+            .args(["remote.origin.url"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'), url);
+    }
+
+    #[test]
+    fn object_format_comes_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), "[core]\n\tbare = true\n").unwrap();
+        assert_eq!(hex_len_from_config(dir.path()).unwrap(), 40);
+        std::fs::write(
+            dir.path().join("config"),
+            "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n",
+        )
+        .unwrap();
+        assert_eq!(hex_len_from_config(dir.path()).unwrap(), 64);
     }
 
     #[test]

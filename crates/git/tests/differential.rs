@@ -878,3 +878,28 @@ fn a_moved_tag_is_followed_once_the_refs_go_stale() {
     h.assert_query(m, "v1.0.0");
     h.assert_download(m, "v1.0.0");
 }
+
+#[test]
+fn sha256_repositories() {
+    let h = Harness::new();
+    let mut repo = h.go.repo("owner/sha256");
+    std::fs::remove_dir_all(repo.path.join(".git")).unwrap();
+    repo.git(&["init", "-q", "--object-format=sha256"]);
+    repo.commit_files(
+        &[("go.mod", "module github.com/owner/sha256\n\ngo 1.21\n"), ("a.go", "package a\n")],
+        "first",
+    );
+    repo.tag("v1.0.0");
+    let second = repo.commit_files(&[("a.go", "package a\n\nconst B = 2\n")], "second");
+    assert_eq!(second.len(), 64, "the repository uses SHA-256");
+
+    let m = "github.com/owner/sha256";
+    h.assert_list(m);
+    h.assert_latest(m);
+    h.assert_download(m, "v1.0.0");
+    for query in ["main", &second[..12], &second] {
+        h.assert_query(m, query);
+    }
+    let pseudo = h.go_query(m, &second).expect("pseudo-version").version;
+    h.assert_download(m, &pseudo);
+}
