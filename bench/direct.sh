@@ -3,7 +3,10 @@
 # the go command's own direct mode, over the same local repositories, in
 # the same run; then a warm `list` right after a new tag is pushed.
 #
-#   bench/direct.sh [REPOS] [TAGS_PER_REPO] > bench/results-direct.md
+#   bench/direct.sh [REPOS] [TAGS_PER_REPO] [ROUNDS] > bench/results-direct.md
+#
+# Every figure is the median of ROUNDS rounds (default 3), each from empty
+# caches; the raw figures are printed under each table.
 #
 # Needs: a release build (built here if missing), python3, git, and the go
 # command in .venv (scripts/test installs it).
@@ -11,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPOS=${1:-10}
 TAGS=${2:-5}
+ROUNDS=${3:-3}
 WORK="$PWD/bench/work-direct"
 BIN=target/release/modvault
 GO="$PWD/.venv/bin/go"
@@ -70,7 +74,7 @@ start_modvault() { # DATA_DIR PORT [args]
 
 # The three cold measurements over the repositories as they are now, each
 # from empty caches (SHAPE names their directories). Sets GO_DIRECT,
-# GO_VIA_MODVAULT and MODVAULT_HTTP.
+# GO_VIA_MODVAULT, GO_VIA_WARM and MODVAULT_HTTP.
 measure() { # SHAPE
   local shape=$1 t0
   # 1. The go command in direct mode, cold.
@@ -84,6 +88,11 @@ measure() { # SHAPE
   t0=$(now)
   goenv GOMODCACHE="$WORK/mc-modvault-$shape" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
   GO_VIA_MODVAULT=$(seconds "$t0")
+  #    Again with everything stored and a fresh module cache: the go
+  #    command's own share of the line above.
+  t0=$(now)
+  goenv GOMODCACHE="$WORK/mc-modvault-warm-$shape" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
+  GO_VIA_WARM=$(seconds "$t0")
   kill $MV_PID; wait $MV_PID 2>/dev/null || true
 
   # 3. modvault alone: every .info, .mod and .zip from a cold modvault, 8
@@ -111,16 +120,26 @@ PY
 # fetch makes the remote compress each object anew; a git host keeps its
 # repositories packed, which is what clients normally meet. Both are
 # measured, loose first.
-measure loose
-LOOSE=("$GO_DIRECT" "$GO_VIA_MODVAULT" "$MODVAULT_HTTP")
+median() { python3 -c 'import sys, statistics; print("%.2f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
+rounds() { # SHAPE: sets FIGURES (medians) and RAW (every round)
+  local go_direct=() go_via=() http=() go_warm=()
+  for i in $(seq 1 "$ROUNDS"); do
+    measure "$1-$i"
+    go_direct+=("$GO_DIRECT"); go_via+=("$GO_VIA_MODVAULT"); http+=("$MODVAULT_HTTP"); go_warm+=("$GO_VIA_WARM")
+  done
+  FIGURES=("$(median "${go_direct[@]}")" "$(median "${go_via[@]}")" "$(median "${http[@]}")" "$(median "${go_warm[@]}")")
+  RAW="go direct ${go_direct[*]}; through a cold modvault ${go_via[*]}; modvault alone ${http[*]}; through a warm modvault ${go_warm[*]}"
+}
+rounds loose
+LOOSE=("${FIGURES[@]}"); LOOSE_RAW=$RAW
 for r in $(seq 1 "$REPOS"); do git -C "$WORK/repos/github.com/bench/m$r" gc -q; done
-measure packed
-PACKED=("$GO_DIRECT" "$GO_VIA_MODVAULT" "$MODVAULT_HTTP")
+rounds packed
+PACKED=("${FIGURES[@]}"); PACKED_RAW=$RAW
 
 # 4. Freshness path: a warm list, a new tag pushed, the next list after
 #    list_ttl has run out (it fetches the repository's new refs).
 PORT=$(free_port)
-start_modvault "$WORK/data-http-packed" "$PORT" --list-ttl 1s
+start_modvault "$WORK/data-http-packed-1" "$PORT" --list-ttl 1s
 LIST_URL="http://127.0.0.1:$PORT/github.com/bench/m1/@v/list"
 curl -fs "$LIST_URL" >/dev/null
 t0=$(now); curl -fs "$LIST_URL" >/dev/null; WARM_LIST=$(seconds "$t0")
@@ -131,28 +150,34 @@ grep -q v1.99.0 <<<"$NEW_LIST" || { echo "new tag not listed" >&2; exit 1; }
 kill $MV_PID; wait $MV_PID 2>/dev/null || true
 
 ratio() { python3 -c "import sys; print('%.1f' % (float(sys.argv[1])/float(sys.argv[2])))" "$1" "$2"; }
-table() { # GO_DIRECT GO_VIA_MODVAULT MODVAULT_HTTP
+table() { # GO_DIRECT GO_VIA_MODVAULT MODVAULT_HTTP GO_VIA_WARM
   echo "| what | seconds | go direct ÷ this |"
   echo "|---|---|---|"
   echo "| \`go mod download\` of all $N, \`GOPROXY=direct\` (the baseline) | $1 | 1.0 |"
   echo "| \`go mod download\` of all $N through a cold modvault (\`--upstream direct\`, empty data dir) | $2 | $(ratio "$1" "$2") |"
   echo "| every \`.info\`, \`.mod\`, \`.zip\` of all $N from a cold modvault, 8 requests at a time | $3 | $(ratio "$1" "$3") |"
+  echo "| for scale: \`go mod download\` of all $N through a warm modvault (all stored; the go command's own share) | $4 | $(ratio "$1" "$4") |"
 }
 cat <<EOF
 # Cold fetches from version control
 
-Command: \`bench/direct.sh $REPOS $TAGS\` on $(nproc) cores, $(date -u +%Y-%m-%d); $N module versions
+Command: \`bench/direct.sh $REPOS $TAGS $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d); $N module versions
 ($REPOS local git repositories, $TAGS tags each, 21 files per version), go $("$GO" env GOVERSION), git $(git --version | cut -d' ' -f3).
+Each figure is the median of $ROUNDS rounds, every round from empty caches.
 The remote's half of every fetch (\`upload-pack\`, \`pack-objects\`) runs on the same cores.
 
 Repositories packed (\`git gc\`), as a git host keeps them:
 
 $(table "${PACKED[@]}")
 
+Every round (seconds): $PACKED_RAW.
+
 The same repositories before \`git gc\`, loose objects straight from \`git commit\`
 (the remote compresses every object anew for each fetch):
 
 $(table "${LOOSE[@]}")
+
+Every round (seconds): $LOOSE_RAW.
 
 Freshness path (\`--list-ttl 1s\`): a warm \`list\` took ${WARM_LIST}s; after a new tag was
 pushed and the TTL ran out, the next \`list\` (which fetches the repository's refs and

@@ -383,17 +383,17 @@ impl Mirror {
             .git
             .output(
                 Some(&self.dir),
-                &[
-                    "for-each-ref",
-                    "--format=%(objectname) %(*objectname) %(refname)",
-                    "refs/heads",
-                    "refs/tags",
-                    HEAD_REF,
-                ],
+                &["for-each-ref", REF_LISTING_FORMAT, "refs/heads", "refs/tags", HEAD_REF],
                 LISTING_LIMIT,
             )
             .await?;
-        let snapshot = Arc::new(parse_ref_listing(&String::from_utf8_lossy(&out)));
+        let (snapshot, commit_times) = parse_ref_listing(&String::from_utf8_lossy(&out));
+        // Bounded, so that a repository with a huge number of tags does
+        // not push every other mirror's answers out of the shared cache.
+        for (hash, time) in commit_times.iter().take(SNAPSHOT_MEMO_LIMIT) {
+            self.cache.put_commit_time(&self.cache_key, hash, *time);
+        }
+        let snapshot = Arc::new(snapshot);
         let mut state = self.state();
         state.hex_len = hex_len;
         state.snapshot = Some(snapshot.clone());
@@ -843,15 +843,33 @@ fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
     Ok(())
 }
 
-/// Parses `for-each-ref --format='%(objectname) %(*objectname) %(refname)'`.
-fn parse_ref_listing(listing: &str) -> RefSnapshot {
+/// What `load_snapshot` asks `for-each-ref` for: each ref's object and
+/// what it peels to, with types and committer times, so that the commit
+/// time of every branch and tag is known without a `git log` each.
+const REF_LISTING_FORMAT: &str = "--format=%(objectname) %(*objectname) %(objecttype) %(*objecttype) \
+     %(committerdate:unix) %(*committerdate:unix) %(refname)";
+
+/// Parses a [`REF_LISTING_FORMAT`] listing: the refs, and the committer
+/// time of each commit a ref points at (directly or through one tag).
+fn parse_ref_listing(listing: &str) -> (RefSnapshot, Vec<(String, i64)>) {
     let mut snapshot = RefSnapshot::default();
+    let mut commit_times = Vec::new();
     for line in listing.lines() {
-        let mut fields = line.splitn(3, ' ');
-        let (Some(object), Some(peeled), Some(name)) = (fields.next(), fields.next(), fields.next()) else {
+        let fields: Vec<&str> = line.splitn(7, ' ').collect();
+        let [object, peeled, kind, peeled_kind, time, peeled_time, name] = fields[..] else {
             continue;
         };
-        let hash = if peeled.is_empty() { object } else { peeled }.to_owned();
+        let (hash, kind, time) = if peeled.is_empty() {
+            (object, kind, time)
+        } else {
+            (peeled, peeled_kind, peeled_time)
+        };
+        if kind == "commit" {
+            if let Ok(time) = time.parse() {
+                commit_times.push((hash.to_owned(), time));
+            }
+        }
+        let hash = hash.to_owned();
         if let Some(tag) = name.strip_prefix("refs/tags/") {
             snapshot.tags.insert(tag.to_owned(), hash);
         } else if let Some(branch) = name.strip_prefix("refs/heads/") {
@@ -860,10 +878,9 @@ fn parse_ref_listing(listing: &str) -> RefSnapshot {
             snapshot.head = Some(hash);
         }
     }
-    snapshot
+    (snapshot, commit_times)
 }
 
-/// Go's `AllHex`: lower-case hex digits only.
 pub(crate) fn all_hex(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -927,12 +944,23 @@ mod tests {
     #[test]
     fn parses_refs_with_peeled_tags() {
         let listing = "\
-1111111111111111111111111111111111111111  refs/heads/main
-2222222222222222222222222222222222222222 1111111111111111111111111111111111111111 refs/tags/v1.0.0
-1111111111111111111111111111111111111111  refs/tags/v1.0.1
-3333333333333333333333333333333333333333  refs/modvault/HEAD
+1111111111111111111111111111111111111111  commit  1700000001  refs/heads/main
+2222222222222222222222222222222222222222 1111111111111111111111111111111111111111 tag commit  1700000001 refs/tags/v1.0.0
+1111111111111111111111111111111111111111  commit  1700000001  refs/tags/v1.0.1
+4444444444444444444444444444444444444444  blob    refs/tags/a-blob
+5555555555555555555555555555555555555555 2222222222222222222222222222222222222222 tag tag   refs/tags/tag-of-tag
+3333333333333333333333333333333333333333  commit  1700000003  refs/modvault/HEAD
 ";
-        let refs = parse_ref_listing(listing);
+        let (refs, times) = parse_ref_listing(listing);
+        let times: std::collections::BTreeMap<_, _> = times.into_iter().collect();
+        assert_eq!(
+            times,
+            [
+                ("1111111111111111111111111111111111111111".to_owned(), 1700000001),
+                ("3333333333333333333333333333333333333333".to_owned(), 1700000003),
+            ]
+            .into()
+        );
         assert_eq!(refs.branches["main"], "1111111111111111111111111111111111111111");
         assert_eq!(refs.tags["v1.0.0"], "1111111111111111111111111111111111111111");
         assert_eq!(refs.head.as_deref(), Some("3333333333333333333333333333333333333333"));
