@@ -12,8 +12,8 @@
 //! from other refs (pull requests, Gerrit changes) are never known, exactly
 //! as in Go's `stat`.
 //!
-//! The refs snapshot (Go's `loadRefs`, taken from `git ls-remote`) is read
-//! from the mirror right after each fetch, so it always agrees with the
+//! The refs snapshot (what Go's `loadRefs` takes from `git ls-remote`) is
+//! read from the mirror right after each fetch, so it always agrees with the
 //! objects present. It is refreshed when it is older than the refs TTL and
 //! someone asks a question whose answer can change (`list`, `@latest`, a
 //! branch or hash query), or when a revision is not in the mirror.
