@@ -600,6 +600,16 @@ fn empty_repository_unknown_revisions_and_missing_repositories() {
     // over the network. modvault answers not-found.
     support::expect_not_found(&h.ours_list("github.com/owner/missing"), "missing repository");
     support::expect_not_found(&h.ours_latest("github.com/owner/missing/sub"), "missing repository");
+    // A failed first fetch leaves no mirror (nor its staging directory)
+    // behind; only the empty repository's mirror exists.
+    let mirrors: Vec<String> = std::fs::read_dir(h.go.dir.path().join("mirrors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        mirrors.len() == 1 && mirrors[0].contains("owner_empty"),
+        "mirrors after a missing repository: {mirrors:?}"
+    );
     // Paths the static rules reject.
     support::expect_not_found(&h.ours_list("github.com/owner"), "bare owner");
     support::expect_not_found(&h.ours_list("github.com/owner/repo.git"), "VCS suffix");
