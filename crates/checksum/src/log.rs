@@ -18,7 +18,9 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use modvault_sumdb::tlog::{self, stored_hash_count, stored_hashes, tree_hash, Hash, HashReader, Tile};
+use modvault_sumdb::tlog::{
+    self, stored_hash_count, stored_hashes, tree_hash, Hash, HashReader, Tile,
+};
 
 const HASH_SIZE: u64 = 32;
 
@@ -43,7 +45,10 @@ pub struct TransparentLog {
 }
 
 fn io_at(path: &Path) -> impl Fn(io::Error) -> LogError + '_ {
-    move |source| LogError::Io { path: path.to_owned(), source }
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 impl TransparentLog {
@@ -55,16 +60,28 @@ impl TransparentLog {
         let hashes_path = dir.join("hashes");
         let size_path = dir.join("size");
         let committed: i64 = match fs::read_to_string(&size_path) {
-            Ok(text) => text.trim().parse().map_err(|_| LogError::Corrupt(dir.to_owned(), "unreadable size file".into()))?,
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| LogError::Corrupt(dir.to_owned(), "unreadable size file".into()))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(io_at(&size_path)(e)),
         };
-        let open = |path: &Path| OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io_at(path));
+        let open = |path: &Path| {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(io_at(path))
+        };
         let records = open(&records_path)?;
         let hashes = open(&hashes_path)?;
 
         let mut data = Vec::new();
-        (&records).read_to_end(&mut data).map_err(io_at(&records_path))?;
+        (&records)
+            .read_to_end(&mut data)
+            .map_err(io_at(&records_path))?;
         let mut offsets = vec![0u64];
         let mut index = HashMap::new();
         let mut at = 0usize;
@@ -72,9 +89,13 @@ impl TransparentLog {
             let len_bytes: [u8; 4] = data
                 .get(at..at + 4)
                 .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| LogError::Corrupt(dir.to_owned(), format!("record {id} is missing")))?;
+                .ok_or_else(|| {
+                    LogError::Corrupt(dir.to_owned(), format!("record {id} is missing"))
+                })?;
             let end = at + 4 + u32::from_be_bytes(len_bytes) as usize;
-            let text = data.get(at + 4..end).ok_or_else(|| LogError::Corrupt(dir.to_owned(), format!("record {id} is cut short")))?;
+            let text = data.get(at + 4..end).ok_or_else(|| {
+                LogError::Corrupt(dir.to_owned(), format!("record {id} is cut short"))
+            })?;
             index.insert(record_key(text), id);
             at = end;
             offsets.push(at as u64);
@@ -85,10 +106,19 @@ impl TransparentLog {
         let want_hashes = stored_hash_count(committed) as u64 * HASH_SIZE;
         let have_hashes = hashes.metadata().map_err(io_at(&hashes_path))?.len();
         if have_hashes < want_hashes {
-            return Err(LogError::Corrupt(dir.to_owned(), "hashes file is shorter than the committed tree".into()));
+            return Err(LogError::Corrupt(
+                dir.to_owned(),
+                "hashes file is shorter than the committed tree".into(),
+            ));
         }
         hashes.set_len(want_hashes).map_err(io_at(&hashes_path))?;
-        Ok(TransparentLog { dir: dir.to_owned(), records, hashes, offsets, index })
+        Ok(TransparentLog {
+            dir: dir.to_owned(),
+            records,
+            hashes,
+            offsets,
+            index,
+        })
     }
 
     /// Number of records in the tree.
@@ -113,9 +143,13 @@ impl TransparentLog {
         let mut record = Vec::with_capacity(4 + text.len());
         record.extend_from_slice(&(text.len() as u32).to_be_bytes());
         record.extend_from_slice(text.as_bytes());
-        (&self.records).write_all(&record).map_err(io_at(&records_path))?;
+        (&self.records)
+            .write_all(&record)
+            .map_err(io_at(&records_path))?;
         let hash_bytes: Vec<u8> = new_hashes.iter().flat_map(|h| h.0).collect();
-        (&self.hashes).write_all(&hash_bytes).map_err(io_at(&hashes_path))?;
+        (&self.hashes)
+            .write_all(&hash_bytes)
+            .map_err(io_at(&hashes_path))?;
         self.records.sync_data().map_err(io_at(&records_path))?;
         self.hashes.sync_data().map_err(io_at(&hashes_path))?;
         self.commit_size(id + 1)?;
@@ -129,19 +163,32 @@ impl TransparentLog {
         let tmp = self.dir.join("size.tmp");
         let size = self.dir.join("size");
         let mut file = File::create(&tmp).map_err(io_at(&tmp))?;
-        file.write_all(n.to_string().as_bytes()).map_err(io_at(&tmp))?;
+        file.write_all(n.to_string().as_bytes())
+            .map_err(io_at(&tmp))?;
         file.sync_all().map_err(io_at(&tmp))?;
         fs::rename(&tmp, &size).map_err(io_at(&size))?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io_at(&self.dir))
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_at(&self.dir))
     }
 
     pub fn record(&self, id: i64) -> Result<Vec<u8>, LogError> {
-        let (start, end) = match (self.offsets.get(id as usize), self.offsets.get(id as usize + 1)) {
+        let (start, end) = match (
+            self.offsets.get(id as usize),
+            self.offsets.get(id as usize + 1),
+        ) {
             (Some(start), Some(end)) if id >= 0 => (*start, *end),
-            _ => return Err(LogError::Corrupt(self.dir.clone(), format!("no record {id}"))),
+            _ => {
+                return Err(LogError::Corrupt(
+                    self.dir.clone(),
+                    format!("no record {id}"),
+                ))
+            }
         };
         let mut buf = vec![0; (end - start) as usize];
-        self.records.read_exact_at(&mut buf, start).map_err(io_at(&self.dir.join("records")))?;
+        self.records
+            .read_exact_at(&mut buf, start)
+            .map_err(io_at(&self.dir.join("records")))?;
         Ok(buf.split_off(4))
     }
 
@@ -151,7 +198,11 @@ impl TransparentLog {
 
     /// Whether every hash or record a tile covers is in the tree.
     pub fn has_tile(&self, tile: &Tile) -> bool {
-        let leaves_per_entry = if tile.l < 0 { 1i128 } else { 1i128 << (tile.h * tile.l).min(62) };
+        let leaves_per_entry = if tile.l < 0 {
+            1i128
+        } else {
+            1i128 << (tile.h * tile.l).min(62)
+        };
         let entries_needed = ((tile.n as i128) << tile.h) + tile.w as i128;
         entries_needed * leaves_per_entry <= self.size() as i128
     }
@@ -177,7 +228,11 @@ fn record_key(text: &[u8]) -> String {
     let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut fields = line.split(' ');
-    format!("{} {}", fields.next().unwrap_or_default(), fields.next().unwrap_or_default())
+    format!(
+        "{} {}",
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default()
+    )
 }
 
 impl HashReader for TransparentLog {
@@ -212,11 +267,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = TransparentLog::open(dir.path()).unwrap();
         for i in 0..300 {
-            assert_eq!(log.append(&format!("example.com/m{i}"), "v1.0.0", &text(i)).unwrap(), i);
+            assert_eq!(
+                log.append(&format!("example.com/m{i}"), "v1.0.0", &text(i))
+                    .unwrap(),
+                i
+            );
         }
-        assert_eq!(log.append("example.com/m5", "v1.0.0", "ignored").unwrap(), 5, "append is idempotent per version");
+        assert_eq!(
+            log.append("example.com/m5", "v1.0.0", "ignored").unwrap(),
+            5,
+            "append is idempotent per version"
+        );
         let hash = log.tree_hash().unwrap();
-        let tile = Tile { h: 8, l: 0, n: 1, w: 44 };
+        let tile = Tile {
+            h: 8,
+            l: 0,
+            n: 1,
+            w: 44,
+        };
         let before = log.tile_data(&tile).unwrap();
         drop(log);
 
@@ -228,10 +296,30 @@ mod tests {
         assert_eq!(log.record(42).unwrap(), text(42).as_bytes());
         let proof = prove_record(300, 42, &log).unwrap();
         check_record(&proof, 300, hash, 42, record_hash(text(42).as_bytes())).unwrap();
-        assert!(log.has_tile(&Tile { h: 8, l: 0, n: 0, w: 256 }));
-        assert!(!log.has_tile(&Tile { h: 8, l: 0, n: 1, w: 45 }));
-        assert!(log.has_tile(&Tile { h: 8, l: -1, n: 1, w: 44 }));
-        assert!(!log.has_tile(&Tile { h: 8, l: 1, n: 0, w: 2 }));
+        assert!(log.has_tile(&Tile {
+            h: 8,
+            l: 0,
+            n: 0,
+            w: 256
+        }));
+        assert!(!log.has_tile(&Tile {
+            h: 8,
+            l: 0,
+            n: 1,
+            w: 45
+        }));
+        assert!(log.has_tile(&Tile {
+            h: 8,
+            l: -1,
+            n: 1,
+            w: 44
+        }));
+        assert!(!log.has_tile(&Tile {
+            h: 8,
+            l: 1,
+            n: 0,
+            w: 2
+        }));
     }
 
     #[test]
@@ -239,21 +327,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = TransparentLog::open(dir.path()).unwrap();
         for i in 0..10 {
-            log.append(&format!("example.com/m{i}"), "v1.0.0", &text(i)).unwrap();
+            log.append(&format!("example.com/m{i}"), "v1.0.0", &text(i))
+                .unwrap();
         }
         let hash = log.tree_hash().unwrap();
         drop(log);
         // A crash after writing a record and some hashes, before the size
         // was committed.
-        let mut records = OpenOptions::new().append(true).open(dir.path().join("records")).unwrap();
+        let mut records = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("records"))
+            .unwrap();
         records.write_all(&[0, 0, 0, 200, b'x']).unwrap();
-        let mut hashes = OpenOptions::new().append(true).open(dir.path().join("hashes")).unwrap();
+        let mut hashes = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("hashes"))
+            .unwrap();
         hashes.write_all(&[7; 40]).unwrap();
 
         let mut log = TransparentLog::open(dir.path()).unwrap();
         assert_eq!(log.size(), 10);
         assert_eq!(log.tree_hash().unwrap(), hash);
-        assert_eq!(log.append("example.com/m10", "v1.0.0", &text(10)).unwrap(), 10);
+        assert_eq!(
+            log.append("example.com/m10", "v1.0.0", &text(10)).unwrap(),
+            10
+        );
         drop(log);
         assert_eq!(TransparentLog::open(dir.path()).unwrap().size(), 11);
     }

@@ -28,9 +28,15 @@ const IMMUTABLE: Duration = Duration::from_secs(365 * 24 * 3600);
 impl OwnSumdb {
     /// Opens the log in `dir`, signing with the key in `signer_key`.
     pub fn open(signer_key: &str, dir: &Path) -> Result<OwnSumdb, String> {
-        let signer = Signer::new(signer_key.trim()).map_err(|e| format!("invalid signer key: {e}"))?;
+        let signer =
+            Signer::new(signer_key.trim()).map_err(|e| format!("invalid signer key: {e}"))?;
         let log = TransparentLog::open(dir).map_err(|e| e.to_string())?;
-        Ok(OwnSumdb { name: signer.name().to_owned(), signer, log: Arc::new(Mutex::new(log)), signed: Mutex::new(None) })
+        Ok(OwnSumdb {
+            name: signer.name().to_owned(),
+            signer,
+            log: Arc::new(Mutex::new(log)),
+            signed: Mutex::new(None),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -38,18 +44,32 @@ impl OwnSumdb {
     }
 
     pub fn contains(&self, path: &str, version: &str) -> bool {
-        self.log.lock().expect("log lock poisoned").lookup(path, version).is_some()
+        self.log
+            .lock()
+            .expect("log lock poisoned")
+            .lookup(path, version)
+            .is_some()
     }
 
     /// Records a stored version; durable once this returns.
-    pub async fn append(&self, path: &str, version: &str, zip_hash: &str, go_mod_hash: &str) -> Result<i64, String> {
+    pub async fn append(
+        &self,
+        path: &str,
+        version: &str,
+        zip_hash: &str,
+        go_mod_hash: &str,
+    ) -> Result<i64, String> {
         let log = self.log.clone();
         let (path, version) = (path.to_owned(), version.to_owned());
         let text = record_text(&path, &version, zip_hash, go_mod_hash);
-        tokio::task::spawn_blocking(move || log.lock().expect("log lock poisoned").append(&path, &version, &text))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e: LogError| e.to_string())
+        tokio::task::spawn_blocking(move || {
+            log.lock()
+                .expect("log lock poisoned")
+                .append(&path, &version, &text)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e: LogError| e.to_string())
     }
 
     /// The signed tree note of the current log.
@@ -68,7 +88,9 @@ impl OwnSumdb {
                 return Ok(note.clone());
             }
         }
-        let note = Bytes::from(note::sign(&format_tree(&Tree { n, hash }), &self.signer).map_err(|e| e.to_string())?);
+        let note = Bytes::from(
+            note::sign(&format_tree(&Tree { n, hash }), &self.signer).map_err(|e| e.to_string())?,
+        );
         *signed = Some((n, note.clone()));
         Ok(note)
     }
@@ -87,9 +109,13 @@ impl OwnSumdb {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-        let Some((id, text)) = record else { return Ok(None) };
+        let Some((id, text)) = record else {
+            return Ok(None);
+        };
         let signed = self.signed_tree().await?;
-        format_lookup_response(id, &text, &signed).map(|body| Some(Bytes::from(body))).map_err(|e| e.to_string())
+        format_lookup_response(id, &text, &signed)
+            .map(|body| Some(Bytes::from(body)))
+            .map_err(|e| e.to_string())
     }
 
     /// Serves `supported`, `latest` and `tile/…`; lookups go through
@@ -105,7 +131,12 @@ impl OwnSumdb {
         match rest {
             "supported" => text(200, String::new()),
             "latest" => match self.signed_tree().await {
-                Ok(note) => RelayAnswer { status: 200, content_type: "text/plain; charset=utf-8", max_age: None, body: note },
+                Ok(note) => RelayAnswer {
+                    status: 200,
+                    content_type: "text/plain; charset=utf-8",
+                    max_age: None,
+                    body: note,
+                },
                 Err(e) => text(500, format!("{e}\n")),
             },
             _ if rest.starts_with("tile/") => {
@@ -125,7 +156,11 @@ impl OwnSumdb {
                 match data {
                     Ok(Ok(Some(data))) => RelayAnswer {
                         status: 200,
-                        content_type: if rest.contains("/data/") { "text/plain; charset=utf-8" } else { "application/octet-stream" },
+                        content_type: if rest.contains("/data/") {
+                            "text/plain; charset=utf-8"
+                        } else {
+                            "application/octet-stream"
+                        },
                         max_age: Some(IMMUTABLE),
                         body: Bytes::from(data),
                     },

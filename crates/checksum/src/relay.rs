@@ -34,7 +34,12 @@ pub struct RelayAnswer {
 
 impl RelayAnswer {
     fn text(status: u16, message: String) -> RelayAnswer {
-        RelayAnswer { status, content_type: "text/plain; charset=utf-8", max_age: None, body: Bytes::from(message + "\n") }
+        RelayAnswer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            max_age: None,
+            body: Bytes::from(message + "\n"),
+        }
     }
 }
 
@@ -50,9 +55,19 @@ pub struct Relay {
 }
 
 impl Relay {
-    pub fn new(targets: Vec<RelayTarget>, store: Arc<dyn Store>, client: Client, latest_ttl: Duration) -> Relay {
+    pub fn new(
+        targets: Vec<RelayTarget>,
+        store: Arc<dyn Store>,
+        client: Client,
+        latest_ttl: Duration,
+    ) -> Relay {
         let targets = targets.into_iter().map(|t| (t.name.clone(), t)).collect();
-        Relay { targets, store, client, latest_ttl }
+        Relay {
+            targets,
+            store,
+            client,
+            latest_ttl,
+        }
     }
 
     pub fn relays(&self, name: &str) -> bool {
@@ -62,10 +77,18 @@ impl Relay {
     /// Answers `/sumdb/<name>/<rest>` for a relayed database.
     pub async fn get(&self, name: &str, rest: &str) -> RelayAnswer {
         let Some(target) = self.targets.get(name) else {
-            return RelayAnswer::text(404, format!("not found: {name} is not a checksum database relayed here"));
+            return RelayAnswer::text(
+                404,
+                format!("not found: {name} is not a checksum database relayed here"),
+            );
         };
         if rest == "supported" {
-            return RelayAnswer { status: 200, content_type: "text/plain; charset=utf-8", max_age: None, body: Bytes::new() };
+            return RelayAnswer {
+                status: 200,
+                content_type: "text/plain; charset=utf-8",
+                max_age: None,
+                body: Bytes::new(),
+            };
         }
         if rest == "latest" {
             return self.latest(target).await;
@@ -85,16 +108,27 @@ impl Relay {
     async fn latest(&self, target: &RelayTarget) -> RelayAnswer {
         let key = keys::relayed(&target.name, "latest");
         if let Ok(Some((meta, body))) = read_to_bytes(self.store.as_ref(), &key).await {
-            let age = SystemTime::now().duration_since(meta.modified).unwrap_or_default();
+            let age = SystemTime::now()
+                .duration_since(meta.modified)
+                .unwrap_or_default();
             if age < self.latest_ttl {
-                return RelayAnswer { status: 200, content_type: "text/plain; charset=utf-8", max_age: Some(self.latest_ttl), body };
+                return RelayAnswer {
+                    status: 200,
+                    content_type: "text/plain; charset=utf-8",
+                    max_age: Some(self.latest_ttl),
+                    body,
+                };
             }
         }
         let answer = self.fetch(target, "latest").await;
         if answer.status == 200 {
-            self.cache(&key, answer.body.clone(), PutMode::Overwrite).await;
+            self.cache(&key, answer.body.clone(), PutMode::Overwrite)
+                .await;
         }
-        RelayAnswer { max_age: (answer.status == 200).then_some(self.latest_ttl), ..answer }
+        RelayAnswer {
+            max_age: (answer.status == 200).then_some(self.latest_ttl),
+            ..answer
+        }
     }
 
     /// The record part of a lookup never changes; the tree note that comes
@@ -109,7 +143,8 @@ impl Relay {
         }
         let answer = self.fetch(target, rest).await;
         if answer.status == 200 && parse_lookup_response(&answer.body).is_ok() {
-            self.cache(&key, answer.body.clone(), PutMode::Overwrite).await;
+            self.cache(&key, answer.body.clone(), PutMode::Overwrite)
+                .await;
         }
         answer
     }
@@ -127,20 +162,35 @@ impl Relay {
             _ => record.note,
         };
         let body = format_lookup_response(record.id, record.text.as_bytes(), note).ok()?;
-        Some(RelayAnswer { status: 200, content_type: "text/plain; charset=utf-8", max_age: None, body: Bytes::from(body) })
+        Some(RelayAnswer {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            max_age: None,
+            body: Bytes::from(body),
+        })
     }
 
     async fn tile(&self, target: &RelayTarget, rest: &str) -> RelayAnswer {
         let key = keys::relayed(&target.name, rest);
         if let Ok(Some((_, body))) = read_to_bytes(self.store.as_ref(), &key).await {
-            return RelayAnswer { status: 200, content_type: "application/octet-stream", max_age: Some(IMMUTABLE), body };
+            return RelayAnswer {
+                status: 200,
+                content_type: "application/octet-stream",
+                max_age: Some(IMMUTABLE),
+                body,
+            };
         }
         let answer = self.fetch(target, rest).await;
         if answer.status != 200 {
             return answer;
         }
-        self.cache(&key, answer.body.clone(), PutMode::CreateOnly).await;
-        RelayAnswer { content_type: "application/octet-stream", max_age: Some(IMMUTABLE), ..answer }
+        self.cache(&key, answer.body.clone(), PutMode::CreateOnly)
+            .await;
+        RelayAnswer {
+            content_type: "application/octet-stream",
+            max_age: Some(IMMUTABLE),
+            ..answer
+        }
     }
 
     async fn cache(&self, key: &str, body: Bytes, mode: PutMode) {
@@ -156,7 +206,12 @@ impl Relay {
         let url = format!("{}/{rest}", target.url);
         let response = match self.client.get(&url).send().await {
             Ok(response) => response,
-            Err(e) => return RelayAnswer::text(502, format!("checksum database {} unreachable: {e}", target.name)),
+            Err(e) => {
+                return RelayAnswer::text(
+                    502,
+                    format!("checksum database {} unreachable: {e}", target.name),
+                )
+            }
         };
         let status = response.status();
         match read_limited(response).await {
@@ -166,7 +221,12 @@ impl Relay {
                 } else {
                     "text/plain; charset=utf-8"
                 };
-                RelayAnswer { status: status.as_u16(), content_type, max_age: None, body }
+                RelayAnswer {
+                    status: status.as_u16(),
+                    content_type,
+                    max_age: None,
+                    body,
+                }
             }
             Err(e) => RelayAnswer::text(502, format!("checksum database {}: {e}", target.name)),
         }

@@ -25,16 +25,27 @@ pub struct HttpTiles {
 impl HttpTiles {
     async fn cached(&self, tile: &Tile) -> Option<Bytes> {
         let key = keys::verified_tile(&self.name, &tile.path());
-        read_to_bytes(self.store.as_ref(), &key).await.ok().flatten().map(|(_, data)| data)
+        read_to_bytes(self.store.as_ref(), &key)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, data)| data)
     }
 
     async fn remote(&self, tile: &Tile) -> Result<Bytes, String> {
         let url = format!("{}/{}", self.url, tile.path());
-        let response = self.client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("{url}: {}", response.status()));
         }
-        crate::relay::read_limited(response).await.map_err(|e| format!("{url}: {e}"))
+        crate::relay::read_limited(response)
+            .await
+            .map_err(|e| format!("{url}: {e}"))
     }
 
     /// Go's `Client.readTile`: the tile from the cache, else the full tile
@@ -45,8 +56,13 @@ impl HttpTiles {
         if let Some(data) = self.cached(tile).await {
             return Ok(data.to_vec());
         }
-        let full = Tile { w: 1 << tile.h, ..*tile };
-        let prefix = |data: &[u8]| data[..(data.len() / full.w as usize * tile.w as usize).min(data.len())].to_vec();
+        let full = Tile {
+            w: 1 << tile.h,
+            ..*tile
+        };
+        let prefix = |data: &[u8]| {
+            data[..(data.len() / full.w as usize * tile.w as usize).min(data.len())].to_vec()
+        };
         if full != *tile {
             if let Some(data) = self.cached(&full).await {
                 return Ok(prefix(&data));
@@ -54,7 +70,11 @@ impl HttpTiles {
         }
         match self.remote(tile).await {
             Ok(data) => Ok(data.to_vec()),
-            Err(first) if full != *tile => self.remote(&full).await.map(|data| prefix(&data)).map_err(|_| first),
+            Err(first) if full != *tile => self
+                .remote(&full)
+                .await
+                .map(|data| prefix(&data))
+                .map_err(|_| first),
             Err(e) => Err(e),
         }
     }
@@ -68,7 +88,9 @@ impl TileReader for HttpTiles {
     fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, TlogError> {
         self.handle.block_on(async {
             let reads = tiles.iter().map(|tile| self.read_tile(tile));
-            futures::future::try_join_all(reads).await.map_err(|e| TlogError::Storage(e.into()))
+            futures::future::try_join_all(reads)
+                .await
+                .map_err(|e| TlogError::Storage(e.into()))
         })
     }
 
@@ -76,7 +98,14 @@ impl TileReader for HttpTiles {
         self.handle.block_on(async {
             for (tile, data) in tiles.iter().zip(data) {
                 let key = keys::verified_tile(&self.name, &tile.path());
-                let _ = self.store.put(&key, PutBody::Bytes(Bytes::from(data.clone())), PutMode::CreateOnly).await;
+                let _ = self
+                    .store
+                    .put(
+                        &key,
+                        PutBody::Bytes(Bytes::from(data.clone())),
+                        PutMode::CreateOnly,
+                    )
+                    .await;
             }
         });
     }

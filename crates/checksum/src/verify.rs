@@ -47,7 +47,12 @@ pub struct SumdbVerifier {
 }
 
 impl SumdbVerifier {
-    pub fn new(verifier_key: &str, url: &str, client: Client, store: Arc<dyn Store>) -> Result<SumdbVerifier, String> {
+    pub fn new(
+        verifier_key: &str,
+        url: &str,
+        client: Client,
+        store: Arc<dyn Store>,
+    ) -> Result<SumdbVerifier, String> {
         let verifier = Verifier::new(verifier_key).map_err(|e| e.to_string())?;
         Ok(SumdbVerifier {
             name: verifier.name().to_owned(),
@@ -64,11 +69,20 @@ impl SumdbVerifier {
     }
 
     fn unavailable(&self, reason: impl Into<String>) -> VerifyError {
-        VerifyError::Unavailable { name: self.name.clone(), reason: reason.into() }
+        VerifyError::Unavailable {
+            name: self.name.clone(),
+            reason: reason.into(),
+        }
     }
 
     /// Checks one hash (`h1:…`) of `path@version` against the database.
-    pub async fn verify(&self, path: &str, version: &str, kind: HashKind, hash: &str) -> Result<(), VerifyError> {
+    pub async fn verify(
+        &self,
+        path: &str,
+        version: &str,
+        kind: HashKind,
+        hash: &str,
+    ) -> Result<(), VerifyError> {
         let text = self.authenticated_record(path, version).await?;
         let lines = module_lines(&text, path, version);
         let (line, what) = match kind {
@@ -82,7 +96,10 @@ impl SumdbVerifier {
                 self.name,
                 line.split_whitespace().nth(2).unwrap_or("nothing")
             ))),
-            None => Err(VerifyError::Security(format!("{what}: {} has no record of it", self.name))),
+            None => Err(VerifyError::Security(format!(
+                "{what}: {} has no record of it",
+                self.name
+            ))),
         }
     }
 
@@ -101,11 +118,22 @@ impl SumdbVerifier {
             }
         }
         let url = format!("{}/lookup/{escaped}", self.url);
-        let response = self.client.get(&url).send().await.map_err(|e| self.unavailable(format!("{url}: {e}")))?;
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| self.unavailable(format!("{url}: {e}")))?;
         let status = response.status();
-        let body = crate::relay::read_limited(response).await.map_err(|e| self.unavailable(format!("{url}: {e}")))?;
+        let body = crate::relay::read_limited(response)
+            .await
+            .map_err(|e| self.unavailable(format!("{url}: {e}")))?;
         if !status.is_success() {
-            let detail = String::from_utf8_lossy(&body).lines().next().unwrap_or_default().to_owned();
+            let detail = String::from_utf8_lossy(&body)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             return Err(self.unavailable(format!("{url}: {status} {detail}")));
         }
 
@@ -114,13 +142,17 @@ impl SumdbVerifier {
         let name = self.name.clone();
         let checked_body = body.clone();
         let (text, tree) = tokio::task::spawn_blocking(move || {
-            let verified = verify_lookup(&checked_body, &[verifier], &tiles).map_err(|e| classify(&name, e))?;
+            let verified = verify_lookup(&checked_body, &[verifier], &tiles)
+                .map_err(|e| classify(&name, e))?;
             Ok::<_, VerifyError>((verified.text.to_owned(), verified.tree))
         })
         .await
         .map_err(|e| self.unavailable(e.to_string()))??;
         self.merge_latest(tree, &body).await?;
-        let _ = self.store.put(&cache_key, PutBody::Bytes(body), PutMode::Overwrite).await;
+        let _ = self
+            .store
+            .put(&cache_key, PutBody::Bytes(body), PutMode::Overwrite)
+            .await;
         Ok(text)
     }
 
@@ -148,20 +180,37 @@ impl SumdbVerifier {
         };
         let tiles = self.tiles();
         let name = self.name.clone();
-        let (older, newer) = if tree.n <= known.n { (tree, known) } else { (known, tree) };
-        tokio::task::spawn_blocking(move || check_trees(&older, &newer, &tiles).map_err(|e| classify(&name, e)))
-            .await
-            .map_err(|e| self.unavailable(e.to_string()))??;
+        let (older, newer) = if tree.n <= known.n {
+            (tree, known)
+        } else {
+            (known, tree)
+        };
+        tokio::task::spawn_blocking(move || {
+            check_trees(&older, &newer, &tiles).map_err(|e| classify(&name, e))
+        })
+        .await
+        .map_err(|e| self.unavailable(e.to_string()))??;
         if tree.n > known.n {
             self.adopt(&mut latest, tree, lookup_body).await?;
         }
         Ok(())
     }
 
-    async fn adopt(&self, latest: &mut Option<Tree>, tree: Tree, lookup_body: &Bytes) -> Result<(), VerifyError> {
-        let note = lookup::parse_lookup_response(lookup_body).map(|r| Bytes::copy_from_slice(r.note)).unwrap_or_default();
+    async fn adopt(
+        &self,
+        latest: &mut Option<Tree>,
+        tree: Tree,
+        lookup_body: &Bytes,
+    ) -> Result<(), VerifyError> {
+        let note = lookup::parse_lookup_response(lookup_body)
+            .map(|r| Bytes::copy_from_slice(r.note))
+            .unwrap_or_default();
         self.store
-            .put(&keys::verified_latest(&self.name), PutBody::Bytes(note), PutMode::Overwrite)
+            .put(
+                &keys::verified_latest(&self.name),
+                PutBody::Bytes(note),
+                PutMode::Overwrite,
+            )
             .await
             .map_err(|e| self.unavailable(format!("cannot persist the latest tree: {e}")))?;
         *latest = Some(tree);
@@ -169,8 +218,12 @@ impl SumdbVerifier {
     }
 
     async fn load_latest(&self) -> Option<Tree> {
-        let (_, note) = read_to_bytes(self.store.as_ref(), &keys::verified_latest(&self.name)).await.ok()??;
-        open_tree_note(&note, std::slice::from_ref(&self.verifier)).ok().map(|(_, tree)| tree)
+        let (_, note) = read_to_bytes(self.store.as_ref(), &keys::verified_latest(&self.name))
+            .await
+            .ok()??;
+        open_tree_note(&note, std::slice::from_ref(&self.verifier))
+            .ok()
+            .map(|(_, tree)| tree)
     }
 }
 
@@ -178,9 +231,14 @@ impl SumdbVerifier {
 /// what the database sent is a security error.
 fn classify(name: &str, error: lookup::Error) -> VerifyError {
     match error {
-        lookup::Error::Tlog(TlogError::Storage(e)) | lookup::Error::CheckingTree { source: TlogError::Storage(e), .. } => {
-            VerifyError::Unavailable { name: name.to_owned(), reason: e.to_string() }
-        }
+        lookup::Error::Tlog(TlogError::Storage(e))
+        | lookup::Error::CheckingTree {
+            source: TlogError::Storage(e),
+            ..
+        } => VerifyError::Unavailable {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        },
         other => VerifyError::Security(format!("{name}: {other}")),
     }
 }

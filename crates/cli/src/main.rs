@@ -5,33 +5,41 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Arg, ArgMatches, Command};
 use axum_server::tls_rustls::RustlsConfig;
+use clap::{Arg, ArgMatches, Command};
 
-use modvault_config::{Config, LogFormat, Sources, TlsFiles, SETTINGS};
-use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
-use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
-use modvault_server::{router, AppState};
-use modvault_store::FsStore;
 use modvault_access::{AccessPolicy, Scope, TokenStore};
+use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
+use modvault_config::{Config, LogFormat, Sources, TlsFiles, SETTINGS};
 use modvault_git::{GitSource, GitSourceOptions, GoImport};
+use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
 use modvault_proxy::{RoutedFetcher, RuleSet};
 use modvault_server::Access;
+use modvault_server::{router, AppState};
+use modvault_store::FsStore;
 use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
 fn cli() -> Command {
-    let mut serve = Command::new("serve").about("Run the module proxy").args_override_self(true).arg(
-        Arg::new("config")
-            .long("config")
-            .value_name("FILE")
-            .help("TOML configuration file [env: MODVAULT_CONFIG]"),
-    );
+    let mut serve = Command::new("serve")
+        .about("Run the module proxy")
+        .args_override_self(true)
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .help("TOML configuration file [env: MODVAULT_CONFIG]"),
+        );
     for setting in SETTINGS {
         serve = serve.arg(
             Arg::new(setting.key)
                 .long(setting.flag())
                 .value_name("VALUE")
-                .help(format!("{} [env: {}] [default: {}]", setting.help, setting.env(), setting.default)),
+                .help(format!(
+                    "{} [env: {}] [default: {}]",
+                    setting.help,
+                    setting.env(),
+                    setting.default
+                )),
         );
     }
     let sumdb = Command::new("sumdb")
@@ -40,13 +48,33 @@ fn cli() -> Command {
         .subcommand(
             Command::new("keygen")
                 .about("Write a new signer key file and print the verifier key for GOSUMDB")
-                .arg(Arg::new("name").required(true).help("Database name, e.g. sum.corp.example"))
-                .arg(Arg::new("key-file").long("key-file").value_name("FILE").required(true).help("Where to write the signer key (mode 0600, never overwritten)")),
+                .arg(
+                    Arg::new("name")
+                        .required(true)
+                        .help("Database name, e.g. sum.corp.example"),
+                )
+                .arg(
+                    Arg::new("key-file")
+                        .long("key-file")
+                        .value_name("FILE")
+                        .required(true)
+                        .help("Where to write the signer key (mode 0600, never overwritten)"),
+                ),
         );
     let server_settings = |command: Command| {
         command
-            .arg(Arg::new("config").long("config").value_name("FILE").help("TOML configuration file [env: MODVAULT_CONFIG]"))
-            .arg(Arg::new("data_dir").long("data-dir").value_name("DIR").help("The server's data directory [env: MODVAULT_DATA_DIR]"))
+            .arg(
+                Arg::new("config")
+                    .long("config")
+                    .value_name("FILE")
+                    .help("TOML configuration file [env: MODVAULT_CONFIG]"),
+            )
+            .arg(
+                Arg::new("data_dir")
+                    .long("data-dir")
+                    .value_name("DIR")
+                    .help("The server's data directory [env: MODVAULT_DATA_DIR]"),
+            )
     };
     let token = Command::new("token")
         .about("Client tokens: stored hashed in the data directory, seen by a running server at once")
@@ -70,9 +98,25 @@ fn cli() -> Command {
         ));
     let publish = Command::new("publish")
         .about("Zip a module directory as the go command would and publish it as VERSION")
-        .arg(Arg::new("server").long("server").value_name("URL").help("modvault's URL [env: MODVAULT_SERVER] [default: http://127.0.0.1:3000]"))
-        .arg(Arg::new("token").long("token").value_name("TOKEN").help("A token with publish scope [env: MODVAULT_TOKEN]"))
-        .arg(Arg::new("args").num_args(1..=2).required(true).value_names(["DIR", "VERSION"]).help("[DIR] VERSION (DIR defaults to .)"));
+        .arg(
+            Arg::new("server")
+                .long("server")
+                .value_name("URL")
+                .help("modvault's URL [env: MODVAULT_SERVER] [default: http://127.0.0.1:3000]"),
+        )
+        .arg(
+            Arg::new("token")
+                .long("token")
+                .value_name("TOKEN")
+                .help("A token with publish scope [env: MODVAULT_TOKEN]"),
+        )
+        .arg(
+            Arg::new("args")
+                .num_args(1..=2)
+                .required(true)
+                .value_names(["DIR", "VERSION"])
+                .help("[DIR] VERSION (DIR defaults to .)"),
+        );
     Command::new("modvault")
         .version(env!("CARGO_PKG_VERSION"))
         .about("A Go module proxy and private module registry")
@@ -105,7 +149,12 @@ fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
     let sources = Sources {
         flags: SETTINGS
             .iter()
-            .filter_map(|s| args.try_get_one::<String>(s.key).ok().flatten().map(|v| (s.key.to_owned(), v.clone())))
+            .filter_map(|s| {
+                args.try_get_one::<String>(s.key)
+                    .ok()
+                    .flatten()
+                    .map(|v| (s.key.to_owned(), v.clone()))
+            })
             .collect(),
         env: std::env::vars().collect(),
         config_file: args.get_one::<String>("config").map(PathBuf::from),
@@ -152,7 +201,10 @@ fn publish_command(args: &ArgMatches) -> ExitCode {
         .cloned()
         .or_else(|| std::env::var("MODVAULT_SERVER").ok())
         .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
-    let token = args.get_one::<String>("token").cloned().or_else(|| std::env::var("MODVAULT_TOKEN").ok());
+    let token = args
+        .get_one::<String>("token")
+        .cloned()
+        .or_else(|| std::env::var("MODVAULT_TOKEN").ok());
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(publish(&dir, &version, &server, token.as_deref())) {
         Ok(lines) => {
@@ -166,7 +218,12 @@ fn publish_command(args: &ArgMatches) -> ExitCode {
     }
 }
 
-async fn publish(dir: &std::path::Path, version: &str, server: &str, token: Option<&str>) -> anyhow::Result<String> {
+async fn publish(
+    dir: &std::path::Path,
+    version: &str,
+    server: &str,
+    token: Option<&str>,
+) -> anyhow::Result<String> {
     let module = modvault_publish::module_path_from_dir(dir)?;
     let mut zip = tempfile::tempfile().context("cannot create a temporary file")?;
     let summary = modvault_publish::zip_dir(dir, &module, version, &mut zip)?;
@@ -179,20 +236,33 @@ async fn publish(dir: &std::path::Path, version: &str, server: &str, token: Opti
     use std::io::Seek;
     let length = zip.seek(std::io::SeekFrom::End(0))?;
     zip.rewind()?;
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(zip)));
-    let mut request = reqwest::Client::new().put(&url).header(reqwest::header::CONTENT_LENGTH, length).body(body);
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(zip),
+    ));
+    let mut request = reqwest::Client::new()
+        .put(&url)
+        .header(reqwest::header::CONTENT_LENGTH, length)
+        .body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.with_context(|| format!("cannot reach {server}"))?;
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if !status.is_success() {
         anyhow::bail!("{module}@{version}: {status}: {}", text.trim());
     }
-    let expected = format!("{module} {version} {}\n{module} {version}/go.mod {}\n", summary.zip_hash, summary.go_mod_hash);
+    let expected = format!(
+        "{module} {version} {}\n{module} {version}/go.mod {}\n",
+        summary.zip_hash, summary.go_mod_hash
+    );
     if text != expected {
-        anyhow::bail!("the server stored other hashes than were uploaded:\n{text}expected:\n{expected}");
+        anyhow::bail!(
+            "the server stored other hashes than were uploaded:\n{text}expected:\n{expected}"
+        );
     }
     Ok(expected)
 }
@@ -214,16 +284,36 @@ fn token_command(args: &ArgMatches) -> ExitCode {
     };
     let result = match name {
         "create" => {
-            let scope: Scope = args.get_one::<String>("scope").expect("required").parse().expect("clap checked the scope");
-            let matches = args.get_many::<String>("match").map(|m| m.cloned().collect()).unwrap_or_default();
-            store.create(args.get_one::<String>("name").expect("required"), scope, matches).map(|token| {
-                println!("{}", token.expose_secret());
-            })
+            let scope: Scope = args
+                .get_one::<String>("scope")
+                .expect("required")
+                .parse()
+                .expect("clap checked the scope");
+            let matches = args
+                .get_many::<String>("match")
+                .map(|m| m.cloned().collect())
+                .unwrap_or_default();
+            store
+                .create(
+                    args.get_one::<String>("name").expect("required"),
+                    scope,
+                    matches,
+                )
+                .map(|token| {
+                    println!("{}", token.expose_secret());
+                })
         }
         "list" => store.list().map(|tokens| {
             for token in tokens {
-                let matches = if token.matches.is_empty() { "*".to_owned() } else { token.matches.join(",") };
-                println!("{}\t{}\t{}\t{}", token.name, token.scope, matches, token.created);
+                let matches = if token.matches.is_empty() {
+                    "*".to_owned()
+                } else {
+                    token.matches.join(",")
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    token.name, token.scope, matches, token.created
+                );
             }
         }),
         "revoke" => {
@@ -269,7 +359,10 @@ fn sumdb_keygen(args: &ArgMatches) -> ExitCode {
         .create_new(true)
         .mode(0o600)
         .open(&key_file)
-        .and_then(|mut file| file.write_all(format!("{signer_key}\n").as_bytes()).and_then(|()| file.sync_all()));
+        .and_then(|mut file| {
+            file.write_all(format!("{signer_key}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+        });
     match written {
         Ok(()) => {
             println!("{verifier_key}");
@@ -287,7 +380,10 @@ fn init_logging(config: &Config) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only for a person at a terminal; logs read by machines stay plain.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match config.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -312,7 +408,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &rules)?;
     let access = Arc::new(Access {
         tokens: open_tokens(&config.data_dir)?,
-        policy: AccessPolicy::new(config.anonymous_read.clone()).context("invalid auth.anonymous_read")?,
+        policy: AccessPolicy::new(config.anonymous_read.clone())
+            .context("invalid auth.anonymous_read")?,
     });
     let settings = ProxySettings {
         list_ttl: config.list_ttl,
@@ -320,13 +417,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         spool_dir: config.data_dir.join(".modvault/spool"),
         max_concurrent_fetches: config.max_concurrent_fetches,
     };
-    let proxy = ModuleProxy::new(store, Arc::new(fetcher), settings, integrity).context("cannot prepare the spool directory")?;
-    let app = router(AppState { proxy, sumdb_relay, access, rules });
+    let proxy = ModuleProxy::new(store, Arc::new(fetcher), settings, integrity)
+        .context("cannot prepare the spool directory")?;
+    let app = router(AppState {
+        proxy,
+        sumdb_relay,
+        access,
+        rules,
+    });
 
-    let listener = std::net::TcpListener::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(
         data_dir = %config.data_dir.display(),
         upstream = %config.upstream_list,
@@ -346,11 +454,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Some(tls) => {
             let tls_config = load_tls(tls).await?;
             tokio::spawn(on_sighup(Some((tls.clone(), tls_config.clone()))));
-            axum_server::from_tcp_rustls(listener, tls_config)?.handle(handle).serve(service).await
+            axum_server::from_tcp_rustls(listener, tls_config)?
+                .handle(handle)
+                .serve(service)
+                .await
         }
         None => {
             tokio::spawn(on_sighup(None));
-            axum_server::from_tcp(listener)?.handle(handle).serve(service).await
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(service)
+                .await
         }
     }
     .context("server failed")?;
@@ -363,7 +477,13 @@ async fn load_tls(tls: &TlsFiles) -> anyhow::Result<RustlsConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     RustlsConfig::from_pem_file(&tls.cert_file, &tls.key_file)
         .await
-        .with_context(|| format!("cannot load TLS certificate {} and key {}", tls.cert_file.display(), tls.key_file.display()))
+        .with_context(|| {
+            format!(
+                "cannot load TLS certificate {} and key {}",
+                tls.cert_file.display(),
+                tls.key_file.display()
+            )
+        })
 }
 
 /// SIGHUP re-reads the TLS certificate and key; new connections use them,
@@ -381,9 +501,14 @@ async fn on_sighup(tls: Option<(TlsFiles, RustlsConfig)>) {
             tracing::info!("SIGHUP: nothing to reload");
             continue;
         };
-        match config.reload_from_pem_file(&files.cert_file, &files.key_file).await {
+        match config
+            .reload_from_pem_file(&files.cert_file, &files.key_file)
+            .await
+        {
             Ok(()) => tracing::info!(cert = %files.cert_file.display(), "TLS certificate reloaded"),
-            Err(e) => tracing::error!(error = %e, "TLS reload failed; keeping the previous certificate"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS reload failed; keeping the previous certificate")
+            }
         }
     }
 }
@@ -399,26 +524,54 @@ fn checksum_databases(
     let client = http.client().map_err(anyhow::Error::msg)?;
     let verifier = match config.sumdb.upstream.first() {
         Some(db) => Some(Arc::new(
-            SumdbVerifier::new(&db.verifier_key, &db.url, client.clone(), store.clone()).map_err(anyhow::Error::msg)?,
+            SumdbVerifier::new(&db.verifier_key, &db.url, client.clone(), store.clone())
+                .map_err(anyhow::Error::msg)?,
         )),
         None => None,
     };
     let relay = (!config.sumdb.upstream.is_empty()).then(|| {
-        let targets = config.sumdb.upstream.iter().map(|db| RelayTarget { name: db.name.clone(), url: db.url.clone() }).collect();
-        Arc::new(Relay::new(targets, store.clone(), client.clone(), config.list_ttl))
+        let targets = config
+            .sumdb
+            .upstream
+            .iter()
+            .map(|db| RelayTarget {
+                name: db.name.clone(),
+                url: db.url.clone(),
+            })
+            .collect();
+        Arc::new(Relay::new(
+            targets,
+            store.clone(),
+            client.clone(),
+            config.list_ttl,
+        ))
     });
     let own = match &config.sumdb.own {
         Some(own) => {
-            let key = std::fs::read_to_string(&own.signer_key_file)
-                .with_context(|| format!("cannot read sumdb.signer_key_file {}", own.signer_key_file.display()))?;
+            let key = std::fs::read_to_string(&own.signer_key_file).with_context(|| {
+                format!(
+                    "cannot read sumdb.signer_key_file {}",
+                    own.signer_key_file.display()
+                )
+            })?;
             let dir = config.data_dir.join(".modvault/sumdb").join(&own.name);
-            let db = OwnSumdb::open(&key, &dir).map_err(anyhow::Error::msg).context("cannot open the checksum log")?;
+            let db = OwnSumdb::open(&key, &dir)
+                .map_err(anyhow::Error::msg)
+                .context("cannot open the checksum log")?;
             tracing::info!(name = %own.name, "serving our own checksum database at /sumdb/{}/", own.name);
             Some(Arc::new(db))
         }
         None => None,
     };
-    Ok((Integrity { verifier, nosumdb: config.sumdb.nosumdb.clone(), own, rules: rules.clone() }, relay))
+    Ok((
+        Integrity {
+            verifier,
+            nosumdb: config.sumdb.nosumdb.clone(),
+            own,
+            rules: rules.clone(),
+        },
+        relay,
+    ))
 }
 
 /// The `direct` source: modules built from version control by modvault
@@ -429,13 +582,20 @@ fn git_source(config: &Config, http: &HttpOptions) -> anyhow::Result<Arc<dyn Fet
     options.go_imports = config
         .go_imports
         .iter()
-        .map(|g| GoImport { prefix: g.prefix.clone(), vcs: g.vcs.clone(), repo: g.repo.clone(), subdir: g.subdir.clone() })
+        .map(|g| GoImport {
+            prefix: g.prefix.clone(),
+            vcs: g.vcs.clone(),
+            repo: g.repo.clone(),
+            subdir: g.subdir.clone(),
+        })
         .collect();
     options.refs_ttl = config.list_ttl;
     options.command_timeout = config.vcs_timeout;
     options.max_concurrent_commands = config.max_concurrent_vcs;
     options.http = http.clone();
-    Ok(Arc::new(GitSource::new(options).context("cannot prepare the git mirror directory")?))
+    Ok(Arc::new(
+        GitSource::new(options).context("cannot prepare the git mirror directory")?,
+    ))
 }
 
 fn tokens_file(data_dir: &std::path::Path) -> PathBuf {
@@ -444,7 +604,8 @@ fn tokens_file(data_dir: &std::path::Path) -> PathBuf {
 
 fn open_tokens(data_dir: &std::path::Path) -> anyhow::Result<TokenStore> {
     let path = tokens_file(data_dir);
-    TokenStore::open(&path).with_context(|| format!("cannot open the token store {}", path.display()))
+    TokenStore::open(&path)
+        .with_context(|| format!("cannot open the token store {}", path.display()))
 }
 
 async fn shutdown_signal() {

@@ -21,9 +21,17 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
     let dir = TempDir::new().unwrap();
 
     let mut hello = go.repo("mvtest/hello");
-    hello.write("go.mod", format!("module {HELLO}\n\ngo 1.21\n")).write("hello.go", "package hello\n\nfunc Hi() string { return \"hi\" }\n");
+    hello
+        .write("go.mod", format!("module {HELLO}\n\ngo 1.21\n"))
+        .write(
+            "hello.go",
+            "package hello\n\nfunc Hi() string { return \"hi\" }\n",
+        );
     hello.commit("v1.0.0").tag("v1.0.0");
-    hello.write("hello.go", "package hello\n\nfunc Hi() string { return \"hello\" }\n");
+    hello.write(
+        "hello.go",
+        "package hello\n\nfunc Hi() string { return \"hello\" }\n",
+    );
     hello.commit("v1.1.0").tag("v1.1.0");
 
     // A module in a subdirectory, with prefixed tags, that needs hello.
@@ -36,21 +44,38 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
     multi.commit("greet v0.1.0").tag("greet/v0.1.0");
 
     let mut words = go.repo("MVTest/Words");
-    words.write("go.mod", format!("module {UPPER}\n\ngo 1.21\n")).write("words.go", "package words\n\nconst Word = \"word\"\n");
+    words
+        .write("go.mod", format!("module {UPPER}\n\ngo 1.21\n"))
+        .write("words.go", "package words\n\nconst Word = \"word\"\n");
     words.commit("untagged");
 
     let (key_file, vkey) = {
         let key_file = dir.path().join("sumdb.key");
-        let out = run_ok(Command::new(modvault_bin()).args(["sumdb", "keygen", "sum.direct.example", "--key-file"]).arg(&key_file));
-        (key_file, String::from_utf8(out.stdout).unwrap().trim().to_owned())
+        let out = run_ok(
+            Command::new(modvault_bin())
+                .args(["sumdb", "keygen", "sum.direct.example", "--key-file"])
+                .arg(&key_file),
+        );
+        (
+            key_file,
+            String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        )
     };
     let gitconfig = go.gitconfig();
     let modvault = Modvault::start_in(
         &modvault_bin(),
         &dir.path().join("data"),
         "direct",
-        &["--sumdb-name", "sum.direct.example", "--sumdb-signer-key-file", key_file.to_str().unwrap()],
-        &[("GIT_CONFIG_GLOBAL", gitconfig.to_str().unwrap()), ("GIT_CONFIG_NOSYSTEM", "1")],
+        &[
+            "--sumdb-name",
+            "sum.direct.example",
+            "--sumdb-signer-key-file",
+            key_file.to_str().unwrap(),
+        ],
+        &[
+            ("GIT_CONFIG_GLOBAL", gitconfig.to_str().unwrap()),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+        ],
     );
 
     let app = go.dir.path().join("app");
@@ -63,13 +88,26 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
     .unwrap();
     let cache = go.mod_cache("client");
     let go_via_modvault = |args: &[&str]| {
-        let output = run_ok(go.command(&modvault.url, &cache).env("GOSUMDB", &vkey).args(args).current_dir(&app));
+        let output = run_ok(
+            go.command(&modvault.url, &cache)
+                .env("GOSUMDB", &vkey)
+                .args(args)
+                .current_dir(&app),
+        );
         String::from_utf8(output.stdout).unwrap()
     };
-    go_via_modvault(&["get", &format!("{GREET}@v0.1.0"), &format!("{UPPER}@main"), &format!("{HELLO}@latest")]);
+    go_via_modvault(&[
+        "get",
+        &format!("{GREET}@v0.1.0"),
+        &format!("{UPPER}@main"),
+        &format!("{HELLO}@latest"),
+    ]);
     go_via_modvault(&["build", "-o", "app", "."]);
     let output = run_ok(&mut Command::new(app.join("app")));
-    assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), "hello! word");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "hello! word"
+    );
 
     // Everything matches the go command's own direct mode.
     let go_mod = std::fs::read_to_string(app.join("go.mod")).unwrap();
@@ -81,22 +119,42 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
         .next()
         .unwrap()
         .to_owned();
-    assert!(words_version.starts_with("v0.0.0-2024"), "a pseudo-version: {words_version}");
-    for module in [format!("{HELLO}@v1.1.0"), format!("{GREET}@v0.1.0"), format!("{UPPER}@{words_version}")] {
+    assert!(
+        words_version.starts_with("v0.0.0-2024"),
+        "a pseudo-version: {words_version}"
+    );
+    for module in [
+        format!("{HELLO}@v1.1.0"),
+        format!("{GREET}@v0.1.0"),
+        format!("{UPPER}@{words_version}"),
+    ] {
         let direct = go.download("direct", &go.mod_cache("direct"), &module);
         let through = go.download(&modvault.url, &go.mod_cache("compare"), &module);
         assert_eq!(through["Sum"], direct["Sum"], "{module}");
         assert_eq!(through["GoModSum"], direct["GoModSum"], "{module}");
     }
-    assert_eq!(go_via_modvault(&["list", "-m", "-versions", HELLO]).trim(), format!("{HELLO} v1.0.0 v1.1.0"));
+    assert_eq!(
+        go_via_modvault(&["list", "-m", "-versions", HELLO]).trim(),
+        format!("{HELLO} v1.0.0 v1.1.0")
+    );
 
     // go.sum holds exactly what our checksum database recorded.
     let go_sum = std::fs::read_to_string(app.join("go.sum")).unwrap();
     for line in go_sum.lines() {
         let mut fields = line.split(' ');
-        let (path, version) = (fields.next().unwrap(), fields.next().unwrap().trim_end_matches("/go.mod"));
-        let escaped = path.replace("MVTest", "!m!v!test").replace("Words", "!words");
-        let lookup = modvault.get(&format!("/sumdb/sum.direct.example/lookup/{escaped}@{version}")).text().unwrap();
+        let (path, version) = (
+            fields.next().unwrap(),
+            fields.next().unwrap().trim_end_matches("/go.mod"),
+        );
+        let escaped = path
+            .replace("MVTest", "!m!v!test")
+            .replace("Words", "!words");
+        let lookup = modvault
+            .get(&format!(
+                "/sumdb/sum.direct.example/lookup/{escaped}@{version}"
+            ))
+            .text()
+            .unwrap();
         assert!(lookup.contains(line), "{line} not in\n{lookup}");
     }
 }

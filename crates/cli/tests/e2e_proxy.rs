@@ -39,11 +39,22 @@ fn fixture(with_blob: bool) -> Fixture {
     let mut hello = go.repo("mvtest/hello");
     hello
         .write("go.mod", format!("module {HELLO}\n\ngo 1.21\n"))
-        .write("hello.go", "package hello\n\nfunc Hi() string { return \"hi\" }\n")
-        .write("cmd/hi/main.go", format!("package main\n\nimport \"{HELLO}\"\n\nfunc main() {{ println(hello.Hi()) }}\n"))
+        .write(
+            "hello.go",
+            "package hello\n\nfunc Hi() string { return \"hi\" }\n",
+        )
+        .write(
+            "cmd/hi/main.go",
+            format!(
+                "package main\n\nimport \"{HELLO}\"\n\nfunc main() {{ println(hello.Hi()) }}\n"
+            ),
+        )
         .write("README.md", "hello\n");
     hello.commit("v1.0.0").tag("v1.0.0");
-    hello.write("hello.go", "package hello\n\nfunc Hi() string { return \"hello\" }\n");
+    hello.write(
+        "hello.go",
+        "package hello\n\nfunc Hi() string { return \"hello\" }\n",
+    );
     hello.commit("v1.1.0").tag("v1.1.0");
 
     let mut upper = go.repo("MVTest/Upper");
@@ -52,10 +63,15 @@ fn fixture(with_blob: bool) -> Fixture {
         .write("upper.go", "package upper\n\nconst Name = \"Upper\"\n");
     upper.commit("v1.0.0").tag("v1.0.0");
 
-    let mut modules = vec![format!("{HELLO}@v1.0.0"), format!("{HELLO}@v1.1.0"), format!("{UPPER}@v1.0.0")];
+    let mut modules = vec![
+        format!("{HELLO}@v1.0.0"),
+        format!("{HELLO}@v1.1.0"),
+        format!("{UPPER}@v1.0.0"),
+    ];
     if with_blob {
         let mut blob = go.repo("mvtest/blob");
-        blob.write("go.mod", format!("module {BLOB}\n\ngo 1.21\n")).write("blob.bin", noise(4 << 20, 1));
+        blob.write("go.mod", format!("module {BLOB}\n\ngo 1.21\n"))
+            .write("blob.bin", noise(4 << 20, 1));
         blob.commit("v1.0.0").tag("v1.0.0");
         blob.write("blob.bin", noise(16 << 20, 2));
         blob.commit("v1.1.0").tag("v1.1.0");
@@ -72,30 +88,54 @@ fn file_url(path: &Path) -> String {
 }
 
 fn field<'a>(json: &'a serde_json::Value, name: &str) -> &'a str {
-    json[name].as_str().unwrap_or_else(|| panic!("no {name} in {json}"))
+    json[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
 }
 
 #[test]
 fn go_mod_download_through_modvault_matches_direct_mode() {
     let f = fixture(false);
     let modvault = Modvault::start(&modvault_bin(), &file_url(&f.tree), &[]);
-    for module in [format!("{HELLO}@v1.0.0"), format!("{HELLO}@v1.1.0"), format!("{UPPER}@v1.0.0")] {
+    for module in [
+        format!("{HELLO}@v1.0.0"),
+        format!("{HELLO}@v1.1.0"),
+        format!("{UPPER}@v1.0.0"),
+    ] {
         let direct = f.go.download("direct", &f.go.mod_cache("direct"), &module);
-        let proxied = f.go.download(&modvault.url, &f.go.mod_cache("through-modvault"), &module);
+        let proxied =
+            f.go.download(&modvault.url, &f.go.mod_cache("through-modvault"), &module);
         assert_eq!(field(&proxied, "Sum"), field(&direct, "Sum"), "{module}");
-        assert_eq!(field(&proxied, "GoModSum"), field(&direct, "GoModSum"), "{module}");
+        assert_eq!(
+            field(&proxied, "GoModSum"),
+            field(&direct, "GoModSum"),
+            "{module}"
+        );
 
-        let direct_info: serde_json::Value = serde_json::from_slice(&std::fs::read(field(&direct, "Info")).unwrap()).unwrap();
-        let proxied_info: serde_json::Value = serde_json::from_slice(&std::fs::read(field(&proxied, "Info")).unwrap()).unwrap();
+        let direct_info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(field(&direct, "Info")).unwrap()).unwrap();
+        let proxied_info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(field(&proxied, "Info")).unwrap()).unwrap();
         assert_eq!(proxied_info["Version"], direct_info["Version"], "{module}");
         assert_eq!(proxied_info["Time"], direct_info["Time"], "{module}");
     }
 
     // The data dir is itself a GOPROXY tree.
-    let from_data_dir = f.go.download(&file_url(&modvault.data_dir), &f.go.mod_cache("from-data-dir"), &format!("{UPPER}@v1.0.0"));
-    let direct = f.go.download("direct", &f.go.mod_cache("direct"), &format!("{UPPER}@v1.0.0"));
+    let from_data_dir = f.go.download(
+        &file_url(&modvault.data_dir),
+        &f.go.mod_cache("from-data-dir"),
+        &format!("{UPPER}@v1.0.0"),
+    );
+    let direct = f.go.download(
+        "direct",
+        &f.go.mod_cache("direct"),
+        &format!("{UPPER}@v1.0.0"),
+    );
     assert_eq!(field(&from_data_dir, "Sum"), field(&direct, "Sum"));
-    assert!(modvault.data_dir.join("github.com/!m!v!test/!upper/@v/v1.0.0.zip").exists());
+    assert!(modvault
+        .data_dir
+        .join("github.com/!m!v!test/!upper/@v/v1.0.0.zip")
+        .exists());
 }
 
 #[test]
@@ -112,23 +152,44 @@ fn go_get_list_and_install_through_modvault() {
     )
     .unwrap();
     let go = |args: &[&str]| {
-        let output = run_ok(f.go.command(&modvault.url, &cache).args(args).current_dir(&app));
+        let output = run_ok(
+            f.go.command(&modvault.url, &cache)
+                .args(args)
+                .current_dir(&app),
+        );
         String::from_utf8(output.stdout).unwrap()
     };
 
-    go(&["get", &format!("{HELLO}@v1.0.0"), &format!("{UPPER}@v1.0.0")]);
+    go(&[
+        "get",
+        &format!("{HELLO}@v1.0.0"),
+        &format!("{UPPER}@v1.0.0"),
+    ]);
     go(&["get", &format!("{HELLO}@latest")]);
     let go_mod = std::fs::read_to_string(app.join("go.mod")).unwrap();
     assert!(go_mod.contains(&format!("{HELLO} v1.1.0")), "{go_mod}");
     assert!(go_mod.contains(&format!("{UPPER} v1.0.0")), "{go_mod}");
     go(&["build", "./..."]);
 
-    assert_eq!(go(&["list", "-m", "-versions", HELLO]).trim(), format!("{HELLO} v1.0.0 v1.1.0"));
-    assert_eq!(go(&["list", "-m", &format!("{HELLO}@latest")]).trim(), format!("{HELLO} v1.1.0"));
-    assert_eq!(go(&["list", "-m", &format!("{UPPER}@latest")]).trim(), format!("{UPPER} v1.0.0"));
+    assert_eq!(
+        go(&["list", "-m", "-versions", HELLO]).trim(),
+        format!("{HELLO} v1.0.0 v1.1.0")
+    );
+    assert_eq!(
+        go(&["list", "-m", &format!("{HELLO}@latest")]).trim(),
+        format!("{HELLO} v1.1.0")
+    );
+    assert_eq!(
+        go(&["list", "-m", &format!("{UPPER}@latest")]).trim(),
+        format!("{UPPER} v1.0.0")
+    );
 
     let gobin = f.go.dir.path().join("bin");
-    run_ok(f.go.command(&modvault.url, &cache).env("GOBIN", &gobin).args(["install", &format!("{HELLO}/cmd/hi@v1.1.0")]));
+    run_ok(
+        f.go.command(&modvault.url, &cache)
+            .env("GOBIN", &gobin)
+            .args(["install", &format!("{HELLO}/cmd/hi@v1.1.0")]),
+    );
     let output = run_ok(&mut std::process::Command::new(gobin.join("hi")));
     assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), "hello");
 }
@@ -139,13 +200,33 @@ fn upstream_chain_separators_behave_like_goproxy() {
     let dead = format!("http://127.0.0.1:{}", closed_port());
     let module = format!("{HELLO}@v1.0.0");
 
-    let comma = Modvault::start(&modvault_bin(), &format!("{dead},{}", file_url(&f.tree)), &["--upstream-retries", "0"]);
-    let output = f.go.command(&comma.url, &f.go.mod_cache("comma")).args(["mod", "download", "-json", &module]).output().unwrap();
-    assert!(!output.status.success(), "a connection error must not fall through a `,`");
+    let comma = Modvault::start(
+        &modvault_bin(),
+        &format!("{dead},{}", file_url(&f.tree)),
+        &["--upstream-retries", "0"],
+    );
+    let output =
+        f.go.command(&comma.url, &f.go.mod_cache("comma"))
+            .args(["mod", "download", "-json", &module])
+            .output()
+            .unwrap();
+    assert!(
+        !output.status.success(),
+        "a connection error must not fall through a `,`"
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("404 Not Found") && stdout.contains("upstream error") && stdout.to_lowercase().contains("connection refused"), "{stdout}");
+    assert!(
+        stdout.contains("404 Not Found")
+            && stdout.contains("upstream error")
+            && stdout.to_lowercase().contains("connection refused"),
+        "{stdout}"
+    );
 
-    let pipe = Modvault::start(&modvault_bin(), &format!("{dead}|{}", file_url(&f.tree)), &["--upstream-retries", "0"]);
+    let pipe = Modvault::start(
+        &modvault_bin(),
+        &format!("{dead}|{}", file_url(&f.tree)),
+        &["--upstream-retries", "0"],
+    );
     let proxied = f.go.download(&pipe.url, &f.go.mod_cache("pipe"), &module);
     let direct = f.go.download("direct", &f.go.mod_cache("direct"), &module);
     assert_eq!(field(&proxied, "Sum"), field(&direct, "Sum"));
@@ -158,15 +239,30 @@ fn unknown_modules_are_404_and_the_go_command_falls_through() {
     std::fs::create_dir_all(&empty).unwrap();
     let modvault = Modvault::start(&modvault_bin(), &file_url(&empty), &[]);
 
-    for path in ["/github.com/mvtest/nope/@v/list", "/github.com/@v/list", "/github.com/mvtest/hello/@v/v1.0.0.info", "/Bad.Host/x/@v/list"] {
+    for path in [
+        "/github.com/mvtest/nope/@v/list",
+        "/github.com/@v/list",
+        "/github.com/mvtest/hello/@v/v1.0.0.info",
+        "/Bad.Host/x/@v/list",
+    ] {
         let response = modvault.get(path);
         assert_eq!(response.status().as_u16(), 404, "{path}");
-        assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
-        assert!(response.text().unwrap().starts_with("not found: "), "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; charset=utf-8"
+        );
+        assert!(
+            response.text().unwrap().starts_with("not found: "),
+            "{path}"
+        );
     }
 
     let module = format!("{HELLO}@v1.0.0");
-    let alone = f.go.command(&modvault.url, &f.go.mod_cache("alone")).args(["mod", "download", "-json", &module]).output().unwrap();
+    let alone =
+        f.go.command(&modvault.url, &f.go.mod_cache("alone"))
+            .args(["mod", "download", "-json", &module])
+            .output()
+            .unwrap();
     assert!(!alone.status.success());
     assert!(String::from_utf8_lossy(&alone.stdout).contains("not found"));
 
@@ -198,13 +294,31 @@ fn fifty_parallel_requests_for_an_uncached_zip_make_one_upstream_fetch() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for body in &bodies {
-        assert!(body == &expected, "a client got a different body ({} bytes, want {})", body.len(), expected.len());
+        assert!(
+            body == &expected,
+            "a client got a different body ({} bytes, want {})",
+            body.len(),
+            expected.len()
+        );
     }
-    assert_eq!(upstream.requests_for(&zip_path), 1, "upstream log:\n{}", upstream.log().join("\n"));
+    assert_eq!(
+        upstream.requests_for(&zip_path),
+        1,
+        "upstream log:\n{}",
+        upstream.log().join("\n")
+    );
 
     // And the go command accepts what was served.
-    let proxied = f.go.download(&front.url, &f.go.mod_cache("front"), &format!("{BLOB}@v1.0.0"));
-    let direct = f.go.download("direct", &f.go.mod_cache("direct"), &format!("{BLOB}@v1.0.0"));
+    let proxied = f.go.download(
+        &front.url,
+        &f.go.mod_cache("front"),
+        &format!("{BLOB}@v1.0.0"),
+    );
+    let direct = f.go.download(
+        "direct",
+        &f.go.mod_cache("direct"),
+        &format!("{BLOB}@v1.0.0"),
+    );
     assert_eq!(field(&proxied, "Sum"), field(&direct, "Sum"));
 }
 
@@ -214,8 +328,14 @@ fn sigterm_lets_an_in_flight_download_finish() {
     let f = fixture(true);
     let mut modvault = Modvault::start(&modvault_bin(), &file_url(&f.tree), &[]);
     let zip_path = format!("/{BLOB}/@v/v1.1.0.zip");
-    let expected_len = std::fs::metadata(f.tree.join(BLOB).join("@v/v1.1.0.zip")).unwrap().len() as usize;
-    assert_eq!(modvault.get(&zip_path).bytes().unwrap().len(), expected_len, "warm the cache");
+    let expected_len = std::fs::metadata(f.tree.join(BLOB).join("@v/v1.1.0.zip"))
+        .unwrap()
+        .len() as usize;
+    assert_eq!(
+        modvault.get(&zip_path).bytes().unwrap().len(),
+        expected_len,
+        "warm the cache"
+    );
 
     let mut response = modvault.get(&zip_path);
     let mut body = vec![0u8; 64 * 1024];
@@ -226,14 +346,18 @@ fn sigterm_lets_an_in_flight_download_finish() {
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         std::thread::sleep(Duration::from_millis(2));
-        let n = response.read(&mut buf).expect("the download must not be cut off by SIGTERM");
+        let n = response
+            .read(&mut buf)
+            .expect("the download must not be cut off by SIGTERM");
         if n == 0 {
             break;
         }
         body.extend_from_slice(&buf[..n]);
     }
     assert_eq!(body.len(), expected_len);
-    let status = modvault.signal_and_wait("TERM", Duration::from_secs(20)).expect("modvault exits after SIGTERM");
+    let status = modvault
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .expect("modvault exits after SIGTERM");
     assert!(status.success(), "{status}");
     assert!(modvault.log().iter().any(|l| l.contains("shutting down")));
 }
@@ -241,21 +365,38 @@ fn sigterm_lets_an_in_flight_download_finish() {
 #[test]
 fn bad_settings_stop_start_up_naming_the_key() {
     let run = |args: &[&str], env: &[(&str, &str)]| {
-        let output = std::process::Command::new(modvault_bin()).arg("serve").args(args).envs(env.iter().copied()).output().unwrap();
+        let output = std::process::Command::new(modvault_bin())
+            .arg("serve")
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?} {env:?}");
         String::from_utf8(output.stderr).unwrap()
     };
     let message = run(&["--list-ttl", "fast"], &[]);
-    assert!(message.contains("for list_ttl (from flag --list-ttl)"), "{message}");
+    assert!(
+        message.contains("for list_ttl (from flag --list-ttl)"),
+        "{message}"
+    );
     let message = run(&[], &[("MODVAULT_LISTN", "127.0.0.1:1")]);
-    assert!(message.contains("unknown setting MODVAULT_LISTN"), "{message}");
+    assert!(
+        message.contains("unknown setting MODVAULT_LISTN"),
+        "{message}"
+    );
     let message = run(&[], &[("MODVAULT_UPSTREAM", "gopher://x.example")]);
-    assert!(message.contains("for upstream (from environment variable MODVAULT_UPSTREAM)"), "{message}");
+    assert!(
+        message.contains("for upstream (from environment variable MODVAULT_UPSTREAM)"),
+        "{message}"
+    );
     let dir = modvault_testkit::TempDir::new().unwrap();
     let config = dir.path().join("modvault.toml");
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\nlist_tll = \"1s\"\n").unwrap();
     let message = run(&["--config", config.to_str().unwrap()], &[]);
-    assert!(message.contains("unknown setting list_tll (from config file"), "{message}");
+    assert!(
+        message.contains("unknown setting list_tll (from config file"),
+        "{message}"
+    );
 }
 
 /// A forward proxy that records request lines and answers every request
@@ -297,11 +438,23 @@ fn upstream_requests_honour_http_proxy_and_no_proxy() {
     let proxy_url = format!("http://127.0.0.1:{proxy_port}");
     let dir = modvault_testkit::TempDir::new().unwrap();
 
-    let proxied = Modvault::start_in(&modvault_bin(), &dir.path().join("a"), &origin, &[], &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "")]);
+    let proxied = Modvault::start_in(
+        &modvault_bin(),
+        &dir.path().join("a"),
+        &origin,
+        &[],
+        &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "")],
+    );
     let response = proxied.get("/example.com/m/@v/list");
     assert_eq!(response.status().as_u16(), 404);
-    assert!(response.text().unwrap().contains("answered by the forward proxy"));
-    assert_eq!(seen.lock().unwrap().as_slice(), [format!("GET {origin}/example.com/m/@v/list HTTP/1.1")]);
+    assert!(response
+        .text()
+        .unwrap()
+        .contains("answered by the forward proxy"));
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [format!("GET {origin}/example.com/m/@v/list HTTP/1.1")]
+    );
 
     let bypassed = Modvault::start_in(
         &modvault_bin(),
@@ -311,21 +464,37 @@ fn upstream_requests_honour_http_proxy_and_no_proxy() {
         &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "127.0.0.1")],
     );
     let text = bypassed.get("/example.com/m/@v/list").text().unwrap();
-    assert!(text.contains("connection refused") || text.contains("Connection refused"), "{text}");
-    assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY must bypass the proxy");
+    assert!(
+        text.contains("connection refused") || text.contains("Connection refused"),
+        "{text}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "NO_PROXY must bypass the proxy"
+    );
 }
 
 #[test]
 fn json_logs_are_one_object_per_line() {
     let dir = modvault_testkit::TempDir::new().unwrap();
-    let modvault = Modvault::start_in(&modvault_bin(), &dir.path().join("data"), "off", &["--log-format", "json"], &[]);
+    let modvault = Modvault::start_in(
+        &modvault_bin(),
+        &dir.path().join("data"),
+        "off",
+        &["--log-format", "json"],
+        &[],
+    );
     assert_eq!(modvault.get("/healthz").status().as_u16(), 200);
     assert_eq!(modvault.get("/readyz").status().as_u16(), 200);
     std::thread::sleep(Duration::from_millis(200));
     let log = modvault.log();
     let request = log
         .iter()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        })
         .find(|entry| entry["fields"]["path"] == "/readyz")
         .expect("a request log entry");
     assert_eq!(request["fields"]["status"], 200);

@@ -14,7 +14,6 @@ fn modvault_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
 }
 
-
 fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
     let pem = std::fs::read(ca).unwrap();
     reqwest::blocking::Client::builder()
@@ -30,8 +29,11 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
     let go = Go::new();
     let dir = TempDir::new().unwrap();
     let mut blob = go.repo("mvtest/tlsblob");
-    let noise: Vec<u8> = (0..12u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-    blob.write("go.mod", format!("module {BLOB}\n\ngo 1.21\n")).write("blob.bin", noise);
+    let noise: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    blob.write("go.mod", format!("module {BLOB}\n\ngo 1.21\n"))
+        .write("blob.bin", noise);
     blob.commit("v1.0.0").tag("v1.0.0");
     let tree = go.direct_tree("direct", &[&format!("{BLOB}@v1.0.0")]);
 
@@ -40,19 +42,48 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
     let (cert, key) = (dir.path().join("active.crt"), dir.path().join("active.key"));
     std::fs::copy(&cert1, &cert).unwrap();
     std::fs::copy(&key1, &key).unwrap();
-    let tls_args = ["--tls-cert-file", cert.to_str().unwrap(), "--tls-key-file", key.to_str().unwrap()];
-    let mut modvault = Modvault::start(&modvault_bin(), &format!("file://{}", tree.display()), &tls_args);
-    assert!(modvault.url.starts_with("https://127.0.0.1:"), "{}", modvault.url);
+    let tls_args = [
+        "--tls-cert-file",
+        cert.to_str().unwrap(),
+        "--tls-key-file",
+        key.to_str().unwrap(),
+    ];
+    let mut modvault = Modvault::start(
+        &modvault_bin(),
+        &format!("file://{}", tree.display()),
+        &tls_args,
+    );
+    assert!(
+        modvault.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        modvault.url
+    );
 
     // The go command over HTTPS, trusting the test CA through SSL_CERT_FILE.
     let module = format!("{BLOB}@v1.0.0");
-    let output = go.command(&modvault.url, &go.mod_cache("https")).env("SSL_CERT_FILE", &ca1).args(["mod", "download", "-json", &module]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    let output = go
+        .command(&modvault.url, &go.mod_cache("https"))
+        .env("SSL_CERT_FILE", &ca1)
+        .args(["mod", "download", "-json", &module])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let through: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let direct = go.download("direct", &go.mod_cache("direct"), &module);
     assert_eq!(through["Sum"], direct["Sum"]);
-    let untrusted = go.command(&modvault.url, &go.mod_cache("untrusted")).args(["mod", "download", "-json", &module]).output().unwrap();
-    assert!(!untrusted.status.success(), "a client that does not trust the CA must fail");
+    let untrusted = go
+        .command(&modvault.url, &go.mod_cache("untrusted"))
+        .args(["mod", "download", "-json", &module])
+        .output()
+        .unwrap();
+    assert!(
+        !untrusted.status.success(),
+        "a client that does not trust the CA must fail"
+    );
 
     // A download in progress when the certificate changes.
     let zip_url = format!("{}/{BLOB}/@v/v1.0.0.zip", modvault.url);
@@ -64,15 +95,43 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
     std::fs::copy(&key2, &key).unwrap();
     run_ok(Command::new("kill").args(["-HUP", &modvault.pid().to_string()]));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !modvault.log().iter().any(|line| line.contains("TLS certificate reloaded")) {
-        assert!(Instant::now() < deadline, "no reload in the log:\n{}", modvault.log().join("\n"));
+    while !modvault
+        .log()
+        .iter()
+        .any(|line| line.contains("TLS certificate reloaded"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no reload in the log:\n{}",
+            modvault.log().join("\n")
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(client_trusting(&ca2).get(format!("{}/healthz", modvault.url)).send().unwrap().status().as_u16(), 200);
-    assert!(client_trusting(&ca1).get(format!("{}/healthz", modvault.url)).send().is_err(), "new connections use the new certificate");
+    assert_eq!(
+        client_trusting(&ca2)
+            .get(format!("{}/healthz", modvault.url))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert!(
+        client_trusting(&ca1)
+            .get(format!("{}/healthz", modvault.url))
+            .send()
+            .is_err(),
+        "new connections use the new certificate"
+    );
 
     in_flight.read_to_end(&mut body).unwrap();
     let expected = std::fs::read(tree.join(BLOB).join("@v/v1.0.0.zip")).unwrap();
-    assert!(body == expected, "the download across the reload was cut or changed");
-    assert!(modvault.signal_and_wait("TERM", Duration::from_secs(20)).unwrap().success());
+    assert!(
+        body == expected,
+        "the download across the reload was cut or changed"
+    );
+    assert!(modvault
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .unwrap()
+        .success());
 }

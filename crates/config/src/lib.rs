@@ -32,7 +32,10 @@ impl Setting {
     }
     /// `sumdb.signer_key_file` is `MODVAULT_SUMDB_SIGNER_KEY_FILE`.
     pub fn env(&self) -> String {
-        format!("{ENV_PREFIX}{}", self.key.replace('.', "_").to_ascii_uppercase())
+        format!(
+            "{ENV_PREFIX}{}",
+            self.key.replace('.', "_").to_ascii_uppercase()
+        )
     }
 }
 
@@ -188,7 +191,12 @@ impl fmt::Display for Origin {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("invalid value {value:?} for {key} (from {origin}): {reason}")]
-    InvalidValue { key: String, value: String, origin: Origin, reason: String },
+    InvalidValue {
+        key: String,
+        value: String,
+        origin: Origin,
+        reason: String,
+    },
     #[error("unknown setting {name} (from {origin})")]
     UnknownKey { name: String, origin: Origin },
     #[error("cannot read config file {path}: {reason}")]
@@ -210,11 +218,17 @@ impl Config {
     /// Layers flags over environment over file over defaults, then parses
     /// and validates every value.
     pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
-        let mut values: BTreeMap<&'static str, (String, Origin)> =
-            SETTINGS.iter().map(|s| (s.key, (s.default.to_owned(), Origin::Default))).collect();
+        let mut values: BTreeMap<&'static str, (String, Origin)> = SETTINGS
+            .iter()
+            .map(|s| (s.key, (s.default.to_owned(), Origin::Default)))
+            .collect();
 
         let config_file = sources.config_file.clone().or_else(|| {
-            sources.env.iter().find(|(k, _)| k == CONFIG_FILE_ENV).map(|(_, v)| PathBuf::from(v))
+            sources
+                .env
+                .iter()
+                .find(|(k, _)| k == CONFIG_FILE_ENV)
+                .map(|(_, v)| PathBuf::from(v))
         });
         let mut go_imports = Vec::new();
         let mut rules = Vec::new();
@@ -223,7 +237,10 @@ impl Config {
             go_imports = contents.go_imports;
             rules = contents.rules;
             for (key, value) in contents.values {
-                let setting = lookup(&key).ok_or_else(|| ConfigError::UnknownKey { name: key.clone(), origin: Origin::File(path.clone()) })?;
+                let setting = lookup(&key).ok_or_else(|| ConfigError::UnknownKey {
+                    name: key.clone(),
+                    origin: Origin::File(path.clone()),
+                })?;
                 values.insert(setting.key, (value, Origin::File(path.clone())));
             }
         }
@@ -231,21 +248,28 @@ impl Config {
             if !name.starts_with(ENV_PREFIX) || CLIENT_ENV.contains(&name.as_str()) {
                 continue;
             }
-            let setting = SETTINGS
-                .iter()
-                .find(|s| s.env() == *name)
-                .ok_or_else(|| ConfigError::UnknownKey { name: name.clone(), origin: Origin::Env(name.clone()) })?;
+            let setting = SETTINGS.iter().find(|s| s.env() == *name).ok_or_else(|| {
+                ConfigError::UnknownKey {
+                    name: name.clone(),
+                    origin: Origin::Env(name.clone()),
+                }
+            })?;
             values.insert(setting.key, (value.clone(), Origin::Env(name.clone())));
         }
         for (key, value) in &sources.flags {
-            let setting = lookup(key).ok_or_else(|| ConfigError::UnknownKey { name: key.clone(), origin: Origin::Flag(key.clone()) })?;
+            let setting = lookup(key).ok_or_else(|| ConfigError::UnknownKey {
+                name: key.clone(),
+                origin: Origin::Flag(key.clone()),
+            })?;
             values.insert(setting.key, (value.clone(), Origin::Flag(setting.flag())));
         }
 
         let layered = Layered { values };
         let upstream_list = layered.get("upstream").0.clone();
         Ok(Config {
-            listen: layered.parse("listen", |v| v.parse::<SocketAddr>().map_err(|e| e.to_string()))?,
+            listen: layered.parse("listen", |v| {
+                v.parse::<SocketAddr>().map_err(|e| e.to_string())
+            })?,
             data_dir: layered.parse("data_dir", |v| {
                 if v.is_empty() {
                     Err("must not be empty".into())
@@ -254,18 +278,28 @@ impl Config {
                 }
             })?,
             tls: tls_files(&layered)?,
-            upstream: layered.parse("upstream", |v| parse_proxy_list(v).map_err(|e| e.to_string()))?,
+            upstream: layered.parse("upstream", |v| {
+                parse_proxy_list(v).map_err(|e| e.to_string())
+            })?,
             upstream_list,
             list_ttl: layered.parse("list_ttl", parse_duration)?,
             not_found_ttl: layered.parse("not_found_ttl", parse_duration)?,
-            upstream_connect_timeout: layered.parse("upstream_connect_timeout", parse_positive_duration)?,
+            upstream_connect_timeout: layered
+                .parse("upstream_connect_timeout", parse_positive_duration)?,
             upstream_timeout: layered.parse("upstream_timeout", parse_positive_duration)?,
-            upstream_idle_timeout: layered.parse("upstream_idle_timeout", parse_positive_duration)?,
+            upstream_idle_timeout: layered
+                .parse("upstream_idle_timeout", parse_positive_duration)?,
             upstream_retries: layered.parse("upstream_retries", |v| {
-                v.parse::<u32>().ok().filter(|n| *n <= 10).ok_or_else(|| "expected a whole number from 0 to 10".to_owned())
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 10)
+                    .ok_or_else(|| "expected a whole number from 0 to 10".to_owned())
             })?,
             max_concurrent_fetches: layered.parse("max_concurrent_fetches", |v| {
-                v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| "expected a whole number of at least 1".to_owned())
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| "expected a whole number of at least 1".to_owned())
             })?,
             shutdown_timeout: layered.parse("shutdown_timeout", parse_duration)?,
             log_format: layered.parse("log_format", |v| match v {
@@ -278,7 +312,10 @@ impl Config {
                 upstream: layered.parse("sumdb.upstream", parse_sumdb_list)?,
                 nosumdb: layered.parse("sumdb.nosumdb", |v| {
                     let patterns = split_list(v);
-                    match patterns.iter().find(|p| !modvault_core::pattern::is_valid_glob(p)) {
+                    match patterns
+                        .iter()
+                        .find(|p| !modvault_core::pattern::is_valid_glob(p))
+                    {
                         Some(bad) => Err(format!("malformed pattern {bad:?}")),
                         None => Ok(patterns),
                     }
@@ -288,7 +325,10 @@ impl Config {
             go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
             vcs_timeout: layered.parse("vcs_timeout", parse_positive_duration)?,
             max_concurrent_vcs: layered.parse("max_concurrent_vcs", |v| {
-                v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| "expected a whole number of at least 1".to_owned())
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| "expected a whole number of at least 1".to_owned())
             })?,
             rules: modvault_rules::RuleSet::new(rules).map_err(|e| ConfigError::InvalidValue {
                 key: format!("rule[{}].{}", e.index, e.field),
@@ -298,7 +338,9 @@ impl Config {
             })?,
             anonymous_read: layered.parse("auth.anonymous_read", |v| {
                 let patterns = split_list(v);
-                modvault_access::AccessPolicy::new(patterns.clone()).map(|_| patterns).map_err(|e| e.to_string())
+                modvault_access::AccessPolicy::new(patterns.clone())
+                    .map(|_| patterns)
+                    .map_err(|e| e.to_string())
             })?,
         })
     }
@@ -306,15 +348,26 @@ impl Config {
 
 /// Both TLS files or neither; both must be readable at start.
 fn tls_files(layered: &Layered) -> Result<Option<TlsFiles>, ConfigError> {
-    let Some((cert, key)) = layered.pair("tls_cert_file", "tls_key_file")? else { return Ok(None) };
+    let Some((cert, key)) = layered.pair("tls_cert_file", "tls_key_file")? else {
+        return Ok(None);
+    };
     for (setting, file) in [("tls_cert_file", cert), ("tls_key_file", key)] {
-        std::fs::metadata(file).map_err(|e| layered.invalid(setting, format!("cannot read: {e}")))?;
+        std::fs::metadata(file)
+            .map_err(|e| layered.invalid(setting, format!("cannot read: {e}")))?;
     }
-    Ok(Some(TlsFiles { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) }))
+    Ok(Some(TlsFiles {
+        cert_file: PathBuf::from(cert),
+        key_file: PathBuf::from(key),
+    }))
 }
 
 fn split_list(value: &str) -> Vec<String> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// GOSUMDB syntax per entry (cmd/go/internal/modfetch/sumdb.go `dbDial`):
@@ -329,7 +382,11 @@ fn parse_sumdb_list(value: &str) -> Result<Vec<SumdbUpstream>, String> {
 }
 
 fn parse_gosumdb(entry: &str) -> Result<SumdbUpstream, String> {
-    let entry = if entry == "sum.golang.google.cn" { "sum.golang.org https://sum.golang.google.cn" } else { entry };
+    let entry = if entry == "sum.golang.google.cn" {
+        "sum.golang.org https://sum.golang.google.cn"
+    } else {
+        entry
+    };
     let mut fields: Vec<&str> = entry.split_whitespace().collect();
     if fields.first() == Some(&"sum.golang.org") {
         fields[0] = DEFAULT_SUMDB.split_whitespace().next().unwrap_or_default();
@@ -337,15 +394,27 @@ fn parse_gosumdb(entry: &str) -> Result<SumdbUpstream, String> {
     let (key, url) = match fields.as_slice() {
         [key] => (*key, None),
         [key, url] => (*key, Some(*url)),
-        _ => return Err(format!("{entry:?}: want a verifier key, optionally followed by a URL")),
+        _ => {
+            return Err(format!(
+                "{entry:?}: want a verifier key, optionally followed by a URL"
+            ))
+        }
     };
-    let verifier = modvault_sumdb::note::Verifier::new(key).map_err(|e| format!("{entry:?}: {e}"))?;
+    let verifier =
+        modvault_sumdb::note::Verifier::new(key).map_err(|e| format!("{entry:?}: {e}"))?;
     let name = verifier.name().to_owned();
     let direct = modvault_upstream::Url::parse(&format!("https://{name}"))
         .ok()
-        .filter(|u| !name.ends_with('/') && u.query().is_none() && u.fragment().is_none() && u.username().is_empty());
+        .filter(|u| {
+            !name.ends_with('/')
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+        });
     if direct.is_none() {
-        return Err(format!("invalid checksum database name {name:?} (must be host[/path])"));
+        return Err(format!(
+            "invalid checksum database name {name:?} (must be host[/path])"
+        ));
     }
     let url = match url {
         Some(url) => {
@@ -357,26 +426,42 @@ fn parse_gosumdb(entry: &str) -> Result<SumdbUpstream, String> {
         }
         None => format!("https://{name}"),
     };
-    Ok(SumdbUpstream { verifier_key: key.to_owned(), name, url })
+    Ok(SumdbUpstream {
+        verifier_key: key.to_owned(),
+        name,
+        url,
+    })
 }
 
 /// Both `sumdb.name` and `sumdb.signer_key_file`, or neither; the key file
 /// must hold a signer key for that name.
 fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
-    let Some((name, file)) = layered.pair("sumdb.name", "sumdb.signer_key_file")? else { return Ok(None) };
+    let Some((name, file)) = layered.pair("sumdb.name", "sumdb.signer_key_file")? else {
+        return Ok(None);
+    };
     if !modvault_sumdb::note::is_valid_name(name) {
         return Err(layered.invalid("sumdb.name", "not a valid checksum database name"));
     }
     let key_error = |reason: String| layered.invalid("sumdb.signer_key_file", reason);
     let text = std::fs::read_to_string(file).map_err(|e| key_error(format!("cannot read: {e}")))?;
-    let signer = modvault_sumdb::note::Signer::new(text.trim()).map_err(|e| key_error(format!("not a signer key: {e}")))?;
+    let signer = modvault_sumdb::note::Signer::new(text.trim())
+        .map_err(|e| key_error(format!("not a signer key: {e}")))?;
     if signer.name() != name {
-        return Err(key_error(format!("the key is for {:?}, not sumdb.name {name:?}", signer.name())));
+        return Err(key_error(format!(
+            "the key is for {:?}, not sumdb.name {name:?}",
+            signer.name()
+        )));
     }
-    Ok(Some(OwnSumdb { name: name.to_owned(), signer_key_file: PathBuf::from(file) }))
+    Ok(Some(OwnSumdb {
+        name: name.to_owned(),
+        signer_key_file: PathBuf::from(file),
+    }))
 }
 
-fn validate_go_imports(entries: Vec<GoImport>, file: Option<&Path>) -> Result<Vec<GoImport>, ConfigError> {
+fn validate_go_imports(
+    entries: Vec<GoImport>,
+    file: Option<&Path>,
+) -> Result<Vec<GoImport>, ConfigError> {
     let origin = Origin::File(file.map(Path::to_owned).unwrap_or_default());
     for (i, entry) in entries.iter().enumerate() {
         let invalid = |field: &str, value: &str, reason: String| ConfigError::InvalidValue {
@@ -385,14 +470,22 @@ fn validate_go_imports(entries: Vec<GoImport>, file: Option<&Path>) -> Result<Ve
             origin: origin.clone(),
             reason,
         };
-        modvault_core::path::check_import_path(&entry.prefix).map_err(|e| invalid("prefix", &entry.prefix, e.to_string()))?;
+        modvault_core::path::check_import_path(&entry.prefix)
+            .map_err(|e| invalid("prefix", &entry.prefix, e.to_string()))?;
         if !matches!(entry.vcs.as_str(), "git" | "mod") {
             return Err(invalid("vcs", &entry.vcs, "expected git or mod".into()));
         }
-        modvault_upstream::Url::parse(&entry.repo).map_err(|e| invalid("repo", &entry.repo, e.to_string()))?;
+        modvault_upstream::Url::parse(&entry.repo)
+            .map_err(|e| invalid("repo", &entry.repo, e.to_string()))?;
         if let Some(subdir) = &entry.subdir {
-            if subdir.starts_with(['/', '-']) || subdir.split('/').any(|e| e == ".." || e.is_empty()) {
-                return Err(invalid("subdir", subdir, "must be a relative path inside the repository".into()));
+            if subdir.starts_with(['/', '-'])
+                || subdir.split('/').any(|e| e == ".." || e.is_empty())
+            {
+                return Err(invalid(
+                    "subdir",
+                    subdir,
+                    "must be a relative path inside the repository".into(),
+                ));
             }
         }
     }
@@ -415,7 +508,12 @@ impl Layered {
     /// An error about the current value of `key`.
     fn invalid(&self, key: &str, reason: impl Into<String>) -> ConfigError {
         let (value, origin) = self.get(key);
-        ConfigError::InvalidValue { key: key.to_owned(), value: value.clone(), origin: origin.clone(), reason: reason.into() }
+        ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: value.clone(),
+            origin: origin.clone(),
+            reason: reason.into(),
+        }
     }
 
     /// Two settings that only make sense together: both set, or neither.
@@ -428,7 +526,11 @@ impl Layered {
         }
     }
 
-    fn parse<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, ConfigError> {
+    fn parse<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
         let (value, origin) = self.get(key);
         parse(value.trim()).map_err(|reason| ConfigError::InvalidValue {
             key: key.to_owned(),
@@ -450,16 +552,29 @@ struct FileContents {
 /// text, lists of strings joined with commas, `[[go_import]]` as entries.
 fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
     let origin = || Origin::File(path.to_owned());
-    let file_error = |reason: String| ConfigError::File { path: path.to_owned(), reason };
+    let file_error = |reason: String| ConfigError::File {
+        path: path.to_owned(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_error(e.to_string()))?;
-    let mut contents = FileContents { values: Vec::new(), go_imports: Vec::new(), rules: Vec::new() };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+    let mut contents = FileContents {
+        values: Vec::new(),
+        go_imports: Vec::new(),
+        rules: Vec::new(),
+    };
     let mut flat: Vec<(String, toml::Value)> = Vec::new();
     for (key, value) in table {
         match (key.as_str(), value) {
             ("rule", value) => contents.rules = table_list("rule", value, origin())?,
             ("go_import", value) => contents.go_imports = table_list("go_import", value, origin())?,
-            (_, toml::Value::Table(inner)) if SETTINGS.iter().any(|s| s.key.starts_with(&format!("{key}."))) => {
+            (_, toml::Value::Table(inner))
+                if SETTINGS
+                    .iter()
+                    .any(|s| s.key.starts_with(&format!("{key}."))) =>
+            {
                 flat.extend(inner.into_iter().map(|(k, v)| (format!("{key}.{k}"), v)));
             }
             (_, value) => flat.push((key, value)),
@@ -467,22 +582,30 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
     }
     for (key, value) in flat {
         if lookup(&key).is_none() {
-            return Err(ConfigError::UnknownKey { name: key, origin: origin() });
+            return Err(ConfigError::UnknownKey {
+                name: key,
+                origin: origin(),
+            });
         }
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Float(f) => f.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
-            toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => {
-                items.iter().filter_map(toml::Value::as_str).collect::<Vec<_>>().join(",")
-            }
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => items
+                .iter()
+                .filter_map(toml::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
             other => {
                 return Err(ConfigError::InvalidValue {
                     key,
                     value: other.to_string(),
                     origin: origin(),
-                    reason: format!("expected a string, number or list of strings, not a {}", other.type_str()),
+                    reason: format!(
+                        "expected a string, number or list of strings, not a {}",
+                        other.type_str()
+                    ),
                 })
             }
         };
@@ -492,13 +615,19 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
 }
 
 /// An array of tables (`[[rule]]`, `[[go_import]]`) as typed entries.
-fn table_list<T: serde::de::DeserializeOwned>(key: &str, value: toml::Value, origin: Origin) -> Result<Vec<T>, ConfigError> {
-    value.try_into().map_err(|e: toml::de::Error| ConfigError::InvalidValue {
-        key: key.to_owned(),
-        value: String::new(),
-        origin,
-        reason: e.message().to_owned(),
-    })
+fn table_list<T: serde::de::DeserializeOwned>(
+    key: &str,
+    value: toml::Value,
+    origin: Origin,
+) -> Result<Vec<T>, ConfigError> {
+    value
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: String::new(),
+            origin,
+            reason: e.message().to_owned(),
+        })
 }
 
 /// `60s`, `5m`, `1h30m`, `250ms`, or a bare number of seconds.
@@ -510,7 +639,13 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
 }
 
 fn parse_positive_duration(value: &str) -> Result<Duration, String> {
-    parse_duration(value).and_then(|d| if d.is_zero() { Err("must be greater than zero".into()) } else { Ok(d) })
+    parse_duration(value).and_then(|d| {
+        if d.is_zero() {
+            Err("must be greater than zero".into())
+        } else {
+            Ok(d)
+        }
+    })
 }
 
 #[cfg(test)]
@@ -518,7 +653,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -538,7 +676,11 @@ mod tests {
         std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlist_ttl = 5\ndata_dir = \"/from/file\"\nlog_format = \"json\"\n").unwrap();
         let sources = Sources {
             flags: vec![("listen".into(), "127.0.0.1:3".into())],
-            env: env(&[("MODVAULT_LISTEN", "127.0.0.1:2"), ("MODVAULT_DATA_DIR", "/from/env"), ("PATH", "/bin")]),
+            env: env(&[
+                ("MODVAULT_LISTEN", "127.0.0.1:2"),
+                ("MODVAULT_DATA_DIR", "/from/env"),
+                ("PATH", "/bin"),
+            ]),
             config_file: Some(file),
         };
         let config = Config::load(&sources).unwrap();
@@ -553,37 +695,74 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
         std::fs::write(&file, "upstream = \"off\"\n").unwrap();
-        let sources = Sources { env: env(&[("MODVAULT_CONFIG", file.to_str().unwrap())]), ..Sources::default() };
+        let sources = Sources {
+            env: env(&[("MODVAULT_CONFIG", file.to_str().unwrap())]),
+            ..Sources::default()
+        };
         assert_eq!(Config::load(&sources).unwrap().upstream_list, "off");
     }
 
     #[test]
     fn errors_name_the_key_and_its_origin() {
-        let bad_env = Sources { env: env(&[("MODVAULT_LIST_TTL", "fast")]), ..Sources::default() };
+        let bad_env = Sources {
+            env: env(&[("MODVAULT_LIST_TTL", "fast")]),
+            ..Sources::default()
+        };
         assert_eq!(
             Config::load(&bad_env).unwrap_err().to_string(),
             "invalid value \"fast\" for list_ttl (from environment variable MODVAULT_LIST_TTL): expected a duration such as 60s or 5m"
         );
-        let typo = Sources { env: env(&[("MODVAULT_LISTN", "x")]), ..Sources::default() };
+        let typo = Sources {
+            env: env(&[("MODVAULT_LISTN", "x")]),
+            ..Sources::default()
+        };
         assert_eq!(
             Config::load(&typo).unwrap_err().to_string(),
             "unknown setting MODVAULT_LISTN (from environment variable MODVAULT_LISTN)"
         );
-        let bad_flag = Sources { flags: vec![("upstream".into(), "ftp://x".into())], ..Sources::default() };
+        let bad_flag = Sources {
+            flags: vec![("upstream".into(), "ftp://x".into())],
+            ..Sources::default()
+        };
         let message = Config::load(&bad_flag).unwrap_err().to_string();
-        assert!(message.starts_with("invalid value \"ftp://x\" for upstream (from flag --upstream): "), "{message}");
+        assert!(
+            message.starts_with("invalid value \"ftp://x\" for upstream (from flag --upstream): "),
+            "{message}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
         std::fs::write(&file, "lissten = \"x\"\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
-        assert_eq!(message, format!("unknown setting lissten (from config file {})", file.display()));
+        let message = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "unknown setting lissten (from config file {})",
+                file.display()
+            )
+        );
         std::fs::write(&file, "listen = [1]\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
-        assert!(message.contains("for listen (from config file"), "{message}");
+        let message = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.contains("for listen (from config file"),
+            "{message}"
+        );
         std::fs::write(&file, "listen = \n").unwrap();
         assert!(matches!(
-            Config::load(&Sources { config_file: Some(file), ..Sources::default() }),
+            Config::load(&Sources {
+                config_file: Some(file),
+                ..Sources::default()
+            }),
             Err(ConfigError::File { .. })
         ));
     }
@@ -605,59 +784,139 @@ mod tests {
             ),
         )
         .unwrap();
-        let sources = Sources { config_file: Some(file.clone()), ..Sources::default() };
+        let sources = Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        };
         let config = Config::load(&sources).unwrap();
         assert_eq!(config.sumdb.upstream.len(), 2);
         assert_eq!(config.sumdb.upstream[0].name, "sum.golang.org");
         assert_eq!(config.sumdb.upstream[0].url, "https://sum.golang.org");
-        assert_eq!(config.sumdb.upstream[1].url, "http://127.0.0.1:9/sumdb/sum.corp.example");
+        assert_eq!(
+            config.sumdb.upstream[1].url,
+            "http://127.0.0.1:9/sumdb/sum.corp.example"
+        );
         assert_eq!(config.sumdb.nosumdb, ["git.corp.example/*"]);
         assert_eq!(config.sumdb.own.as_ref().unwrap().name, "sum.corp.example");
         assert_eq!(config.go_imports[0].repo, "https://go.googlesource.com/mod");
 
-        let off = Sources { env: env(&[("MODVAULT_SUMDB_UPSTREAM", "off")]), ..Sources::default() };
+        let off = Sources {
+            env: env(&[("MODVAULT_SUMDB_UPSTREAM", "off")]),
+            ..Sources::default()
+        };
         assert!(Config::load(&off).unwrap().sumdb.upstream.is_empty());
-        assert_eq!(Config::load(&Sources::default()).unwrap().sumdb.upstream[0].name, "sum.golang.org");
+        assert_eq!(
+            Config::load(&Sources::default()).unwrap().sumdb.upstream[0].name,
+            "sum.golang.org"
+        );
 
         let wrong_name = Sources {
-            env: env(&[("MODVAULT_SUMDB_NAME", "other.example"), ("MODVAULT_SUMDB_SIGNER_KEY_FILE", key_file.to_str().unwrap())]),
+            env: env(&[
+                ("MODVAULT_SUMDB_NAME", "other.example"),
+                ("MODVAULT_SUMDB_SIGNER_KEY_FILE", key_file.to_str().unwrap()),
+            ]),
             ..Sources::default()
         };
         let message = Config::load(&wrong_name).unwrap_err().to_string();
         assert!(message.contains("for sumdb.signer_key_file (from environment variable MODVAULT_SUMDB_SIGNER_KEY_FILE)"), "{message}");
-        let tls = Sources { flags: vec![("tls_key_file".into(), "/nonexistent.key".into())], ..Sources::default() };
+        let tls = Sources {
+            flags: vec![("tls_key_file".into(), "/nonexistent.key".into())],
+            ..Sources::default()
+        };
         assert_eq!(
             Config::load(&tls).unwrap_err().to_string(),
             "invalid value \"/nonexistent.key\" for tls_key_file (from flag --tls-key-file): tls_cert_file must be set too"
         );
-        let half = Sources { env: env(&[("MODVAULT_SUMDB_NAME", "x.example")]), ..Sources::default() };
-        assert!(Config::load(&half).unwrap_err().to_string().contains("sumdb.signer_key_file must be set too"));
-        let bad_key = Sources { flags: vec![("sumdb.upstream".into(), "sum.example+00000000+AAAA".into())], ..Sources::default() };
-        assert!(Config::load(&bad_key).unwrap_err().to_string().contains("for sumdb.upstream (from flag --sumdb-upstream)"));
+        let half = Sources {
+            env: env(&[("MODVAULT_SUMDB_NAME", "x.example")]),
+            ..Sources::default()
+        };
+        assert!(Config::load(&half)
+            .unwrap_err()
+            .to_string()
+            .contains("sumdb.signer_key_file must be set too"));
+        let bad_key = Sources {
+            flags: vec![("sumdb.upstream".into(), "sum.example+00000000+AAAA".into())],
+            ..Sources::default()
+        };
+        assert!(Config::load(&bad_key)
+            .unwrap_err()
+            .to_string()
+            .contains("for sumdb.upstream (from flag --sumdb-upstream)"));
 
         std::fs::write(&file, "[[rule]]\nmatch = \"git.corp.example/*\"\nsource = \"direct\"\nsumdb = false\n[auth]\nanonymous_read = []\n").unwrap();
-        let config = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap();
-        assert_eq!(config.rules.route("git.corp.example/x").source, modvault_rules::Source::Direct);
+        let config = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(
+            config.rules.route("git.corp.example/x").source,
+            modvault_rules::Source::Direct
+        );
         assert!(config.anonymous_read.is_empty());
         std::fs::write(&file, "[[rule]]\nmatch = \"[\"\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
+        let message = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(message.contains("for rule[0].match"), "{message}");
-        std::fs::write(&file, "[[rule]]\nmatch = \"x.example\"\nsource = \"nowhere\"\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
-        assert!(message.contains("for rule") && message.contains("nowhere"), "{message}");
+        std::fs::write(
+            &file,
+            "[[rule]]\nmatch = \"x.example\"\nsource = \"nowhere\"\n",
+        )
+        .unwrap();
+        let message = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.contains("for rule") && message.contains("nowhere"),
+            "{message}"
+        );
         std::fs::write(&file, "[sumdb]\nnosumbd = \"x\"\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file.clone()), ..Sources::default() }).unwrap_err().to_string();
-        assert!(message.starts_with("unknown setting sumdb.nosumbd"), "{message}");
-        std::fs::write(&file, "[[go_import]]\nprefix = \"example.com/x\"\nvcs = \"svn\"\nrepo = \"https://x\"\n").unwrap();
-        let message = Config::load(&Sources { config_file: Some(file), ..Sources::default() }).unwrap_err().to_string();
+        let message = Config::load(&Sources {
+            config_file: Some(file.clone()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.starts_with("unknown setting sumdb.nosumbd"),
+            "{message}"
+        );
+        std::fs::write(
+            &file,
+            "[[go_import]]\nprefix = \"example.com/x\"\nvcs = \"svn\"\nrepo = \"https://x\"\n",
+        )
+        .unwrap();
+        let message = Config::load(&Sources {
+            config_file: Some(file),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(message.contains("for go_import[0].vcs"), "{message}");
     }
 
     #[test]
     fn flags_and_env_names_derive_from_keys() {
         let setting = lookup("not_found_ttl").unwrap();
-        assert_eq!((setting.flag(), setting.env()), ("not-found-ttl".into(), "MODVAULT_NOT_FOUND_TTL".into()));
+        assert_eq!(
+            (setting.flag(), setting.env()),
+            ("not-found-ttl".into(), "MODVAULT_NOT_FOUND_TTL".into())
+        );
         let setting = lookup("sumdb.signer_key_file").unwrap();
-        assert_eq!((setting.flag(), setting.env()), ("sumdb-signer-key-file".into(), "MODVAULT_SUMDB_SIGNER_KEY_FILE".into()));
+        assert_eq!(
+            (setting.flag(), setting.env()),
+            (
+                "sumdb-signer-key-file".into(),
+                "MODVAULT_SUMDB_SIGNER_KEY_FILE".into()
+            )
+        );
     }
 }

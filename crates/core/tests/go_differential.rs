@@ -20,10 +20,6 @@ use modvault_core::{escape, gomod, path, pattern, pseudo, semver, ModuleVersion}
 
 const ORACLE_SOURCE: &str = include_str!("oracle/main.go");
 
-
-
-
-
 /// Questions for the oracle, each with modvault-core's own answer.
 #[derive(Default)]
 struct Batch {

@@ -62,7 +62,9 @@ impl ObjectCache {
 
     /// The committer time of a commit, if known.
     pub(crate) fn commit_time(&self, mirror: &Arc<str>, hash: &str) -> Option<i64> {
-        lock(&self.commits).get(&(mirror.clone(), hash.to_owned())).copied()
+        lock(&self.commits)
+            .get(&(mirror.clone(), hash.to_owned()))
+            .copied()
     }
 
     pub(crate) fn put_commit_time(&self, mirror: &Arc<str>, hash: &str, time: i64) {
@@ -96,7 +98,9 @@ impl ObjectCache {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A map bounded by entries and by total weight, evicting in insertion
@@ -177,21 +181,33 @@ mod tests {
         b.insert("d", 4, 0);
         assert_eq!(b.get(&"a"), None, "oldest out by count");
         b.insert("e", 5, 8);
-        assert_eq!((b.get(&"b"), b.get(&"c"), b.get(&"d")), (None, Some(&3), Some(&4)));
+        assert_eq!(
+            (b.get(&"b"), b.get(&"c"), b.get(&"d")),
+            (None, Some(&3), Some(&4))
+        );
         assert_eq!(b.get(&"e"), Some(&5));
         b.insert("f", 6, 11);
         assert_eq!(b.get(&"f"), None, "heavier than the budget");
         b.insert("e", 7, 1);
         assert_eq!((b.get(&"e"), b.len()), (Some(&7), 3));
         b.insert("d", 8, 10);
-        assert_eq!((b.get(&"d"), b.get(&"e")), (None, Some(&7)), "replaced, then over the budget");
+        assert_eq!(
+            (b.get(&"d"), b.get(&"e")),
+            (None, Some(&7)),
+            "replaced, then over the budget"
+        );
     }
 
     #[test]
     fn blobs_keep_contents_and_mirrors_apart() {
         let cache = ObjectCache::with_limits(4, 4, 1 << 20);
         let (m1, m2): (Arc<str>, Arc<str>) = ("m1".into(), "m2".into());
-        cache.put_blob(&m1, "c", "go.mod", BlobEntry::Blob(Some(Bytes::from_static(b"module x\n"))));
+        cache.put_blob(
+            &m1,
+            "c",
+            "go.mod",
+            BlobEntry::Blob(Some(Bytes::from_static(b"module x\n"))),
+        );
         cache.put_blob(&m1, "c", "go.mod", BlobEntry::Blob(None));
         assert_eq!(
             cache.blob(&m1, "c", "go.mod"),
@@ -204,6 +220,9 @@ mod tests {
         cache.put_blob(&m1, "c", "LICENSE", BlobEntry::Blob(Some(big)));
         assert_eq!(cache.blob(&m1, "c", "LICENSE"), Some(BlobEntry::Blob(None)));
         cache.put_commit_time(&m1, "c", 42);
-        assert_eq!((cache.commit_time(&m1, "c"), cache.commit_time(&m2, "c")), (Some(42), None));
+        assert_eq!(
+            (cache.commit_time(&m1, "c"), cache.commit_time(&m2, "c")),
+            (Some(42), None)
+        );
     }
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use modvault_core::gomod::{module_path, parse_lax, GoModSummary};
 use modvault_core::modzip::{MAX_GO_MOD, MAX_LICENSE};
-use modvault_core::path::{canonical_version, match_path_major, path_major_prefix, split_path_version};
+use modvault_core::path::{
+    canonical_version, match_path_major, path_major_prefix, split_path_version,
+};
 use modvault_core::pseudo::{
     is_pseudo_version, pseudo_version, pseudo_version_base, pseudo_version_rev, pseudo_version_time,
 };
@@ -87,7 +89,9 @@ impl CodeRepo {
             )));
         }
         let Some((mut path_prefix, path_major)) = split_path_version(path) else {
-            return Err(RepoError::not_found(format!("invalid module path {path:?}")));
+            return Err(RepoError::not_found(format!(
+                "invalid module path {path:?}"
+            )));
         };
         if code_root == path {
             path_prefix = path;
@@ -134,7 +138,10 @@ impl CodeRepo {
     }
 
     fn invalid_version(&self, version: &str, why: impl std::fmt::Display) -> RepoError {
-        RepoError::NotFound(format!("{}@{version}: invalid version: {why}", self.mod_path))
+        RepoError::NotFound(format!(
+            "{}@{version}: invalid version: {why}",
+            self.mod_path
+        ))
     }
 
     // -----------------------------------------------------------------
@@ -165,7 +172,10 @@ impl CodeRepo {
                 continue;
             }
             if !match_path_major(v, &self.path_major) {
-                if self.code_dir.is_empty() && self.path_major.is_empty() && semver::major(v).as_str() > "v1" {
+                if self.code_dir.is_empty()
+                    && self.path_major.is_empty()
+                    && semver::major(v).as_str() > "v1"
+                {
                     incompatible.push(v.to_owned());
                 }
                 continue;
@@ -218,7 +228,11 @@ impl CodeRepo {
     /// Whether the tag `v` has a go.mod at the repository root (Go reads
     /// `go.mod` at revision `v`; codeDir is empty here).
     async fn version_has_go_mod(&self, v: &str) -> RepoResult<bool> {
-        let info = self.code.stat(v).await.map_err(|e| e.context(&self.mod_path))?;
+        let info = self
+            .code
+            .stat(v)
+            .await
+            .map_err(|e| e.context(&self.mod_path))?;
         self.code.blob_exists(&info.name, "go.mod").await
     }
 
@@ -241,7 +255,11 @@ impl CodeRepo {
 
     /// Go's `codeRepo.Latest`: the default branch's HEAD, as a version.
     pub(crate) async fn latest(&self) -> RepoResult<ModuleRev> {
-        let info = self.code.latest().await.map_err(|e| e.context(&self.mod_path))?;
+        let info = self
+            .code
+            .latest()
+            .await
+            .map_err(|e| e.context(&self.mod_path))?;
         self.convert(&info, "").await
     }
 
@@ -254,7 +272,9 @@ impl CodeRepo {
         if is_pseudo_version(stat_vers) {
             // Check the go.mod location and major version first: cheap,
             // unlike the ancestry check.
-            let rev = self.check_canonical(info, stat_vers, stat_vers, &mut memo).await?;
+            let rev = self
+                .check_canonical(info, stat_vers, stat_vers, &mut memo)
+                .await?;
             self.validate_pseudo_version(info, stat_vers).await?;
             return Ok(rev);
         }
@@ -289,7 +309,9 @@ impl CodeRepo {
                 && semver::compare(&highest_canonical, &v).is_lt()
                 && !self.is_retracted(&mut retractions, &v).await?
                 && (match_path_major(&v, &self.path_major)
-                    || self.can_use_incompatible(info, &v, stat_vers, &mut memo).await?)
+                    || self
+                        .can_use_incompatible(info, &v, stat_vers, &mut memo)
+                        .await?)
             {
                 highest_canonical = v;
             }
@@ -309,13 +331,29 @@ impl CodeRepo {
         if pseudo_base.is_empty() {
             let mut highest = String::new();
             if info.reached_through_ref {
-                self.raise_to_recent_tags(info, &tag_prefix, &info.tags, stat_vers, &mut memo, &mut retractions, &mut highest)
-                    .await?;
+                self.raise_to_recent_tags(
+                    info,
+                    &tag_prefix,
+                    &info.tags,
+                    stat_vers,
+                    &mut memo,
+                    &mut retractions,
+                    &mut highest,
+                )
+                .await?;
             }
             if highest.is_empty() {
                 let merged = self.code.merged_tags(&info.name).await?;
-                self.raise_to_recent_tags(info, &tag_prefix, &merged, stat_vers, &mut memo, &mut retractions, &mut highest)
-                    .await?;
+                self.raise_to_recent_tags(
+                    info,
+                    &tag_prefix,
+                    &merged,
+                    stat_vers,
+                    &mut memo,
+                    &mut retractions,
+                    &mut highest,
+                )
+                .await?;
             }
             if !highest.is_empty() {
                 pseudo_base = tag_to_version(&tag_prefix, &format!("{tag_prefix}{highest}")).0;
@@ -323,7 +361,8 @@ impl CodeRepo {
         }
         let timestamp = pseudo_timestamp(info.time)?;
         let pseudo = pseudo_version(&self.pseudo_major, &pseudo_base, &timestamp, &info.short);
-        self.check_canonical(info, &pseudo, stat_vers, &mut memo).await
+        self.check_canonical(info, &pseudo, stat_vers, &mut memo)
+            .await
     }
 
     /// Raises `highest` to the highest allowed version among `tags`
@@ -340,8 +379,12 @@ impl CodeRepo {
         highest: &mut String,
     ) -> RepoResult<()> {
         for tag in tags {
-            let Some(semtag) = tag.strip_prefix(tag_prefix) else { continue };
-            if self.tag_allowed(info, tag_prefix, tag, stat_vers, memo, retractions).await?
+            let Some(semtag) = tag.strip_prefix(tag_prefix) else {
+                continue;
+            };
+            if self
+                .tag_allowed(info, tag_prefix, tag, stat_vers, memo, retractions)
+                .await?
                 && semver::compare(semtag, highest).is_gt()
             {
                 *highest = semtag.to_owned();
@@ -364,7 +407,9 @@ impl CodeRepo {
         if v.is_empty() {
             return Ok(false);
         }
-        if !match_path_major(&v, &self.path_major) && !self.can_use_incompatible(info, &v, stat_vers, memo).await? {
+        if !match_path_major(&v, &self.path_major)
+            && !self.can_use_incompatible(info, &v, stat_vers, memo).await?
+        {
             return Ok(false);
         }
         Ok(!self.is_retracted(retractions, &v).await?)
@@ -397,11 +442,19 @@ impl CodeRepo {
     }
 
     /// Whether `<dir>/go.mod` is absent at the commit, memoized by `dir`.
-    async fn no_go_mod_at(&self, info: &CommitInfo, dir: &str, memo: &mut IncompatibleMemo) -> RepoResult<bool> {
+    async fn no_go_mod_at(
+        &self,
+        info: &CommitInfo,
+        dir: &str,
+        memo: &mut IncompatibleMemo,
+    ) -> RepoResult<bool> {
         if let Some(&ok) = memo.get(dir) {
             return Ok(ok);
         }
-        let ok = !self.code.blob_exists(&info.name, &join(&[dir, "go.mod"])).await?;
+        let ok = !self
+            .code
+            .blob_exists(&info.name, &join(&[dir, "go.mod"]))
+            .await?;
         memo.insert(dir.to_owned(), ok);
         Ok(ok)
     }
@@ -431,11 +484,16 @@ impl CodeRepo {
         let base = v.strip_suffix("+incompatible").unwrap_or(&v).to_owned();
         let mut incompatible_error = None;
         if !match_path_major(&base, &self.path_major) {
-            if self.can_use_incompatible(info, &base, stat_vers, memo).await? {
+            if self
+                .can_use_incompatible(info, &base, stat_vers, memo)
+                .await?
+            {
                 v = format!("{base}+incompatible");
             } else if !self.path_major.is_empty() {
-                incompatible_error =
-                    Some("module path includes a major version suffix, so major version must match".to_owned());
+                incompatible_error = Some(
+                    "module path includes a major version suffix, so major version must match"
+                        .to_owned(),
+                );
             } else {
                 incompatible_error = Some(format!(
                     "module contains a go.mod file, so module path must match major version ({:?})",
@@ -454,9 +512,10 @@ impl CodeRepo {
             // +incompatible) or not at all.
             let stat_base = stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers);
             if stat_base != base {
-                return Err(
-                    self.invalid_version(stat_vers, format!("resolves to version {v} ({stat_base} is not a tag)"))
-                );
+                return Err(self.invalid_version(
+                    stat_vers,
+                    format!("resolves to version {v} ({stat_base} is not a tag)"),
+                ));
             }
         }
         if let Some(why) = incompatible_error {
@@ -473,16 +532,29 @@ impl CodeRepo {
     /// Go's `validatePseudoVersion`: the revision, the timestamp and the
     /// base tag of a client-supplied pseudo-version agree with the commit.
     async fn validate_pseudo_version(&self, info: &CommitInfo, version: &str) -> RepoResult<()> {
-        let invalid =
-            |why: String| RepoError::NotFound(format!("{}@{version}: invalid pseudo-version: {why}", self.mod_path));
+        let invalid = |why: String| {
+            RepoError::NotFound(format!(
+                "{}@{version}: invalid pseudo-version: {why}",
+                self.mod_path
+            ))
+        };
         let rev = pseudo_version_rev(version).map_err(|e| invalid(e.reason.to_string()))?;
         if rev != info.short {
             return Err(invalid(if rev.starts_with(&info.short) {
-                format!("revision is longer than canonical (expected {})", info.short)
+                format!(
+                    "revision is longer than canonical (expected {})",
+                    info.short
+                )
             } else if info.short.starts_with(&rev) {
-                format!("revision is shorter than canonical (expected {})", info.short)
+                format!(
+                    "revision is shorter than canonical (expected {})",
+                    info.short
+                )
             } else {
-                format!("does not match short name of revision (expected {})", info.short)
+                format!(
+                    "does not match short name of revision (expected {})",
+                    info.short
+                )
             }));
         }
         let time = pseudo_version_time(version).map_err(|e| invalid(e.reason.to_string()))?;
@@ -500,7 +572,9 @@ impl CodeRepo {
             .map_err(|e| invalid(e.reason.to_string()))?;
         if base.is_empty() {
             if self.pseudo_major.is_empty() && semver::major(version) == "v1" {
-                return Err(invalid("major version without preceding tag must be v0, not v1".into()));
+                return Err(invalid(
+                    "major version without preceding tag must be v0, not v1".into(),
+                ));
             }
             return Ok(());
         }
@@ -512,11 +586,17 @@ impl CodeRepo {
             }
         }
         let wanted = format!("{tag_prefix}{base}");
-        let names_base = |tag: &str| semver::compare(tag.strip_prefix(&tag_prefix).unwrap_or(tag), &base).is_eq();
+        let names_base = |tag: &str| {
+            semver::compare(tag.strip_prefix(&tag_prefix).unwrap_or(tag), &base).is_eq()
+        };
         let mut snapshot = self.code.snapshot().await?;
         // The commit may be in the mirror while its base tag was pushed
         // after the last fetch: stale refs are worth one more look.
-        if !snapshot.tags_with_prefix(&wanted).any(|(tag, _)| names_base(tag)) && self.code.refresh_if_stale().await? {
+        if !snapshot
+            .tags_with_prefix(&wanted)
+            .any(|(tag, _)| names_base(tag))
+            && self.code.refresh_if_stale().await?
+        {
             snapshot = self.code.snapshot().await?;
         }
         let mut last_tag = String::new();
@@ -569,7 +649,11 @@ impl CodeRepo {
     /// the `retract` directives of the go.mod of the highest tagged release
     /// (else pre-release) that is not `+incompatible`. Failing to read them
     /// retracts nothing, as in Go; a git failure is still an error.
-    async fn is_retracted(&self, memo: &mut Option<Option<GoModSummary>>, v: &str) -> RepoResult<bool> {
+    async fn is_retracted(
+        &self,
+        memo: &mut Option<Option<GoModSummary>>,
+        v: &str,
+    ) -> RepoResult<bool> {
         if memo.is_none() {
             *memo = Some(match self.retractions().await {
                 Ok(summary) => summary,
@@ -588,7 +672,9 @@ impl CodeRepo {
         if let Some(i) = versions.iter().position(|v| v.ends_with("+incompatible")) {
             versions.truncate(i);
         }
-        let Some(last) = versions.last() else { return Ok(None) };
+        let Some(last) = versions.last() else {
+            return Ok(None);
+        };
         let highest = versions
             .iter()
             .rev()
@@ -636,10 +722,14 @@ impl CodeRepo {
             Blob::Missing => String::new(),
         };
         let found1 = matches!(gomod1, Blob::Found(_))
-            && (is_major(&mpath1, &self.path_major) || self.can_replace_mismatched_version_due_to_bug(&mpath1));
+            && (is_major(&mpath1, &self.path_major)
+                || self.can_replace_mismatched_version_due_to_bug(&mpath1));
 
         let mut file2 = String::new();
-        if !self.path_major.is_empty() && self.code_root != self.mod_path && !self.path_major.starts_with('.') {
+        if !self.path_major.is_empty()
+            && self.code_root != self.mod_path
+            && !self.path_major.starts_with('.')
+        {
             // With /vN: either go.mod says vN and vN/go.mod does not exist,
             // or vN/go.mod exists and says vN. Only the major suffix is
             // compared (forks used in replace directives have other paths).
@@ -706,7 +796,9 @@ impl CodeRepo {
             };
             return Err(RepoError::NotFound(why));
         }
-        if self.code_dir.is_empty() && (self.path_major.is_empty() || self.path_major.starts_with('.')) {
+        if self.code_dir.is_empty()
+            && (self.path_major.is_empty() || self.path_major.starts_with('.'))
+        {
             // No go.mod at the root: fine for v0/v1 and gopkg.in.
             return Ok((info, String::new(), None));
         }
@@ -731,7 +823,9 @@ impl CodeRepo {
     /// conversion), or `module <path>\n` when there is none.
     pub(crate) async fn go_mod(&self, version: &str) -> RepoResult<Vec<u8>> {
         if version != canonical_version(version) {
-            return Err(RepoError::not_found(format!("version {version} is not canonical")));
+            return Err(RepoError::not_found(format!(
+                "version {version} is not canonical"
+            )));
         }
         if is_pseudo_version(version) {
             // findDir uses only the commit of a pseudo-version: check the
@@ -742,7 +836,10 @@ impl CodeRepo {
         if let Some(data) = gomod {
             return Ok(data);
         }
-        match self.read_blob(&info.name, &join(&[&dir, "go.mod"]), MAX_GO_MOD).await? {
+        match self
+            .read_blob(&info.name, &join(&[&dir, "go.mod"]), MAX_GO_MOD)
+            .await?
+        {
             Blob::Found(data) => Ok(data),
             Blob::Missing => Ok(legacy_go_mod(&self.mod_path)),
         }
@@ -752,7 +849,9 @@ impl CodeRepo {
     /// into the module zip (see [`zipbuild`]).
     pub(crate) async fn zip(&self, version: &str) -> RepoResult<BuiltZip> {
         if version != canonical_version(version) {
-            return Err(RepoError::not_found(format!("version {version} is not canonical")));
+            return Err(RepoError::not_found(format!(
+                "version {version} is not canonical"
+            )));
         }
         if is_pseudo_version(version) {
             self.stat(version).await?;
@@ -769,7 +868,9 @@ impl CodeRepo {
         };
         let archive = tempfile::tempfile_in(&self.scratch_dir).map_err(scratch)?;
         let mut archive_async = tokio::fs::File::from_std(archive.try_clone().map_err(scratch)?);
-        self.code.archive(&info.name, &subdir, &mut archive_async).await?;
+        self.code
+            .archive(&info.name, &subdir, &mut archive_async)
+            .await?;
         drop(archive_async);
 
         let subdir_for_listing = subdir.clone();
@@ -780,7 +881,10 @@ impl CodeRepo {
         .await?;
 
         let extra_license = if !listing.has_license && !subdir.trim_matches('/').is_empty() {
-            match self.read_blob(&info.name, "LICENSE", MAX_LICENSE + 1).await? {
+            match self
+                .read_blob(&info.name, "LICENSE", MAX_LICENSE + 1)
+                .await?
+            {
                 Blob::Found(data) => Some(data),
                 Blob::Missing => None,
             }
@@ -791,7 +895,13 @@ impl CodeRepo {
         let module = ModuleVersion::new(&self.mod_path, version);
         let mut out = tempfile::tempfile_in(&self.scratch_dir).map_err(scratch)?;
         blocking(move || {
-            let len = zipbuild::write_module_zip(&archive, &listing, extra_license.as_deref(), &module, &mut out)?;
+            let len = zipbuild::write_module_zip(
+                &archive,
+                &listing,
+                extra_license.as_deref(),
+                &module,
+                &mut out,
+            )?;
             Ok(BuiltZip { file: out, len })
         })
         .await
@@ -820,7 +930,12 @@ impl CodeRepo {
         let matcher = match QueryMatcher::new(&self.mod_path, query) {
             Ok(Some(matcher)) if !matcher.can_stat => matcher,
             Ok(_) => return self.stat_query(query).await,
-            Err(why) => return Err(RepoError::NotFound(format!("{}@{query}: {why}", self.mod_path))),
+            Err(why) => {
+                return Err(RepoError::NotFound(format!(
+                    "{}@{query}: {why}",
+                    self.mod_path
+                )))
+            }
         };
         // Go's CheckAllowed: retractions come from the go.mod of the latest
         // version found while ignoring them
@@ -849,7 +964,8 @@ impl CodeRepo {
         } else {
             self.versions(&matcher.prefix).await?
         };
-        self.query_versions(&matcher, &versions, allowed, query).await
+        self.query_versions(&matcher, &versions, allowed, query)
+            .await
     }
 
     /// `queryProxy` for a revision query: `Stat`, and for a version with
@@ -958,9 +1074,14 @@ impl QueryMatcher {
         };
         let bad = |v: &str| format!("invalid semantic version {v:?} in range {query:?}");
         let ambiguous = |v: &str| format!("ambiguous semantic version {v:?} in range {query:?}");
-        let matches_major = |v: &str| split_path_version(path).is_some_and(|(_, major)| match_path_major(v, major));
+        let matches_major =
+            |v: &str| split_path_version(path).is_some_and(|(_, major)| match_path_major(v, major));
         // (comparison the version must have with the bound, or-equal, bound)
-        let mut range = |op: &str, or_equal: bool, ordering: std::cmp::Ordering, lower: bool| -> Result<(), String> {
+        let mut range = |op: &str,
+                         or_equal: bool,
+                         ordering: std::cmp::Ordering,
+                         lower: bool|
+         -> Result<(), String> {
             let v = &query[op.len()..];
             if !semver::is_valid(v) {
                 return Err(bad(v));
@@ -1074,7 +1195,9 @@ pub(crate) fn legacy_go_mod(path: &str) -> Vec<u8> {
 }
 
 /// Runs blocking file work off the async threads.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> RepoResult<T> + Send + 'static) -> RepoResult<T> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> RepoResult<T> + Send + 'static,
+) -> RepoResult<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| RepoError::Failed(format!("zip task failed: {e}")))?
@@ -1089,8 +1212,14 @@ mod tests {
         assert_eq!(tag_to_version("", "v1.2.3"), ("v1.2.3".into(), true));
         assert_eq!(tag_to_version("", "v1.2.3+meta"), ("v1.2.3".into(), false));
         assert_eq!(tag_to_version("", "v1.2"), (String::new(), false));
-        assert_eq!(tag_to_version("", "v2.0.0+incompatible"), ("v2.0.0".into(), false));
-        assert_eq!(tag_to_version("sub/", "sub/v1.0.0"), ("v1.0.0".into(), true));
+        assert_eq!(
+            tag_to_version("", "v2.0.0+incompatible"),
+            ("v2.0.0".into(), false)
+        );
+        assert_eq!(
+            tag_to_version("sub/", "sub/v1.0.0"),
+            ("v1.0.0".into(), true)
+        );
         assert_eq!(tag_to_version("sub/", "v1.0.0"), (String::new(), false));
         assert_eq!(
             tag_to_version("", "v1.0.0-20200101000000-abcdefabcdef"),

@@ -35,7 +35,10 @@ pub(crate) enum GitError {
     #[error("git {command}: output larger than {limit} bytes")]
     TooLarge { command: String, limit: u64 },
     #[error("git {command}: {source}")]
-    Io { command: String, source: std::io::Error },
+    Io {
+        command: String,
+        source: std::io::Error,
+    },
     /// git ran and exited unsuccessfully; `stderr` has URLs redacted.
     #[error("git {command} failed ({status}): {stderr}")]
     Failed {
@@ -73,7 +76,10 @@ pub(crate) enum Sink<'a> {
     /// Collected in memory, at most `limit` bytes.
     Capture { limit: u64 },
     /// Written to a file, at most `limit` bytes (for archives).
-    File { file: &'a mut tokio::fs::File, limit: u64 },
+    File {
+        file: &'a mut tokio::fs::File,
+        limit: u64,
+    },
 }
 
 /// Runs git processes within the configured bounds.
@@ -160,11 +166,19 @@ impl GitRunner {
 
         let outcome = tokio::time::timeout(self.timeout, async {
             let output = match sink {
-                Sink::Capture { limit } => copy_limited(stdout, Vec::new(), limit).await.map(|(buf, _)| buf),
-                Sink::File { file, limit } => copy_to_file(stdout, file, limit).await.map(|_| Vec::new()),
+                Sink::Capture { limit } => copy_limited(stdout, Vec::new(), limit)
+                    .await
+                    .map(|(buf, _)| buf),
+                Sink::File { file, limit } => {
+                    copy_to_file(stdout, file, limit).await.map(|_| Vec::new())
+                }
             };
             match output {
-                Ok(output) => child.wait().await.map(|status| (output, status)).map_err(Copy::Io),
+                Ok(output) => child
+                    .wait()
+                    .await
+                    .map(|status| (output, status))
+                    .map_err(Copy::Io),
                 Err(e) => Err(e),
             }
         })
@@ -254,7 +268,11 @@ async fn copy_limited<R: AsyncRead + Unpin>(
     }
 }
 
-async fn copy_to_file<R: AsyncRead + Unpin>(mut from: R, file: &mut tokio::fs::File, limit: u64) -> Result<u64, Copy> {
+async fn copy_to_file<R: AsyncRead + Unpin>(
+    mut from: R,
+    file: &mut tokio::fs::File,
+    limit: u64,
+) -> Result<u64, Copy> {
     let mut chunk = vec![0u8; 256 << 10];
     let mut total: u64 = 0;
     loop {
@@ -319,7 +337,9 @@ impl Drop for ProcessGroup {
 
 #[cfg(unix)]
 fn kill_group(leader: u32) {
-    let Ok(pid) = i32::try_from(leader) else { return };
+    let Ok(pid) = i32::try_from(leader) else {
+        return;
+    };
     // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
     // addresses the process group that our child leads (process_group(0)).
     unsafe {
@@ -369,7 +389,10 @@ mod tests {
         let git = GitRunner::new(
             1,
             Duration::from_millis(300),
-            &[("GIT_CONFIG_PARAMETERS".into(), "'alias.snooze=!sleep 30'".into())],
+            &[(
+                "GIT_CONFIG_PARAMETERS".into(),
+                "'alias.snooze=!sleep 30'".into(),
+            )],
             std::env::temp_dir(),
         );
         let started = std::time::Instant::now();

@@ -53,19 +53,26 @@ impl Discovery {
     /// Go's `repoRootForImportDynamic` in module mode. `insecure` (the path
     /// matches the GOINSECURE-style patterns) allows plain HTTP after
     /// HTTPS fails.
-    pub(crate) async fn discover(&self, import_path: &str, insecure: bool) -> Result<DiscoveredRoot, String> {
+    pub(crate) async fn discover(
+        &self,
+        import_path: &str,
+        insecure: bool,
+    ) -> Result<DiscoveredRoot, String> {
         let (shown, imports) = self.fetch_imports(import_path, insecure).await?;
         let chosen = match match_go_import(&imports, import_path) {
             Ok(chosen) => chosen.clone(),
             Err(MatchError::NoMatch(mismatches)) => {
-                return Err(format!("parse {shown}: no go-import meta tags ({mismatches})"))
+                return Err(format!(
+                    "parse {shown}: no go-import meta tags ({mismatches})"
+                ))
             }
             Err(e @ MatchError::Multiple(_)) => return Err(format!("parse {shown}: {e}")),
         };
         // A page for uni.edu/bob/project claiming the prefix uni.edu must be
         // confirmed by uni.edu's own page.
         if chosen.prefix != import_path {
-            let (prefix_shown, prefix_imports) = self.fetch_imports(&chosen.prefix, insecure).await?;
+            let (prefix_shown, prefix_imports) =
+                self.fetch_imports(&chosen.prefix, insecure).await?;
             if prefix_imports.is_empty() {
                 return Err(format!(
                     "fetching {}: no go-import meta tag found in {prefix_shown}",
@@ -95,7 +102,11 @@ impl Discovery {
     }
 
     /// GETs the discovery page for `import_path` and parses it.
-    async fn fetch_imports(&self, import_path: &str, insecure: bool) -> Result<(String, Vec<MetaImport>), String> {
+    async fn fetch_imports(
+        &self,
+        import_path: &str,
+        insecure: bool,
+    ) -> Result<(String, Vec<MetaImport>), String> {
         let (host, path) = match import_path.find('/') {
             Some(slash) => (&import_path[..slash], &import_path[slash..]),
             None => (import_path, "/"),
@@ -173,7 +184,10 @@ pub(crate) enum MatchError {
 
 /// Go's `matchGoImport`: the one tag whose prefix is a path prefix of
 /// `import_path` (a leading `mod` tag wins over non-`mod` ones).
-pub(crate) fn match_go_import<'a>(imports: &'a [MetaImport], import_path: &str) -> Result<&'a MetaImport, MatchError> {
+pub(crate) fn match_go_import<'a>(
+    imports: &'a [MetaImport],
+    import_path: &str,
+) -> Result<&'a MetaImport, MatchError> {
     let mut found: Option<&MetaImport> = None;
     let mut mismatches = Vec::new();
     for import in imports {
@@ -243,7 +257,10 @@ fn url_scheme(raw: &str) -> Result<&str, String> {
 /// non-strict XML decoder would reject, keeping the tags before it.
 pub(crate) fn parse_meta_go_imports(html: &[u8]) -> Vec<MetaImport> {
     let mut imports = Vec::new();
-    let mut tokens = Tokenizer { input: html, pos: 0 };
+    let mut tokens = Tokenizer {
+        input: html,
+        pos: 0,
+    };
     while let Some(token) = tokens.next_token() {
         match token {
             Token::Start { name, attrs } => {
@@ -273,8 +290,12 @@ pub(crate) fn parse_meta_go_imports(html: &[u8]) -> Vec<MetaImport> {
         .filter(|m| m.vcs == "mod")
         .map(|m| m.prefix.clone())
         .collect();
-    let (mut list, rest): (Vec<MetaImport>, Vec<MetaImport>) = imports.into_iter().partition(|m| m.vcs == "mod");
-    list.extend(rest.into_iter().filter(|m| !mod_prefixes.contains(&m.prefix)));
+    let (mut list, rest): (Vec<MetaImport>, Vec<MetaImport>) =
+        imports.into_iter().partition(|m| m.vcs == "mod");
+    list.extend(
+        rest.into_iter()
+            .filter(|m| !mod_prefixes.contains(&m.prefix)),
+    );
     list
 }
 
@@ -324,7 +345,9 @@ impl Tokenizer<'_> {
 
     fn find(&mut self, terminator: &[u8]) -> Option<()> {
         let rest = &self.input[self.pos..];
-        let at = rest.windows(terminator.len()).position(|w| w == terminator)?;
+        let at = rest
+            .windows(terminator.len())
+            .position(|w| w == terminator)?;
         self.pos += at + terminator.len();
         Some(())
     }
@@ -351,7 +374,8 @@ impl Tokenizer<'_> {
                 let target = self.name()?;
                 let start = self.pos;
                 self.find(b"?>")?;
-                let content = String::from_utf8_lossy(&self.input[start..self.pos - 2]).into_owned();
+                let content =
+                    String::from_utf8_lossy(&self.input[start..self.pos - 2]).into_owned();
                 if target == "xml" {
                     // Only UTF-8 (and ASCII, read as UTF-8) can be decoded.
                     let encoding = proc_inst_param("encoding", &content);
@@ -448,10 +472,9 @@ impl Tokenizer<'_> {
                 _ => {
                     // Non-strict: an unquoted value of name-like characters.
                     let start = self.pos;
-                    while self
-                        .peek()
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-'))
-                    {
+                    while self.peek().is_some_and(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-')
+                    }) {
                         self.pos += 1;
                     }
                     String::from_utf8_lossy(&self.input[start..self.pos]).into_owned()
@@ -464,10 +487,9 @@ impl Tokenizer<'_> {
     /// An XML name, reduced to its local part as `nsname` does.
     fn name(&mut self) -> Option<String> {
         let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|b| b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-'))
-        {
+        while self.peek().is_some_and(|b| {
+            b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-')
+        }) {
             self.pos += 1;
         }
         let name = String::from_utf8_lossy(&self.input[start..self.pos]).into_owned();
@@ -478,7 +500,9 @@ impl Tokenizer<'_> {
         match name.matches(':').count() {
             0 => Some(name),
             1 => match name.split_once(':') {
-                Some((space, local)) if !space.is_empty() && !local.is_empty() => Some(local.to_owned()),
+                Some((space, local)) if !space.is_empty() && !local.is_empty() => {
+                    Some(local.to_owned())
+                }
                 _ => Some(name),
             },
             _ => None,
@@ -592,7 +616,12 @@ mod tests {
             // XML doesn't like <div style=position:relative>.
             (
                 r#"<!doctype html><title>Page Not Found</title><meta name=go-import content="chitin.io/chitin git https://github.com/chitin-io/chitin"><div style=position:relative>DRAFT</div>"#,
-                vec![mi("chitin.io/chitin", "git", "https://github.com/chitin-io/chitin", "")],
+                vec![mi(
+                    "chitin.io/chitin",
+                    "git",
+                    "https://github.com/chitin-io/chitin",
+                    "",
+                )],
             ),
             (
                 r#"<meta name="go-import" content="myitcv.io git https://github.com/myitcv/x">
@@ -610,11 +639,21 @@ mod tests {
             ),
             (
                 r#"<meta name="go-import" content="foo/bar git https://github.com/rsc/foo/bar subdir">"#,
-                vec![mi("foo/bar", "git", "https://github.com/rsc/foo/bar", "subdir")],
+                vec![mi(
+                    "foo/bar",
+                    "git",
+                    "https://github.com/rsc/foo/bar",
+                    "subdir",
+                )],
             ),
             (
                 r#"<meta name="go-import" content="foo/bar git https://github.com/rsc/foo/bar subdir/path">"#,
-                vec![mi("foo/bar", "git", "https://github.com/rsc/foo/bar", "subdir/path")],
+                vec![mi(
+                    "foo/bar",
+                    "git",
+                    "https://github.com/rsc/foo/bar",
+                    "subdir/path",
+                )],
             ),
             (
                 r#"<meta name="go-import" content="foo/bar git https://github.com/rsc/foo/bar subdir extra">"#,
@@ -624,7 +663,10 @@ mod tests {
                 r#"<META NAME="go-import" Content="a.b/c git https://h/c">"#,
                 vec![mi("a.b/c", "git", "https://h/c", "")],
             ),
-            (r#"<meta name="GO-IMPORT" content="a.b/c git https://h/c">"#, vec![]),
+            (
+                r#"<meta name="GO-IMPORT" content="a.b/c git https://h/c">"#,
+                vec![],
+            ),
             (
                 r#"<?xml version="1.0" encoding="latin1"?><meta name="go-import" content="a.b/c git https://h/c">"#,
                 vec![],
@@ -645,19 +687,36 @@ mod tests {
         let ok = |imports: &[MetaImport], path: &str, want: &MetaImport| {
             assert_eq!(match_go_import(imports, path).unwrap(), want, "{path}");
         };
-        let err = |imports: &[MetaImport], path: &str| assert!(match_go_import(imports, path).is_err(), "{path}");
-        let a = mi("example.com/user/foo", "git", "https://example.com/repo/target", "");
+        let err = |imports: &[MetaImport], path: &str| {
+            assert!(match_go_import(imports, path).is_err(), "{path}")
+        };
+        let a = mi(
+            "example.com/user/foo",
+            "git",
+            "https://example.com/repo/target",
+            "",
+        );
         ok(std::slice::from_ref(&a), "example.com/user/foo", &a);
         ok(std::slice::from_ref(&a), "example.com/user/foo/", &a);
         let both = [
             a.clone(),
-            mi("example.com/user/fooa", "git", "https://example.com/repo/target", ""),
+            mi(
+                "example.com/user/fooa",
+                "git",
+                "https://example.com/repo/target",
+                "",
+            ),
         ];
         ok(&both, "example.com/user/foo", &a);
         ok(&both, "example.com/user/fooa", &both[1]);
         let nested = [
             a.clone(),
-            mi("example.com/user/foo/bar", "git", "https://example.com/repo/target", ""),
+            mi(
+                "example.com/user/foo/bar",
+                "git",
+                "https://example.com/repo/target",
+                "",
+            ),
         ];
         err(&nested, "example.com/user/foo/bar");
         ok(&nested, "example.com/user/foo/baz", &a);
@@ -688,7 +747,10 @@ mod tests {
     fn validates_roots_and_subdirs() {
         assert!(validate_repo_root("https://github.com/a/b").is_ok());
         assert!(validate_repo_root("ssh://git@host/x").is_ok());
-        assert_eq!(validate_repo_root("github.com/a/b").unwrap_err(), "no scheme");
+        assert_eq!(
+            validate_repo_root("github.com/a/b").unwrap_err(),
+            "no scheme"
+        );
         assert!(validate_repo_root("file:///tmp/x").is_err());
         assert!(validate_repo_subdir("sub/dir").is_ok());
         assert!(validate_repo_subdir("/sub").is_err());

@@ -36,7 +36,9 @@ use serde::Serialize;
 use modvault_core::path::{check_path, is_canonical_version};
 use modvault_core::pattern::match_prefix_patterns;
 use modvault_core::pseudo::is_pseudo_version;
-use modvault_upstream::{FetchError, FetchResult, Fetcher, HttpOptions, HttpProxy, RevInfo, ZipBody};
+use modvault_upstream::{
+    FetchError, FetchResult, Fetcher, HttpOptions, HttpProxy, RevInfo, ZipBody,
+};
 
 use crate::cache::ObjectCache;
 use crate::coderepo::{CodeRepo, ModuleRev};
@@ -127,8 +129,14 @@ type CachedLocation = (Instant, Result<Location, FetchError>);
 /// Where a module's code is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Location {
-    Git { url: String, root: String, subdir: String },
-    Proxy { base: String },
+    Git {
+        url: String,
+        root: String,
+        subdir: String,
+    },
+    Proxy {
+        base: String,
+    },
 }
 
 /// What answers for a module.
@@ -147,7 +155,10 @@ impl GitSource {
 
     /// Like [`GitSource::new`], with the HTTP client for go-get discovery,
     /// `mod` upstreams and repository probes given (custom proxies, roots).
-    pub fn with_http_client(options: GitSourceOptions, http: reqwest::Client) -> io::Result<GitSource> {
+    pub fn with_http_client(
+        options: GitSourceOptions,
+        http: reqwest::Client,
+    ) -> io::Result<GitSource> {
         std::fs::create_dir_all(&options.mirror_root)?;
         std::fs::create_dir_all(&options.scratch_dir)?;
         for entry in std::fs::read_dir(&options.mirror_root)? {
@@ -184,7 +195,13 @@ impl GitSource {
             Location::Proxy { base } => Ok(Backend::Proxy(self.proxy(&base)?)),
             Location::Git { url, root, subdir } => {
                 let mirror = self.mirror(&url);
-                let repo = CodeRepo::new(mirror, &root, &subdir, module, self.options.scratch_dir.clone())?;
+                let repo = CodeRepo::new(
+                    mirror,
+                    &root,
+                    &subdir,
+                    module,
+                    self.options.scratch_dir.clone(),
+                )?;
                 Ok(Backend::Code(repo))
             }
         }
@@ -236,7 +253,9 @@ impl GitSource {
                         if found.vcs != "git" {
                             return Err(not_found(unsupported_vcs(&found.vcs)));
                         }
-                        self.probe_scheme(&repo, insecure).await.map_err(not_found)?
+                        self.probe_scheme(&repo, insecure)
+                            .await
+                            .map_err(not_found)?
                     }
                 };
                 location_for(&found.vcs, &url, &found.root, "").map_err(not_found)
@@ -246,7 +265,9 @@ impl GitSource {
                     .discovery
                     .discover(module, insecure)
                     .await
-                    .map_err(|why| not_found(format!("unrecognized import path {module:?}: {why}")))?;
+                    .map_err(|why| {
+                        not_found(format!("unrecognized import path {module:?}: {why}"))
+                    })?;
                 if found.vcs == "git" && !is_network_git_url(&found.repo) {
                     return Err(not_found(format!(
                         "go-import repository {:?} does not use one of the schemes {DISCOVERED_GIT_SCHEMES:?}",
@@ -312,9 +333,14 @@ impl GitSource {
         if let Some(proxy) = lock(&self.proxies).get(base) {
             return Ok(proxy.clone());
         }
-        let url = reqwest::Url::parse(base)
-            .map_err(|e| FetchError::NotFound(format!("invalid mod proxy URL {}: {e}", redact_urls(base))))?;
-        let proxy = Arc::new(HttpProxy::with_client(url, &self.options.http, self.http.clone()));
+        let url = reqwest::Url::parse(base).map_err(|e| {
+            FetchError::NotFound(format!("invalid mod proxy URL {}: {e}", redact_urls(base)))
+        })?;
+        let proxy = Arc::new(HttpProxy::with_client(
+            url,
+            &self.options.http,
+            self.http.clone(),
+        ));
         lock(&self.proxies).insert(base.to_owned(), proxy.clone());
         Ok(proxy)
     }
@@ -329,7 +355,8 @@ const DISCOVERED_GIT_SCHEMES: [&str; 5] = ["https", "http", "git", "ssh", "git+s
 
 fn is_network_git_url(url: &str) -> bool {
     url.split_once("://").is_some_and(|(scheme, rest)| {
-        DISCOVERED_GIT_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) && !rest.starts_with('-')
+        DISCOVERED_GIT_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+            && !rest.starts_with('-')
     })
 }
 
@@ -340,7 +367,9 @@ fn location_for(vcs: &str, repo: &str, root: &str, subdir: &str) -> Result<Locat
             root: root.to_owned(),
             subdir: subdir.to_owned(),
         }),
-        "mod" => Ok(Location::Proxy { base: repo.to_owned() }),
+        "mod" => Ok(Location::Proxy {
+            base: repo.to_owned(),
+        }),
         other => Err(unsupported_vcs(other)),
     }
 }
@@ -350,7 +379,9 @@ fn unsupported_vcs(vcs: &str) -> String {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 // ---------------------------------------------------------------------
@@ -398,7 +429,8 @@ fn info_document(repo: &CodeRepo, rev: &ModuleRev) -> FetchResult<RevInfo> {
             reference,
         },
     };
-    let raw = serde_json::to_vec(&document).map_err(|e| FetchError::Upstream(format!("encoding info: {e}")))?;
+    let raw = serde_json::to_vec(&document)
+        .map_err(|e| FetchError::Upstream(format!("encoding info: {e}")))?;
     RevInfo::parse(Bytes::from(raw)).map_err(FetchError::Upstream)
 }
 

@@ -88,7 +88,9 @@ fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: 
 
 impl RefSnapshot {
     fn memo(&self) -> std::sync::MutexGuard<'_, SnapshotMemo> {
-        self.memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.memo
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every ref Go's `loadRefs` keeps, as (full ref name, hash).
@@ -96,7 +98,11 @@ impl RefSnapshot {
         self.head
             .iter()
             .map(|h| ("HEAD".to_owned(), h))
-            .chain(self.branches.iter().map(|(b, h)| (format!("refs/heads/{b}"), h)))
+            .chain(
+                self.branches
+                    .iter()
+                    .map(|(b, h)| (format!("refs/heads/{b}"), h)),
+            )
             .chain(self.tags.iter().map(|(t, h)| (format!("refs/tags/{t}"), h)))
     }
 
@@ -208,7 +214,9 @@ impl Mirror {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn hex_len(&self) -> usize {
@@ -250,7 +258,10 @@ impl Mirror {
     pub(crate) async fn refresh_if_stale(&self) -> RepoResult<bool> {
         let generation = {
             let state = self.state();
-            let fresh = state.snapshot.is_some() && state.refreshed_at.is_some_and(|at| at.elapsed() < self.refs_ttl);
+            let fresh = state.snapshot.is_some()
+                && state
+                    .refreshed_at
+                    .is_some_and(|at| at.elapsed() < self.refs_ttl);
             if fresh {
                 return Ok(false);
             }
@@ -300,11 +311,17 @@ impl Mirror {
             let staging = tempfile::Builder::new()
                 .prefix(".init-")
                 .tempdir_in(parent)
-                .map_err(|e| RepoError::Failed(format!("creating a directory in {}: {e}", parent.display())))?;
+                .map_err(|e| {
+                    RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
+                })?;
             self.init_bare(staging.path(), sha256).await?;
             match self.fetch_into(staging.path()).await {
                 Ok(()) => break staging,
-                Err(e) if !sha256 && e.stderr().contains("mismatched algorithms: client sha1; server sha256") => {
+                Err(e)
+                    if !sha256
+                        && e.stderr()
+                            .contains("mismatched algorithms: client sha1; server sha256") =>
+                {
                     sha256 = true;
                 }
                 Err(e) => return Err(self.remote_failure(e).await),
@@ -335,8 +352,12 @@ impl Mirror {
         self.git.output(None, &init, 1 << 20).await?;
         let remote = remote_config_section("origin", &self.remote_url)?;
         let config = dir.join("config");
-        let failed = |e: std::io::Error| RepoError::Failed(format!("writing {}: {e}", config.display()));
-        let mut file = std::fs::OpenOptions::new().append(true).open(&config).map_err(failed)?;
+        let failed =
+            |e: std::io::Error| RepoError::Failed(format!("writing {}: {e}", config.display()));
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&config)
+            .map_err(failed)?;
         std::io::Write::write_all(&mut file, remote.as_bytes()).map_err(failed)?;
         ensure_export_attributes(dir)?;
         let _ = std::fs::write(dir.join("modvault-remote"), format!("{}\n", self.shown_url));
@@ -369,7 +390,11 @@ impl Mirror {
             Err(e) => return Err(e),
         }
         self.git.output(Some(dir), &args, 1 << 20).await?;
-        match self.git.output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10).await {
+        match self
+            .git
+            .output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_failed_run() => Ok(()),
             Err(e) => Err(e),
@@ -383,7 +408,13 @@ impl Mirror {
             .git
             .output(
                 Some(&self.dir),
-                &["for-each-ref", REF_LISTING_FORMAT, "refs/heads", "refs/tags", HEAD_REF],
+                &[
+                    "for-each-ref",
+                    REF_LISTING_FORMAT,
+                    "refs/heads",
+                    "refs/tags",
+                    HEAD_REF,
+                ],
                 LISTING_LIMIT,
             )
             .await?;
@@ -412,7 +443,13 @@ impl Mirror {
         {
             return error;
         }
-        match self.http.get(&self.remote_url).timeout(self.http_timeout).send().await {
+        match self
+            .http
+            .get(&self.remote_url)
+            .timeout(self.http_timeout)
+            .send()
+            .await
+        {
             Ok(response) if matches!(response.status().as_u16(), 404 | 410) => {
                 RepoError::NotFound(format!("repository {} not found", self.shown_url))
             }
@@ -495,7 +532,12 @@ impl Mirror {
     }
 
     /// Go's `statLocal(version, rev)`: `git log -n1` in the mirror.
-    async fn stat_local(&self, snapshot: &RefSnapshot, version: &str, rev: &str) -> RepoResult<Option<CommitInfo>> {
+    async fn stat_local(
+        &self,
+        snapshot: &RefSnapshot,
+        version: &str,
+        rev: &str,
+    ) -> RepoResult<Option<CommitInfo>> {
         let Some((hash, time)) = self.resolve_commit(snapshot, rev).await? else {
             return Ok(None);
         };
@@ -529,7 +571,11 @@ impl Mirror {
     /// The commit `git log -n1 <rev>` shows and its committer time, `None`
     /// for an unknown revision; memoized with the snapshot, and by full
     /// hash for good.
-    async fn resolve_commit(&self, snapshot: &RefSnapshot, rev: &str) -> RepoResult<Option<(String, i64)>> {
+    async fn resolve_commit(
+        &self,
+        snapshot: &RefSnapshot,
+        rev: &str,
+    ) -> RepoResult<Option<(String, i64)>> {
         if let Some(known) = snapshot.memo().resolved.get(rev) {
             return Ok(known.clone());
         }
@@ -563,18 +609,24 @@ impl Mirror {
                 let text = String::from_utf8_lossy(&out);
                 let mut fields = text.split_whitespace();
                 let (Some(hash), Some(time)) = (fields.next(), fields.next()) else {
-                    return Err(RepoError::Failed(format!("unexpected response from git log: {text:?}")));
+                    return Err(RepoError::Failed(format!(
+                        "unexpected response from git log: {text:?}"
+                    )));
                 };
-                let time: i64 = time
-                    .parse()
-                    .map_err(|_| RepoError::Failed(format!("invalid time from git log: {text:?}")))?;
+                let time: i64 = time.parse().map_err(|_| {
+                    RepoError::Failed(format!("invalid time from git log: {text:?}"))
+                })?;
                 self.cache.put_commit_time(&self.cache_key, hash, time);
                 Some((hash.to_owned(), time))
             }
             Err(e) if e.is_failed_run() => None,
             Err(e) => return Err(e.into()),
         };
-        remember(&mut snapshot.memo().resolved, rev.to_owned(), resolved.clone());
+        remember(
+            &mut snapshot.memo().resolved,
+            rev.to_owned(),
+            resolved.clone(),
+        );
         Ok(resolved)
     }
 
@@ -601,7 +653,12 @@ impl Mirror {
     /// (`git cat-file blob`), no attribute conversion. `Ok(None)` when the
     /// path is not a blob at that commit (missing, a tree, a submodule).
     /// `commit` is a full hash; the answer is memoized.
-    pub(crate) async fn read_file(&self, commit: &str, file: &str, limit: u64) -> RepoResult<Option<Vec<u8>>> {
+    pub(crate) async fn read_file(
+        &self,
+        commit: &str,
+        file: &str,
+        limit: u64,
+    ) -> RepoResult<Option<Vec<u8>>> {
         let too_large = || {
             RepoError::not_found(format!(
                 "{file} at revision {commit} is larger than {limit} bytes"
@@ -611,7 +668,9 @@ impl Mirror {
         if memoize {
             match self.cache.blob(&self.cache_key, commit, file) {
                 Some(BlobEntry::Missing) => return Ok(None),
-                Some(BlobEntry::Blob(Some(data))) if data.len() as u64 > limit => return Err(too_large()),
+                Some(BlobEntry::Blob(Some(data))) if data.len() as u64 > limit => {
+                    return Err(too_large())
+                }
                 Some(BlobEntry::Blob(Some(data))) => return Ok(Some(data.to_vec())),
                 Some(BlobEntry::Blob(None)) | None => {}
             }
@@ -668,7 +727,11 @@ impl Mirror {
             Err(e) => return Err(e.into()),
         };
         if memoize {
-            let entry = if exists { BlobEntry::Blob(None) } else { BlobEntry::Missing };
+            let entry = if exists {
+                BlobEntry::Blob(None)
+            } else {
+                BlobEntry::Missing
+            };
             self.cache.put_blob(&self.cache_key, commit, file, entry);
         }
         Ok(exists)
@@ -678,7 +741,10 @@ impl Mirror {
     /// behind Go's `RecentTag`: `git for-each-ref --merged`).
     pub(crate) async fn merged_tags(&self, commit: &str) -> RepoResult<Arc<Vec<String>>> {
         let snapshot = self.current_snapshot();
-        if let Some(tags) = snapshot.as_ref().and_then(|s| s.memo().merged.get(commit).cloned()) {
+        if let Some(tags) = snapshot
+            .as_ref()
+            .and_then(|s| s.memo().merged.get(commit).cloned())
+        {
             return Ok(tags);
         }
         let merged = format!("--merged={commit}");
@@ -708,7 +774,10 @@ impl Mirror {
     pub(crate) async fn descends_from(&self, commit: &str, tag: &str) -> RepoResult<bool> {
         let snapshot = self.current_snapshot();
         let key = (commit.to_owned(), tag.to_owned());
-        if let Some(known) = snapshot.as_ref().and_then(|s| s.memo().descends.get(&key).copied()) {
+        if let Some(known) = snapshot
+            .as_ref()
+            .and_then(|s| s.memo().descends.get(&key).copied())
+        {
             return Ok(known);
         }
         let tag_ref = format!("refs/tags/{tag}");
@@ -735,7 +804,12 @@ impl Mirror {
     /// with `core.autocrlf=input` and `core.eol=lf`, so that `eol`,
     /// `ident` and filter attributes apply exactly as for the go command.
     /// The archive goes to `into` (at most [`MAX_ZIP_FILE`] bytes).
-    pub(crate) async fn archive(&self, commit: &str, subdir: &str, into: &mut tokio::fs::File) -> RepoResult<()> {
+    pub(crate) async fn archive(
+        &self,
+        commit: &str,
+        subdir: &str,
+        into: &mut tokio::fs::File,
+    ) -> RepoResult<()> {
         let mut args = vec![
             "-c",
             "core.autocrlf=input",
@@ -763,10 +837,12 @@ impl Mirror {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.stderr().contains("did not match any files") => {
-                Err(RepoError::not_found(format!("{subdir}: no files at revision {commit}")))
+            Err(e) if e.stderr().contains("did not match any files") => Err(RepoError::not_found(
+                format!("{subdir}: no files at revision {commit}"),
+            )),
+            Err(GitError::TooLarge { .. }) => {
+                Err(RepoError::not_found("downloaded zip file too large"))
             }
-            Err(GitError::TooLarge { .. }) => Err(RepoError::not_found("downloaded zip file too large")),
             Err(e) => Err(e.into()),
         }
     }
@@ -777,7 +853,9 @@ impl Mirror {
 fn mirror_dir_name(url: &str) -> String {
     use sha2::{Digest, Sha256};
     let shown = redact_urls(url);
-    let without_scheme = shown.split_once("://").map_or(shown.as_str(), |(_, rest)| rest);
+    let without_scheme = shown
+        .split_once("://")
+        .map_or(shown.as_str(), |(_, rest)| rest);
     let mut slug: String = without_scheme
         .chars()
         .map(|c| {
@@ -823,7 +901,9 @@ fn hex_len_from_config(repo: &Path) -> RepoResult<usize> {
 /// `ensureGitAttributes` does.
 fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
     let info = repo.join("info");
-    let failed = |e: std::io::Error| RepoError::Failed(format!("writing {}/attributes: {e}", info.display()));
+    let failed = |e: std::io::Error| {
+        RepoError::Failed(format!("writing {}/attributes: {e}", info.display()))
+    };
     std::fs::create_dir_all(&info).map_err(failed)?;
     let path = info.join("attributes");
     let existing = match std::fs::read(&path) {
@@ -838,7 +918,8 @@ fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
             .append(true)
             .open(&path)
             .map_err(failed)?;
-        file.write_all(EXPORT_ATTRIBUTES.as_bytes()).map_err(failed)?;
+        file.write_all(EXPORT_ATTRIBUTES.as_bytes())
+            .map_err(failed)?;
     }
     Ok(())
 }
@@ -846,7 +927,8 @@ fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
 /// What `load_snapshot` asks `for-each-ref` for: each ref's object and
 /// what it peels to, with types and committer times, so that the commit
 /// time of every branch and tag is known without a `git log` each.
-const REF_LISTING_FORMAT: &str = "--format=%(objectname) %(*objectname) %(objecttype) %(*objecttype) \
+const REF_LISTING_FORMAT: &str =
+    "--format=%(objectname) %(*objectname) %(objecttype) %(*objecttype) \
      %(committerdate:unix) %(*committerdate:unix) %(refname)";
 
 /// Parses a [`REF_LISTING_FORMAT`] listing: the refs, and the committer
@@ -882,7 +964,8 @@ fn parse_ref_listing(listing: &str) -> (RefSnapshot, Vec<(String, i64)>) {
 }
 
 pub(crate) fn all_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Go's `shortenObjectHash`: 12 digits of a full SHA-1 or SHA-256 hash.
@@ -903,7 +986,12 @@ fn classify_remote_failure(shown_url: &str, error: GitError) -> RepoError {
     }
     let stderr = error.stderr();
     let lower = stderr.to_ascii_lowercase();
-    let last_line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let last_line = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     const MISSING: [&str; 4] = [
         "repository not found",
         "does not appear to be a git repository",
@@ -921,7 +1009,9 @@ fn classify_remote_failure(shown_url: &str, error: GitError) -> RepoError {
         "access denied",
         "host key verification failed",
     ];
-    if MISSING.iter().any(|m| lower.contains(m)) || (lower.contains("repository '") && lower.contains("' not found")) {
+    if MISSING.iter().any(|m| lower.contains(m))
+        || (lower.contains("repository '") && lower.contains("' not found"))
+    {
         return RepoError::NotFound(format!("repository {shown_url} not found"));
     }
     if REFUSED.iter().any(|m| lower.contains(m)) {
@@ -956,15 +1046,33 @@ mod tests {
         assert_eq!(
             times,
             [
-                ("1111111111111111111111111111111111111111".to_owned(), 1700000001),
-                ("3333333333333333333333333333333333333333".to_owned(), 1700000003),
+                (
+                    "1111111111111111111111111111111111111111".to_owned(),
+                    1700000001
+                ),
+                (
+                    "3333333333333333333333333333333333333333".to_owned(),
+                    1700000003
+                ),
             ]
             .into()
         );
-        assert_eq!(refs.branches["main"], "1111111111111111111111111111111111111111");
-        assert_eq!(refs.tags["v1.0.0"], "1111111111111111111111111111111111111111");
-        assert_eq!(refs.head.as_deref(), Some("3333333333333333333333333333333333333333"));
-        let v1: Vec<_> = refs.tags_with_prefix("v1.0.").map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            refs.branches["main"],
+            "1111111111111111111111111111111111111111"
+        );
+        assert_eq!(
+            refs.tags["v1.0.0"],
+            "1111111111111111111111111111111111111111"
+        );
+        assert_eq!(
+            refs.head.as_deref(),
+            Some("3333333333333333333333333333333333333333")
+        );
+        let v1: Vec<_> = refs
+            .tags_with_prefix("v1.0.")
+            .map(|(t, _)| t.as_str())
+            .collect();
         assert_eq!(v1, ["v1.0.0", "v1.0.1"]);
         assert_eq!(refs.tags_with_prefix("sub/").count(), 0);
     }
@@ -988,7 +1096,10 @@ mod tests {
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'), url);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end_matches('\n'),
+            url
+        );
     }
 
     #[test]
@@ -1008,7 +1119,10 @@ mod tests {
     fn mirror_names_are_readable_and_unique() {
         let a = mirror_dir_name("https://github.com/Org/Repo");
         let b = mirror_dir_name("https://user:pw@github.com/Org/Repo");
-        assert!(a.starts_with("github.com_Org_Repo-") && a.ends_with(".git"), "{a}");
+        assert!(
+            a.starts_with("github.com_Org_Repo-") && a.ends_with(".git"),
+            "{a}"
+        );
         assert!(!b.contains("pw"), "{b}");
         assert_ne!(a, b);
     }
@@ -1020,9 +1134,11 @@ mod tests {
             status: std::os::unix::process::ExitStatusExt::from_raw(128 << 8),
             stderr: stderr.into(),
         };
-        assert!(
-            classify_remote_failure("u", failed("fatal: '/x' does not appear to be a git repository")).is_not_found()
-        );
+        assert!(classify_remote_failure(
+            "u",
+            failed("fatal: '/x' does not appear to be a git repository")
+        )
+        .is_not_found());
         assert!(classify_remote_failure(
             "u",
             failed("remote: Repository not found.\nfatal: repository 'https://h/x/' not found")
@@ -1033,8 +1149,10 @@ mod tests {
             failed("fatal: could not read Username for 'https://h': terminal prompts disabled"),
         );
         assert!(is_auth_failure(&auth), "{auth}");
-        assert!(
-            !classify_remote_failure("u", failed("fatal: unable to access: Could not resolve host")).is_not_found()
-        );
+        assert!(!classify_remote_failure(
+            "u",
+            failed("fatal: unable to access: Could not resolve host")
+        )
+        .is_not_found());
     }
 }

@@ -128,7 +128,10 @@ password too-late-in-file
             ("oneline", "user3", "pwd3"),
             ("hasmacro.too", "user4", "pwd4"),
         ];
-        assert_eq!(got, want.map(|(m, l, p)| (m.to_owned(), l.to_owned(), p.to_owned())));
+        assert_eq!(
+            got,
+            want.map(|(m, l, p)| (m.to_owned(), l.to_owned(), p.to_owned()))
+        );
     }
 
     #[test]

@@ -41,7 +41,10 @@ pub(crate) fn from_vcs_paths(import_path: &str) -> Result<Option<StaticRoot>, St
     }
     for prefix in ["http:", "https:"] {
         if import_path.starts_with(prefix) {
-            return Err(format!("{:?} not allowed in import path", format!("{prefix}//")));
+            return Err(format!(
+                "{:?} not allowed in import path",
+                format!("{prefix}//")
+            ));
         }
     }
 
@@ -77,15 +80,17 @@ pub(crate) fn from_vcs_paths(import_path: &str) -> Result<Option<StaticRoot>, St
             repo: RepoLocation::Url(repo),
         }));
     }
-    Ok(match_vcs_qualified(import_path).map(|(start, root_end, vcs)| {
-        let root = &import_path[start..root_end];
-        let repo = &root[..root.len() - vcs.len() - 1];
-        StaticRoot {
-            root: root.to_owned(),
-            vcs: vcs.to_owned(),
-            repo: RepoLocation::Schemeless(repo.to_owned()),
-        }
-    }))
+    Ok(
+        match_vcs_qualified(import_path).map(|(start, root_end, vcs)| {
+            let root = &import_path[start..root_end];
+            let repo = &root[..root.len() - vcs.len() - 1];
+            StaticRoot {
+                root: root.to_owned(),
+                vcs: vcs.to_owned(),
+                repo: RepoLocation::Schemeless(repo.to_owned()),
+            }
+        }),
+    )
 }
 
 /// `[\w.\-]+`: Go's `\w` is ASCII `[0-9A-Za-z_]`.
@@ -97,7 +102,10 @@ fn is_element(s: &str) -> bool {
 
 /// `(/[\w.\-]+)*$` after a root.
 fn all_elements(rest: &str) -> bool {
-    rest.is_empty() || rest.strip_prefix('/').is_some_and(|r| r.split('/').all(is_element))
+    rest.is_empty()
+        || rest
+            .strip_prefix('/')
+            .is_some_and(|r| r.split('/').all(is_element))
 }
 
 /// `/<user>/<repo>(/[\w.\-]+)*$` after the host (github.com, bitbucket.org,
@@ -129,9 +137,9 @@ fn match_apache(rest: &str) -> Option<usize> {
     let name = tail.split('/').next()?;
     let stem = name.strip_suffix(".git")?;
     let ok = !stem.is_empty()
-        && stem
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        && stem.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        });
     let root_len = 1 + name.len();
     (ok && all_elements(&rest[root_len..])).then_some(root_len)
 }
@@ -157,7 +165,8 @@ fn match_chisel(rest: &str) -> Option<usize> {
 /// the lazy path part stops at the first element ending in `.<vcs>`.
 fn match_vcs_qualified(path: &str) -> Option<(usize, usize, &'static str)> {
     let bytes = path.as_bytes();
-    let is_host_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+    let is_host_byte =
+        |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
     for start in 0..bytes.len() {
         if !is_host_byte(bytes[start]) {
             continue;
@@ -175,7 +184,10 @@ fn match_vcs_qualified(path: &str) -> Option<(usize, usize, &'static str)> {
         }
         let mut pos = host_end;
         if bytes.get(pos) == Some(&b':') {
-            let digits = bytes[pos + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let digits = bytes[pos + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             if digits == 0 {
                 continue;
             }
@@ -283,7 +295,11 @@ mod tests {
         );
         assert_eq!(
             from_vcs_paths("bitbucket.org/user/repo/sub"),
-            Ok(url("bitbucket.org/user/repo", "git", "https://bitbucket.org/user/repo"))
+            Ok(url(
+                "bitbucket.org/user/repo",
+                "git",
+                "https://bitbucket.org/user/repo"
+            ))
         );
         assert_eq!(
             from_vcs_paths("hub.jazz.net/git/user1/pkgname"),
@@ -369,19 +385,35 @@ mod tests {
     fn vcs_qualified_paths() {
         assert_eq!(
             from_vcs_paths("example.com/repo.git"),
-            Ok(schemeless("example.com/repo.git", "git", "example.com/repo"))
+            Ok(schemeless(
+                "example.com/repo.git",
+                "git",
+                "example.com/repo"
+            ))
         );
         assert_eq!(
             from_vcs_paths("example.com/repo.git/sub/v2"),
-            Ok(schemeless("example.com/repo.git", "git", "example.com/repo"))
+            Ok(schemeless(
+                "example.com/repo.git",
+                "git",
+                "example.com/repo"
+            ))
         );
         assert_eq!(
             from_vcs_paths("example.com:8080/a/b.git/c"),
-            Ok(schemeless("example.com:8080/a/b.git", "git", "example.com:8080/a/b"))
+            Ok(schemeless(
+                "example.com:8080/a/b.git",
+                "git",
+                "example.com:8080/a/b"
+            ))
         );
         assert_eq!(
             from_vcs_paths("example.com/~user/r.hg"),
-            Ok(schemeless("example.com/~user/r.hg", "hg", "example.com/~user/r"))
+            Ok(schemeless(
+                "example.com/~user/r.hg",
+                "hg",
+                "example.com/~user/r"
+            ))
         );
         assert_eq!(
             from_vcs_paths("example.com/a.git/b.git"),
@@ -389,7 +421,11 @@ mod tests {
         );
         assert_eq!(
             from_vcs_paths("example.com/a.git.git"),
-            Ok(schemeless("example.com/a.git.git", "git", "example.com/a.git"))
+            Ok(schemeless(
+                "example.com/a.git.git",
+                "git",
+                "example.com/a.git"
+            ))
         );
         assert_eq!(from_vcs_paths("example.com/.git"), Ok(None));
         assert_eq!(from_vcs_paths("example.com/repo.gitx"), Ok(None));

@@ -162,23 +162,31 @@ pub(crate) fn write_module_zip(
             None => {
                 // The only candidate past the archive's files is LICENSE.
                 let license = extra_license.unwrap_or_default();
-                let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+                let options =
+                    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
                 writer
                     .start_file(format!("{prefix}LICENSE"), options)
                     .map_err(write_error)?;
-                writer.write_all(license).map_err(|e| write_error(e.into()))?;
+                writer
+                    .write_all(license)
+                    .map_err(|e| write_error(e.into()))?;
             }
         }
     }
     writer.finish().map_err(write_error)?;
-    let len = out.seek(SeekFrom::End(0)).map_err(|e| write_error(e.into()))?;
-    out.seek(SeekFrom::Start(0)).map_err(|e| write_error(e.into()))?;
+    let len = out
+        .seek(SeekFrom::End(0))
+        .map_err(|e| write_error(e.into()))?;
+    out.seek(SeekFrom::Start(0))
+        .map_err(|e| write_error(e.into()))?;
     Ok(len)
 }
 
 fn open_archive(archive: &File) -> RepoResult<ZipArchive<&File>> {
     let mut reader = archive;
-    reader.seek(SeekFrom::Start(0)).map_err(|e| archive_error(e.into()))?;
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| archive_error(e.into()))?;
     ZipArchive::new(reader).map_err(archive_error)
 }
 
@@ -207,7 +215,9 @@ fn go_file_kind(creator: u8, external_attributes: u32) -> FileKind {
             0o040000 => FileKind::Directory,
             _ => FileKind::Other,
         },
-        CREATOR_FAT | CREATOR_NTFS | CREATOR_VFAT if external_attributes & 0x10 != 0 => FileKind::Directory,
+        CREATOR_FAT | CREATOR_NTFS | CREATOR_VFAT if external_attributes & 0x10 != 0 => {
+            FileKind::Directory
+        }
         _ => FileKind::Regular,
     }
 }
@@ -233,7 +243,8 @@ mod tests {
             let mut zip = ZipWriter::new(&mut file);
             for (name, data) in entries {
                 if name.ends_with('/') {
-                    zip.add_directory(*name, SimpleFileOptions::default()).unwrap();
+                    zip.add_directory(*name, SimpleFileOptions::default())
+                        .unwrap();
                 } else {
                     zip.start_file(*name, SimpleFileOptions::default()).unwrap();
                     zip.write_all(data).unwrap();
@@ -247,7 +258,9 @@ mod tests {
     fn names(zip: &mut File) -> Vec<String> {
         let mut archive = ZipArchive::new(&*zip).unwrap();
         (0..archive.len())
-            .map(|i| String::from_utf8_lossy(archive.by_index_raw(i).unwrap().name_raw()).into_owned())
+            .map(|i| {
+                String::from_utf8_lossy(archive.by_index_raw(i).unwrap().name_raw()).into_owned()
+            })
             .collect()
     }
 

@@ -68,10 +68,16 @@ fn module_in_subdirectory_with_prefixed_tags_nested_exclusion_and_license_copy()
             ("go.mod", "module github.com/owner/mono\n\ngo 1.22\n"),
             ("LICENSE", "root license\n"),
             ("mono.go", "package mono\n"),
-            ("sub/go.mod", "module github.com/owner/mono/sub\n\ngo 1.22\n"),
+            (
+                "sub/go.mod",
+                "module github.com/owner/mono/sub\n\ngo 1.22\n",
+            ),
             ("sub/sub.go", "package sub\n"),
             ("sub/deep/deep.go", "package deep\n"),
-            ("sub/inner/go.mod", "module github.com/owner/mono/sub/inner\n"),
+            (
+                "sub/inner/go.mod",
+                "module github.com/owner/mono/sub/inner\n",
+            ),
             ("sub/inner/inner.go", "package inner\n"),
         ],
         "first",
@@ -80,7 +86,10 @@ fn module_in_subdirectory_with_prefixed_tags_nested_exclusion_and_license_copy()
         .tag("sub/v1.0.0")
         .tag("sub/v2.0.0")
         .tag("sub/inner/v0.1.0");
-    repo.commit_files(&[("sub/sub.go", "package sub\n\nconst Y = 1\n")], "sub change");
+    repo.commit_files(
+        &[("sub/sub.go", "package sub\n\nconst Y = 1\n")],
+        "sub change",
+    );
     repo.tag("sub/v1.1.0").tag("sub/v1.2.0-rc.1");
     repo.commit_files(&[("sub/LICENSE", "sub license\n")], "own license");
     repo.tag("sub/v1.2.0");
@@ -104,7 +113,10 @@ fn module_in_subdirectory_with_prefixed_tags_nested_exclusion_and_license_copy()
     h.assert_download("github.com/owner/mono/sub/inner", "v0.1.0");
     h.assert_query("github.com/owner/mono/sub", "v2.0.0");
     h.assert_query("github.com/owner/mono/sub", "v1");
-    let pseudo = h.assert_query("github.com/owner/mono/sub", "main").unwrap().version;
+    let pseudo = h
+        .assert_query("github.com/owner/mono/sub", "main")
+        .unwrap()
+        .version;
     h.assert_download("github.com/owner/mono/sub", &pseudo);
     // A directory without a go.mod is not a module.
     h.assert_list("github.com/owner/mono/nothing");
@@ -116,11 +128,17 @@ fn major_version_declared_by_the_root_go_mod() {
     let h = Harness::new();
     let mut repo = h.go.repo("owner/majroot");
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/majroot\n"), ("m.go", "package m\n")],
+        &[
+            ("go.mod", "module github.com/owner/majroot\n"),
+            ("m.go", "package m\n"),
+        ],
         "v1",
     );
     repo.tag("v1.0.0");
-    repo.commit_files(&[("go.mod", "module github.com/owner/majroot/v2\n\ngo 1.21\n")], "v2");
+    repo.commit_files(
+        &[("go.mod", "module github.com/owner/majroot/v2\n\ngo 1.21\n")],
+        "v2",
+    );
     repo.tag("v2.0.0");
     repo.commit_files(&[("m.go", "package m\n\nconst V = 2\n")], "v2.1");
     repo.tag("v2.1.0");
@@ -149,7 +167,10 @@ fn major_version_in_a_subdirectory() {
             ("go.mod", "module github.com/owner/majdir\n\ngo 1.20\n"),
             ("LICENSE", "the license\n"),
             ("m.go", "package m\n"),
-            ("v2/go.mod", "module github.com/owner/majdir/v2\n\ngo 1.20\n"),
+            (
+                "v2/go.mod",
+                "module github.com/owner/majdir/v2\n\ngo 1.20\n",
+            ),
             ("v2/m.go", "package m\n"),
         ],
         "both majors",
@@ -168,7 +189,10 @@ fn major_version_in_a_subdirectory() {
     h.assert_download("github.com/owner/majdir", "v1.1.0");
     h.assert_download("github.com/owner/majdir/v2", "v2.0.0");
     h.assert_download("github.com/owner/majdir/v2", "v2.0.1");
-    let pseudo = h.assert_query("github.com/owner/majdir/v2", "main").unwrap().version;
+    let pseudo = h
+        .assert_query("github.com/owner/majdir/v2", "main")
+        .unwrap()
+        .version;
     h.assert_download("github.com/owner/majdir/v2", &pseudo);
     h.assert_query("github.com/owner/majdir", "v2.0.0");
     h.assert_download_fails("github.com/owner/majdir", "v2.0.0+incompatible");
@@ -190,9 +214,19 @@ fn incompatible_versions_without_go_mod() {
 
     let m = "github.com/owner/legacy";
     let listed = h.assert_list(m);
-    assert!(listed.contains(&"v3.0.0+incompatible".to_owned()), "{listed:?}");
+    assert!(
+        listed.contains(&"v3.0.0+incompatible".to_owned()),
+        "{listed:?}"
+    );
     h.assert_latest(m);
-    for query in ["main", "v2.0.0", "v2.1.0+incompatible", "v2", "v3.0.0", "v1.0.0"] {
+    for query in [
+        "main",
+        "v2.0.0",
+        "v2.1.0+incompatible",
+        "v2",
+        "v3.0.0",
+        "v1.0.0",
+    ] {
         h.assert_query(m, query);
     }
     h.assert_download(m, "v1.0.0");
@@ -234,7 +268,10 @@ fn incompatible_versions_with_a_later_go_mod() {
     mixed.tag("v2.0.0");
     mixed.commit_files(&[("x.go", "package x\n\nconst V = 4\n")], "v4");
     mixed.tag("v4.0.0");
-    mixed.commit_files(&[("go.mod", "module github.com/owner/mixed/v4\n")], "v4 module");
+    mixed.commit_files(
+        &[("go.mod", "module github.com/owner/mixed/v4\n")],
+        "v4 module",
+    );
     mixed.tag("v4.1.0");
     mixed.git(&["rm", "-q", "go.mod"]);
     mixed.commit_files(
@@ -248,7 +285,14 @@ fn incompatible_versions_with_a_later_go_mod() {
     let m = "github.com/owner/mixed";
     h.assert_list(m);
     h.assert_latest(m);
-    for query in ["v4.0.0", "v4.1.0", "v5.0.0", "v5.0.0+incompatible", "v2.0.0", "main"] {
+    for query in [
+        "v4.0.0",
+        "v4.1.0",
+        "v5.0.0",
+        "v5.0.0+incompatible",
+        "v2.0.0",
+        "main",
+    ] {
         h.assert_query(m, query);
     }
     h.assert_download(m, "v4.0.0+incompatible");
@@ -264,7 +308,10 @@ fn pseudo_versions_of_all_three_forms_and_their_validation() {
     let h = Harness::new();
     let mut repo = h.go.repo("owner/pseudo");
     let a = repo.commit_files(
-        &[("go.mod", "module github.com/owner/pseudo\n"), ("p.go", "package p\n")],
+        &[
+            ("go.mod", "module github.com/owner/pseudo\n"),
+            ("p.go", "package p\n"),
+        ],
         "a",
     );
     let b = repo.commit_files(&[("p.go", "package p\n\nconst B = 1\n")], "b");
@@ -369,7 +416,10 @@ fn retracted_latest_version() {
     let mut all = h.go.repo("owner/allretracted");
     all.commit_files(
         &[
-            ("go.mod", "module github.com/owner/allretracted\n\nretract v1.0.0\n"),
+            (
+                "go.mod",
+                "module github.com/owner/allretracted\n\nretract v1.0.0\n",
+            ),
             ("a.go", "package a\n"),
         ],
         "v1",
@@ -388,7 +438,10 @@ fn tags_with_build_metadata() {
     let h = Harness::new();
     let mut repo = h.go.repo("owner/build");
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/build\n"), ("b.go", "package b\n")],
+        &[
+            ("go.mod", "module github.com/owner/build\n"),
+            ("b.go", "package b\n"),
+        ],
         "a",
     );
     repo.tag("v1.0.0");
@@ -420,7 +473,11 @@ fn tags_with_build_metadata() {
 #[test]
 fn vendor_directories_follow_the_go_version() {
     let h = Harness::new();
-    for (name, go_line) in [("vendor123", "1.23"), ("vendor124", "1.24"), ("vendornone", "")] {
+    for (name, go_line) in [
+        ("vendor123", "1.23"),
+        ("vendor124", "1.24"),
+        ("vendornone", ""),
+    ] {
         let mut repo = h.go.repo(&format!("owner/{name}"));
         let go_mod = if go_line.is_empty() {
             format!("module github.com/owner/{name}\n")
@@ -470,10 +527,18 @@ fn symlinks_and_submodules_are_left_out() {
         "[submodule \"sm\"]\n\tpath = sm\n\turl = https://github.com/owner/submod\n",
     );
     std::fs::create_dir_all(repo.path.join("sm")).unwrap();
-    repo.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{sub_head},sm")]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{sub_head},sm"),
+    ]);
     repo.commit_files(&[], "links and a submodule");
     let tree = String::from_utf8(repo.git(&["ls-tree", "HEAD", "sm"]).stdout).unwrap();
-    assert!(tree.starts_with("160000 commit"), "the submodule is committed: {tree}");
+    assert!(
+        tree.starts_with("160000 commit"),
+        "the submodule is committed: {tree}"
+    );
     repo.tag("v1.0.0").tag("other/v1.0.0");
     // A symlinked LICENSE in a subdirectory module counts as present, and
     // is then left out as a symlink: no LICENSE at all.
@@ -522,9 +587,14 @@ fn eol_and_ident_attributes_apply_to_zips_not_to_mod_files() {
         files["github.com/owner/attrs@v1.0.0/a.txt"],
         b"line one\r\nline two\r\n"
     );
-    assert!(String::from_utf8_lossy(&files["github.com/owner/attrs@v1.0.0/id.go"]).contains("$Id: "));
+    assert!(
+        String::from_utf8_lossy(&files["github.com/owner/attrs@v1.0.0/id.go"]).contains("$Id: ")
+    );
     // export-subst is switched off (and *.txt still gets CRLF).
-    assert_eq!(files["github.com/owner/attrs@v1.0.0/subst.txt"], b"$Format:%H$\r\n");
+    assert_eq!(
+        files["github.com/owner/attrs@v1.0.0/subst.txt"],
+        b"$Format:%H$\r\n"
+    );
     assert!(files.contains_key("github.com/owner/attrs@v1.0.0/ignored.go"));
 }
 
@@ -598,8 +668,14 @@ fn empty_repository_unknown_revisions_and_missing_repositories() {
 
     // No go command here: for a missing repository it asks github.com
     // over the network. modvault answers not-found.
-    support::expect_not_found(&h.ours_list("github.com/owner/missing"), "missing repository");
-    support::expect_not_found(&h.ours_latest("github.com/owner/missing/sub"), "missing repository");
+    support::expect_not_found(
+        &h.ours_list("github.com/owner/missing"),
+        "missing repository",
+    );
+    support::expect_not_found(
+        &h.ours_latest("github.com/owner/missing/sub"),
+        "missing repository",
+    );
     // A failed first fetch leaves no mirror (nor its staging directory)
     // behind; only the empty repository's mirror exists.
     let mirrors: Vec<String> = std::fs::read_dir(h.go.dir.path().join("mirrors"))
@@ -673,7 +749,10 @@ fn discovery_gopkg_in_subdirectory_and_mod_entries() {
         "inner module",
     );
     hosted.tag("dir/inner/v1.0.0");
-    hosted.commit_files(&[("dir/inner/i.go", "package subm\n\nconst V = 1\n")], "after");
+    hosted.commit_files(
+        &[("dir/inner/i.go", "package subm\n\nconst V = 1\n")],
+        "after",
+    );
     server.go_import(
         "mvtest.example/subm",
         "mvtest.example/subm git https://github.com/owner/hosted dir/inner",
@@ -690,7 +769,10 @@ fn discovery_gopkg_in_subdirectory_and_mod_entries() {
         &tree,
         "mvtest.example/viaproxy",
         "v1.0.0",
-        &[("go.mod", "module mvtest.example/viaproxy\n"), ("p.go", "package p\n")],
+        &[
+            ("go.mod", "module mvtest.example/viaproxy\n"),
+            ("p.go", "package p\n"),
+        ],
     );
     server.files(tree);
     server.go_import(
@@ -707,10 +789,17 @@ fn discovery_gopkg_in_subdirectory_and_mod_entries() {
 
 #[test]
 fn mirrors_persist_and_canonical_versions_need_no_fetch() {
-    let h = Harness::custom(Vec::new(), |o| o.refs_ttl = std::time::Duration::from_secs(3600), None);
+    let h = Harness::custom(
+        Vec::new(),
+        |o| o.refs_ttl = std::time::Duration::from_secs(3600),
+        None,
+    );
     let mut repo = h.go.repo("owner/persist");
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/persist\n"), ("p.go", "package p\n")],
+        &[
+            ("go.mod", "module github.com/owner/persist\n"),
+            ("p.go", "package p\n"),
+        ],
         "v1",
     );
     repo.tag("v1.0.0");
@@ -753,7 +842,10 @@ fn concurrent_requests_share_one_mirror() {
     let h = Harness::new();
     let mut repo = h.go.repo("owner/busy");
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/busy\n"), ("b.go", "package b\n")],
+        &[
+            ("go.mod", "module github.com/owner/busy\n"),
+            ("b.go", "package b\n"),
+        ],
         "v1",
     );
     repo.tag("v1.0.0");
@@ -761,8 +853,11 @@ fn concurrent_requests_share_one_mirror() {
     let m = "github.com/owner/busy";
     let source = h.source();
     let (lists, zips) = h.block_on(async {
-        let lists = futures::future::join_all((0..12).map(|_| modvault_upstream::Fetcher::list(source, m)));
-        let zips = futures::future::join_all((0..6).map(|_| modvault_upstream::Fetcher::zip(source, m, "v1.0.0")));
+        let lists =
+            futures::future::join_all((0..12).map(|_| modvault_upstream::Fetcher::list(source, m)));
+        let zips = futures::future::join_all(
+            (0..6).map(|_| modvault_upstream::Fetcher::zip(source, m, "v1.0.0")),
+        );
         futures::join!(lists, zips)
     });
     for list in lists {
@@ -793,11 +888,15 @@ fn failures_to_reach_a_repository_never_show_credentials() {
     );
     for result in [
         h.ours_list("private.example/repo").map(|_| ()),
-        h.ours_info("private.example/repo/sub", "v1.0.0").map(|_| ()),
+        h.ours_info("private.example/repo/sub", "v1.0.0")
+            .map(|_| ()),
     ] {
         match result {
             Err(modvault_upstream::FetchError::Upstream(message)) => {
-                assert!(!message.contains("s3cr3t") && !message.contains("alice"), "{message}");
+                assert!(
+                    !message.contains("s3cr3t") && !message.contains("alice"),
+                    "{message}"
+                );
                 assert!(message.contains("127.0.0.1"), "{message}");
             }
             other => panic!("expected an upstream error, got {other:?}"),
@@ -811,7 +910,10 @@ fn unusual_go_mod_files_and_upper_case_paths() {
     // A go.mod naming another path with a compatible major is served as is.
     let mut renamed = h.go.repo("owner/renamed");
     renamed.commit_files(
-        &[("go.mod", "module example.com/elsewhere\n"), ("r.go", "package r\n")],
+        &[
+            ("go.mod", "module example.com/elsewhere\n"),
+            ("r.go", "package r\n"),
+        ],
         "renamed",
     );
     renamed.tag("v1.0.0");
@@ -871,7 +973,10 @@ fn a_moved_tag_is_followed_once_the_refs_go_stale() {
     let h = Harness::custom(Vec::new(), |o| o.refs_ttl = ttl, None);
     let mut repo = h.go.repo("owner/movedtag");
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/movedtag\n"), ("a.go", "package a\n")],
+        &[
+            ("go.mod", "module github.com/owner/movedtag\n"),
+            ("a.go", "package a\n"),
+        ],
         "a",
     );
     repo.tag("v1.0.0");
@@ -896,7 +1001,10 @@ fn sha256_repositories() {
     std::fs::remove_dir_all(repo.path.join(".git")).unwrap();
     repo.git(&["init", "-q", "--object-format=sha256"]);
     repo.commit_files(
-        &[("go.mod", "module github.com/owner/sha256\n\ngo 1.21\n"), ("a.go", "package a\n")],
+        &[
+            ("go.mod", "module github.com/owner/sha256\n\ngo 1.21\n"),
+            ("a.go", "package a\n"),
+        ],
         "first",
     );
     repo.tag("v1.0.0");

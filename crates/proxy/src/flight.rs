@@ -12,7 +12,9 @@ pub struct Flights<T: Clone> {
 
 impl<T: Clone + Send + Sync + 'static> Flights<T> {
     pub fn new() -> Self {
-        Flights { in_flight: Arc::new(Mutex::new(HashMap::new())) }
+        Flights {
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// Runs `work` unless a flight for `key` is already under way, in which
@@ -31,7 +33,10 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                     let done_key = key.clone();
                     let task = tokio::spawn(async move {
                         let result = work.await;
-                        registry.lock().expect("flight map poisoned").remove(&done_key);
+                        registry
+                            .lock()
+                            .expect("flight map poisoned")
+                            .remove(&done_key);
                         result
                     });
                     let flight = async move {

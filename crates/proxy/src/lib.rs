@@ -181,7 +181,10 @@ impl Module {
     pub fn new(path: &str) -> ProxyResult<Module> {
         check_path(path).map_err(|e| ProxyError::NotFound(e.to_string()))?;
         let escaped = escape_path(path).map_err(|e| ProxyError::NotFound(e.to_string()))?;
-        Ok(Module { path: path.to_owned(), escaped })
+        Ok(Module {
+            path: path.to_owned(),
+            escaped,
+        })
     }
 }
 
@@ -242,11 +245,19 @@ impl ModuleProxy {
     /// checksum database, fetching it through the normal path if needed
     /// (as sum.golang.org fetches a version on its first lookup).
     pub async fn ensure_recorded(&self, module: &Module, version: &str) -> ProxyResult<()> {
-        let Some(own) = self.inner.integrity.own.clone() else { return Ok(()) };
+        let Some(own) = self.inner.integrity.own.clone() else {
+            return Ok(());
+        };
         if own.contains(&module.path, version) {
             return Ok(());
         }
-        let zip = self.serve(module, &FileRequest::Zip(version.to_owned()), FetchPolicy::FetchOnMiss).await?;
+        let zip = self
+            .serve(
+                module,
+                &FileRequest::Zip(version.to_owned()),
+                FetchPolicy::FetchOnMiss,
+            )
+            .await?;
         if let Body::Streaming(mut stream) = zip.body {
             use futures::StreamExt;
             while let Some(chunk) = stream.next().await {
@@ -256,43 +267,88 @@ impl ModuleProxy {
         if own.contains(&module.path, version) {
             return Ok(());
         }
-        let target = ModuleVersion { path: module.path.clone(), version: version.to_owned() };
+        let target = ModuleVersion {
+            path: module.path.clone(),
+            version: version.to_owned(),
+        };
         let zip_hash = self.stored_zip_hash(module, &target).await?;
         self.record_version(module, &target, &zip_hash).await
     }
 
     /// The `h1:` of a stored zip: from its `.ziphash`, else recomputed.
-    async fn stored_zip_hash(&self, module: &Module, target: &ModuleVersion) -> ProxyResult<String> {
-        let escaped_version = escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
-        if let Some(hash) = self.stored_bytes(&layout::zip_hash(&module.escaped, &escaped_version)).await {
+    async fn stored_zip_hash(
+        &self,
+        module: &Module,
+        target: &ModuleVersion,
+    ) -> ProxyResult<String> {
+        let escaped_version =
+            escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        if let Some(hash) = self
+            .stored_bytes(&layout::zip_hash(&module.escaped, &escaped_version))
+            .await
+        {
             return Ok(String::from_utf8_lossy(&hash).trim().to_owned());
         }
         let key = layout::zip(&module.escaped, &escaped_version);
-        let object = self.inner.store.get(&key, None).await?.ok_or_else(|| ProxyError::NotFound(format!("{key}: not stored")))?;
-        let spool = self.inner.settings.spool_dir.join(format!("rehash-{}", std::process::id()));
-        let mut file = tokio::fs::File::create(&spool).await.map_err(|e| ProxyError::Storage(e.to_string()))?;
+        let object = self
+            .inner
+            .store
+            .get(&key, None)
+            .await?
+            .ok_or_else(|| ProxyError::NotFound(format!("{key}: not stored")))?;
+        let spool = self
+            .inner
+            .settings
+            .spool_dir
+            .join(format!("rehash-{}", std::process::id()));
+        let mut file = tokio::fs::File::create(&spool)
+            .await
+            .map_err(|e| ProxyError::Storage(e.to_string()))?;
         let mut body = tokio_util::io::StreamReader::new(object.body);
-        tokio::io::copy(&mut body, &mut file).await.map_err(|e| ProxyError::Storage(e.to_string()))?;
+        tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(|e| ProxyError::Storage(e.to_string()))?;
         let (path, t) = (spool.clone(), target.clone());
         let hash = tokio::task::spawn_blocking(move || verify_zip_file(&path, &t)).await;
         let _ = std::fs::remove_file(&spool);
-        hash.map_err(|e| ProxyError::Storage(e.to_string()))?.map_err(ProxyError::Storage)
+        hash.map_err(|e| ProxyError::Storage(e.to_string()))?
+            .map_err(ProxyError::Storage)
     }
 
     /// Appends a stored version to modvault's own checksum database.
-    async fn record_version(&self, module: &Module, target: &ModuleVersion, zip_hash: &str) -> ProxyResult<()> {
-        let Some(own) = self.inner.integrity.own.clone() else { return Ok(()) };
+    async fn record_version(
+        &self,
+        module: &Module,
+        target: &ModuleVersion,
+        zip_hash: &str,
+    ) -> ProxyResult<()> {
+        let Some(own) = self.inner.integrity.own.clone() else {
+            return Ok(());
+        };
         let (_, go_mod) = self.ensure_metadata(module, target).await?;
-        own.append(&target.path, &target.version, zip_hash, &hash_go_mod(&go_mod))
-            .await
-            .map_err(ProxyError::Storage)?;
+        own.append(
+            &target.path,
+            &target.version,
+            zip_hash,
+            &hash_go_mod(&go_mod),
+        )
+        .await
+        .map_err(ProxyError::Storage)?;
         Ok(())
     }
 
     /// Checks a fetched hash against the checksum database, unless the path
     /// is exempt; counts and logs every security error.
-    async fn check_hash(&self, path: &str, version: &str, kind: HashKind, hash: &str) -> ProxyResult<()> {
-        let Some(verifier) = self.inner.integrity.verifier_for(path) else { return Ok(()) };
+    async fn check_hash(
+        &self,
+        path: &str,
+        version: &str,
+        kind: HashKind,
+        hash: &str,
+    ) -> ProxyResult<()> {
+        let Some(verifier) = self.inner.integrity.verifier_for(path) else {
+            return Ok(());
+        };
         verifier.verify(path, version, kind, hash).await.map_err(|e| {
             if matches!(e, VerifyError::Security(_)) {
                 self.inner.metrics.security_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -303,19 +359,31 @@ impl ModuleProxy {
     }
 
     /// Answers one protocol request.
-    pub async fn serve(&self, module: &Module, request: &FileRequest, policy: FetchPolicy) -> ProxyResult<Answer> {
+    pub async fn serve(
+        &self,
+        module: &Module,
+        request: &FileRequest,
+        policy: FetchPolicy,
+    ) -> ProxyResult<Answer> {
         match request {
             FileRequest::List => self.list(module, policy).await,
             FileRequest::Latest => self.latest(module, policy).await,
             FileRequest::Info(query) => {
                 if is_canonical_version(query) && check(&module.path, query).is_ok() {
-                    self.version_file(module, query, VersionFile::Info, policy).await
+                    self.version_file(module, query, VersionFile::Info, policy)
+                        .await
                 } else {
                     self.query_info(module, query, policy).await
                 }
             }
-            FileRequest::GoMod(version) => self.version_file(module, version, VersionFile::GoMod, policy).await,
-            FileRequest::Zip(version) => self.version_file(module, version, VersionFile::Zip, policy).await,
+            FileRequest::GoMod(version) => {
+                self.version_file(module, version, VersionFile::GoMod, policy)
+                    .await
+            }
+            FileRequest::Zip(version) => {
+                self.version_file(module, version, VersionFile::Zip, policy)
+                    .await
+            }
         }
     }
 
@@ -353,7 +421,10 @@ impl ModuleProxy {
                     this.remember_canonical_info(&m, &info).await;
                     Ok(info.raw)
                 }
-                Err(FetchError::NotFound(reason)) => this.latest_stored(&m).await.ok_or(ProxyError::NotFound(reason)),
+                Err(FetchError::NotFound(reason)) => this
+                    .latest_stored(&m)
+                    .await
+                    .ok_or(ProxyError::NotFound(reason)),
                 Err(e) => Err(e.into()),
             }
         })
@@ -374,8 +445,14 @@ impl ModuleProxy {
 
     /// `.info` for something that is not a canonical version of this module:
     /// a branch, a commit, `v1.2`, or `v2.0.0` for a path without `/v2`.
-    async fn query_info(&self, module: &Module, query: &str, policy: FetchPolicy) -> ProxyResult<Answer> {
-        let escaped_query = escape_version(query).map_err(|e| ProxyError::NotFound(format!("{}@{query}: {e}", module.path)))?;
+    async fn query_info(
+        &self,
+        module: &Module,
+        query: &str,
+        policy: FetchPolicy,
+    ) -> ProxyResult<Answer> {
+        let escaped_query = escape_version(query)
+            .map_err(|e| ProxyError::NotFound(format!("{}@{query}: {e}", module.path)))?;
         let key = layout::info(&module.escaped, &escaped_query);
         let this = self.clone();
         let m = module.clone();
@@ -391,7 +468,12 @@ impl ModuleProxy {
 
     /// A file that may change upstream: served from the store while fresh,
     /// refetched after that, served stale if the refetch fails.
-    async fn mutable_file<F, Fut>(&self, key: String, policy: FetchPolicy, fetch: F) -> ProxyResult<Answer>
+    async fn mutable_file<F, Fut>(
+        &self,
+        key: String,
+        policy: FetchPolicy,
+        fetch: F,
+    ) -> ProxyResult<Answer>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ProxyResult<Bytes>> + Send + 'static,
@@ -400,13 +482,23 @@ impl ModuleProxy {
         let fresh = Freshness::For(ttl);
         let stored = self.inner.store.head(&key).await?;
         if let Some(meta) = &stored {
-            let age = SystemTime::now().duration_since(meta.modified).unwrap_or_default();
+            let age = SystemTime::now()
+                .duration_since(meta.modified)
+                .unwrap_or_default();
             if age < ttl || policy == FetchPolicy::CachedOnly {
-                return Ok(Answer { body: Body::Stored { key, meta: meta.clone() }, freshness: fresh });
+                return Ok(Answer {
+                    body: Body::Stored {
+                        key,
+                        meta: meta.clone(),
+                    },
+                    freshness: fresh,
+                });
             }
         }
         if policy == FetchPolicy::CachedOnly {
-            return Err(ProxyError::NotFound(format!("{key}: not cached and fetching is disabled for this request")));
+            return Err(ProxyError::NotFound(format!(
+                "{key}: not cached and fetching is disabled for this request"
+            )));
         }
         if stored.is_none() {
             if let Some(reason) = self.inner.not_found.get(&key) {
@@ -422,8 +514,13 @@ impl ModuleProxy {
                 let _permit = this.inner.fetch_permits.acquire().await;
                 let bytes = fetch().await;
                 match &bytes {
-                    Ok(bytes) => this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite).await,
-                    Err(ProxyError::NotFound(reason)) => this.inner.not_found.insert(&flight_key, reason),
+                    Ok(bytes) => {
+                        this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite)
+                            .await
+                    }
+                    Err(ProxyError::NotFound(reason)) => {
+                        this.inner.not_found.insert(&flight_key, reason)
+                    }
                     Err(_) => {}
                 }
                 bytes
@@ -433,26 +530,48 @@ impl ModuleProxy {
             (Ok(bytes), _) => Ok(self.stored_or_bytes(key, bytes, fresh).await),
             (Err(e), Some(meta)) => {
                 tracing::warn!(%key, error = %e, "upstream failed; serving the stale copy");
-                Ok(Answer { body: Body::Stored { key, meta }, freshness: fresh })
+                Ok(Answer {
+                    body: Body::Stored { key, meta },
+                    freshness: fresh,
+                })
             }
             (Err(e), None) => Err(e),
         }
     }
 
-    async fn version_file(&self, module: &Module, version: &str, file: VersionFile, policy: FetchPolicy) -> ProxyResult<Answer> {
+    async fn version_file(
+        &self,
+        module: &Module,
+        version: &str,
+        file: VersionFile,
+        policy: FetchPolicy,
+    ) -> ProxyResult<Answer> {
         if !is_canonical_version(version) {
-            return Err(ProxyError::NotFound(format!("{}@{version}: version is not canonical", module.path)));
+            return Err(ProxyError::NotFound(format!(
+                "{}@{version}: version is not canonical",
+                module.path
+            )));
         }
         check(&module.path, version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
-        let escaped_version = escape_version(version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+        let escaped_version =
+            escape_version(version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
         let key = file.key(&module.escaped, &escaped_version);
         if let Some(meta) = self.inner.store.head(&key).await? {
-            return Ok(Answer { body: Body::Stored { key, meta }, freshness: Freshness::Immutable });
+            return Ok(Answer {
+                body: Body::Stored { key, meta },
+                freshness: Freshness::Immutable,
+            });
         }
         if policy == FetchPolicy::CachedOnly {
-            return Err(ProxyError::NotFound(format!("{}@{version}: not cached and fetching is disabled for this request", module.path)));
+            return Err(ProxyError::NotFound(format!(
+                "{}@{version}: not cached and fetching is disabled for this request",
+                module.path
+            )));
         }
-        let target = ModuleVersion { path: module.path.clone(), version: version.to_owned() };
+        let target = ModuleVersion {
+            path: module.path.clone(),
+            version: version.to_owned(),
+        };
         match file {
             VersionFile::Zip => {
                 // .info and .mod follow in the background.
@@ -461,18 +580,31 @@ impl ModuleProxy {
                 if self.inner.integrity.verifier_for(&module.path).is_none() {
                     // Nothing to verify: the zip streams as it arrives.
                     let stream = self.inner.zip_flights.join(job).await?;
-                    return Ok(Answer { body: Body::Streaming(stream), freshness: Freshness::Immutable });
+                    return Ok(Answer {
+                        body: Body::Streaming(stream),
+                        freshness: Freshness::Immutable,
+                    });
                 }
                 // A checksum mismatch must be a status code (403), so the
                 // answer waits until the zip is verified and committed.
                 self.inner.zip_flights.wait_committed(job).await?;
-                let meta = self.inner.store.head(&key).await?.ok_or_else(|| ProxyError::Storage(format!("{key}: missing after commit")))?;
-                Ok(Answer { body: Body::Stored { key, meta }, freshness: Freshness::Immutable })
+                let meta =
+                    self.inner.store.head(&key).await?.ok_or_else(|| {
+                        ProxyError::Storage(format!("{key}: missing after commit"))
+                    })?;
+                Ok(Answer {
+                    body: Body::Stored { key, meta },
+                    freshness: Freshness::Immutable,
+                })
             }
             VersionFile::Info | VersionFile::GoMod => {
                 let (info, go_mod) = self.ensure_metadata(module, &target).await?;
                 self.start_zip_prefetch(module, &target);
-                let bytes = if file == VersionFile::Info { info } else { go_mod };
+                let bytes = if file == VersionFile::Info {
+                    info
+                } else {
+                    go_mod
+                };
                 Ok(self.stored_or_bytes(key, bytes, Freshness::Immutable).await)
             }
         }
@@ -480,8 +612,13 @@ impl ModuleProxy {
 
     /// Fetches and stores `.info` and `.mod` of a canonical version (one
     /// upstream request each, however many clients ask at once).
-    async fn ensure_metadata(&self, module: &Module, target: &ModuleVersion) -> ProxyResult<(Bytes, Bytes)> {
-        let escaped_version = escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
+    async fn ensure_metadata(
+        &self,
+        module: &Module,
+        target: &ModuleVersion,
+    ) -> ProxyResult<(Bytes, Bytes)> {
+        let escaped_version =
+            escape_version(&target.version).map_err(|e| ProxyError::NotFound(e.to_string()))?;
         let info_key = layout::info(&module.escaped, &escaped_version);
         let mod_key = layout::go_mod(&module.escaped, &escaped_version);
         if let Some(reason) = self.inner.not_found.get(&info_key) {
@@ -494,11 +631,17 @@ impl ModuleProxy {
             .metadata_flights
             .run(info_key.clone(), async move {
                 let _permit = this.inner.fetch_permits.acquire().await;
-                let fetched = this.inner.fetcher.info(&m.path, &t.version).await.map_err(ProxyError::from);
+                let fetched = this
+                    .inner
+                    .fetcher
+                    .info(&m.path, &t.version)
+                    .await
+                    .map_err(ProxyError::from);
                 let result = fetched.and_then(|info| checked_info(&m, info, Some(&t.version)));
                 match result {
                     Ok(info) => {
-                        this.store_best_effort(&ik, info.raw.clone(), PutMode::CreateOnly).await;
+                        this.store_best_effort(&ik, info.raw.clone(), PutMode::CreateOnly)
+                            .await;
                         Ok(info.raw)
                     }
                     Err(e) => {
@@ -520,8 +663,15 @@ impl ModuleProxy {
                     .run(mod_key.clone(), async move {
                         let _permit = this.inner.fetch_permits.acquire().await;
                         let go_mod = this.inner.fetcher.go_mod(&m.path, &t.version).await?;
-                        this.check_hash(&m.path, &t.version, HashKind::GoMod, &hash_go_mod(&go_mod)).await?;
-                        this.store_best_effort(&mk, go_mod.clone(), PutMode::CreateOnly).await;
+                        this.check_hash(
+                            &m.path,
+                            &t.version,
+                            HashKind::GoMod,
+                            &hash_go_mod(&go_mod),
+                        )
+                        .await?;
+                        this.store_best_effort(&mk, go_mod.clone(), PutMode::CreateOnly)
+                            .await;
                         Ok(go_mod)
                     })
                     .await?
@@ -552,7 +702,10 @@ impl ModuleProxy {
             check: Box::new(move |hash: String| {
                 let this = this.clone();
                 let (m, t) = (m.clone(), t.clone());
-                Box::pin(async move { this.check_hash(&m.path, &t.version, HashKind::Zip, &hash).await })
+                Box::pin(async move {
+                    this.check_hash(&m.path, &t.version, HashKind::Zip, &hash)
+                        .await
+                })
             }),
             metrics: self.inner.metrics.clone(),
             on_commit: {
@@ -575,7 +728,15 @@ impl ModuleProxy {
         let this = self.clone();
         let job = self.zip_job(module, target);
         tokio::spawn(async move {
-            if this.inner.store.head(&job.key).await.ok().flatten().is_some() {
+            if this
+                .inner
+                .store
+                .head(&job.key)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
                 return;
             }
             let key = job.key.clone();
@@ -602,7 +763,8 @@ impl ModuleProxy {
     async fn remember_canonical_info(&self, module: &Module, info: &RevInfo) {
         if let Ok(escaped) = escape_version(&info.version) {
             let key = layout::info(&module.escaped, &escaped);
-            self.store_best_effort(&key, info.raw.clone(), PutMode::CreateOnly).await;
+            self.store_best_effort(&key, info.raw.clone(), PutMode::CreateOnly)
+                .await;
         }
     }
 
@@ -613,8 +775,11 @@ impl ModuleProxy {
         if !merged.is_empty() && !merged.ends_with('\n') {
             merged.push('\n');
         }
-        let listed: std::collections::HashSet<String> =
-            merged.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_owned).collect();
+        let listed: std::collections::HashSet<String> = merged
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_owned)
+            .collect();
         for version in self.local_versions(module).await {
             if !listed.contains(&version) {
                 merged.push_str(&version);
@@ -627,7 +792,9 @@ impl ModuleProxy {
     /// Canonical, non-pseudo versions with a stored `.mod`, sorted.
     async fn local_versions(&self, module: &Module) -> Vec<String> {
         let prefix = layout::versions_prefix(&module.escaped);
-        let Ok(keys) = self.inner.store.list(&prefix).await else { return Vec::new() };
+        let Ok(keys) = self.inner.store.list(&prefix).await else {
+            return Vec::new();
+        };
         let mut local: Vec<String> = keys
             .iter()
             .filter_map(|key| key.strip_prefix(&prefix)?.strip_suffix(".mod"))
@@ -642,9 +809,14 @@ impl ModuleProxy {
     /// published here shows at once rather than after `list_ttl`.
     async fn refresh_list(&self, module: &Module) {
         let key = layout::list(&module.escaped);
-        let current = self.stored_bytes(&key).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let current = self
+            .stored_bytes(&key)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let merged = self.merge_local_versions(module, current).await;
-        self.store_best_effort(&key, Bytes::from(merged), PutMode::Overwrite).await;
+        self.store_best_effort(&key, Bytes::from(merged), PutMode::Overwrite)
+            .await;
     }
 
     /// Storage failures must not fail the request that fetched the data:
@@ -656,13 +828,23 @@ impl ModuleProxy {
     }
 
     async fn stored_bytes(&self, key: &str) -> Option<Bytes> {
-        modvault_store::read_to_bytes(self.inner.store.as_ref(), key).await.ok().flatten().map(|(_, bytes)| bytes)
+        modvault_store::read_to_bytes(self.inner.store.as_ref(), key)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, bytes)| bytes)
     }
 
     async fn stored_or_bytes(&self, key: String, bytes: Bytes, freshness: Freshness) -> Answer {
         match self.inner.store.head(&key).await {
-            Ok(Some(meta)) if meta.size == bytes.len() as u64 => Answer { body: Body::Stored { key, meta }, freshness },
-            _ => Answer { body: Body::Bytes(bytes), freshness },
+            Ok(Some(meta)) if meta.size == bytes.len() as u64 => Answer {
+                body: Body::Stored { key, meta },
+                freshness,
+            },
+            _ => Answer {
+                body: Body::Bytes(bytes),
+                freshness,
+            },
         }
     }
 }

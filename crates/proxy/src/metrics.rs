@@ -17,11 +17,27 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (name, help, value) in [
-            ("modvault_security_errors_total", "Fetched modules that did not match the checksum database.", &self.security_errors),
-            ("modvault_zips_stored_total", "Module zips fetched, verified and stored.", &self.zips_stored),
-            ("modvault_zips_rejected_total", "Module zips refused after fetching.", &self.zips_rejected),
+            (
+                "modvault_security_errors_total",
+                "Fetched modules that did not match the checksum database.",
+                &self.security_errors,
+            ),
+            (
+                "modvault_zips_stored_total",
+                "Module zips fetched, verified and stored.",
+                &self.zips_stored,
+            ),
+            (
+                "modvault_zips_rejected_total",
+                "Module zips refused after fetching.",
+                &self.zips_rejected,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         out
     }

@@ -16,7 +16,10 @@ pub struct NegativeCache {
 
 impl NegativeCache {
     pub fn new(ttl: Duration) -> Self {
-        NegativeCache { ttl, entries: Mutex::new(HashMap::new()) }
+        NegativeCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<String> {

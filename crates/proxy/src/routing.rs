@@ -18,16 +18,28 @@ pub struct RoutedFetcher {
 }
 
 impl RoutedFetcher {
-    pub fn new(rules: Arc<RuleSet>, upstream: Arc<dyn Fetcher>, direct: Arc<dyn Fetcher>) -> RoutedFetcher {
-        RoutedFetcher { rules, upstream, direct }
+    pub fn new(
+        rules: Arc<RuleSet>,
+        upstream: Arc<dyn Fetcher>,
+        direct: Arc<dyn Fetcher>,
+    ) -> RoutedFetcher {
+        RoutedFetcher {
+            rules,
+            upstream,
+            direct,
+        }
     }
 
     fn source(&self, module: &str) -> FetchResult<&Arc<dyn Fetcher>> {
         match self.rules.route(module).source {
             Source::Upstream => Ok(&self.upstream),
             Source::Direct => Ok(&self.direct),
-            Source::Published => Err(FetchError::NotFound(format!("{module}: only versions published here are served"))),
-            Source::Deny => Err(FetchError::NotFound(format!("{module}: denied by a routing rule"))),
+            Source::Published => Err(FetchError::NotFound(format!(
+                "{module}: only versions published here are served"
+            ))),
+            Source::Deny => Err(FetchError::NotFound(format!(
+                "{module}: denied by a routing rule"
+            ))),
         }
     }
 }

@@ -28,8 +28,14 @@ impl FakeUpstream {
         self.calls.lock().unwrap().get(what).copied().unwrap_or(0)
     }
     fn add_version(&self, version: &str, zip: Bytes) {
-        self.infos.lock().unwrap().insert(version.into(), format!(r#"{{"Version":"{version}","Time":"2024-01-01T00:00:00Z"}}"#));
-        self.mods.lock().unwrap().insert(version.into(), Bytes::from("module example.com/m\n"));
+        self.infos.lock().unwrap().insert(
+            version.into(),
+            format!(r#"{{"Version":"{version}","Time":"2024-01-01T00:00:00Z"}}"#),
+        );
+        self.mods
+            .lock()
+            .unwrap()
+            .insert(version.into(), Bytes::from("module example.com/m\n"));
         self.zips.lock().unwrap().insert(version.into(), zip);
     }
 }
@@ -42,7 +48,11 @@ fn missing(what: &str) -> FetchError {
 impl Fetcher for FakeUpstream {
     async fn list(&self, _module: &str) -> FetchResult<String> {
         self.count("list");
-        self.list.lock().unwrap().clone().unwrap_or_else(|| Err(missing("list")))
+        self.list
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| Err(missing("list")))
     }
     async fn latest(&self, _module: &str) -> FetchResult<RevInfo> {
         self.count("latest");
@@ -51,26 +61,49 @@ impl Fetcher for FakeUpstream {
     async fn info(&self, _module: &str, query: &str) -> FetchResult<RevInfo> {
         self.count("info");
         let query = if query == "main" { "v1.0.0" } else { query };
-        let raw = self.infos.lock().unwrap().get(query).cloned().ok_or_else(|| missing(query))?;
+        let raw = self
+            .infos
+            .lock()
+            .unwrap()
+            .get(query)
+            .cloned()
+            .ok_or_else(|| missing(query))?;
         Ok(RevInfo::parse(Bytes::from(raw)).unwrap())
     }
     async fn go_mod(&self, _module: &str, version: &str) -> FetchResult<Bytes> {
         self.count("mod");
-        self.mods.lock().unwrap().get(version).cloned().ok_or_else(|| missing(version))
+        self.mods
+            .lock()
+            .unwrap()
+            .get(version)
+            .cloned()
+            .ok_or_else(|| missing(version))
     }
     async fn zip(&self, _module: &str, version: &str) -> FetchResult<ZipBody> {
         self.count("zip");
-        let zip = self.zips.lock().unwrap().get(version).cloned().ok_or_else(|| missing(version))?;
+        let zip = self
+            .zips
+            .lock()
+            .unwrap()
+            .get(version)
+            .cloned()
+            .ok_or_else(|| missing(version))?;
         let delay = self.zip_delay;
         // Deliver in small pieces, slowly if asked, so readers join mid-way.
-        let pieces: Vec<std::io::Result<Bytes>> = zip.chunks(1000).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let pieces: Vec<std::io::Result<Bytes>> = zip
+            .chunks(1000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
         let stream = futures::stream::iter(pieces).then(move |piece| async move {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
             piece
         });
-        Ok(ZipBody { declared_len: Some(zip.len() as u64), stream: Box::pin(stream) })
+        Ok(ZipBody {
+            declared_len: Some(zip.len() as u64),
+            stream: Box::pin(stream),
+        })
     }
 }
 
@@ -81,7 +114,10 @@ fn module_zip(prefix: &str, files: &[(&str, &[u8])]) -> Bytes {
     let mut writer = zip::ZipWriter::new(&mut out);
     for (name, content) in files {
         writer
-            .start_file(format!("{prefix}{name}"), zip::write::SimpleFileOptions::default())
+            .start_file(
+                format!("{prefix}{name}"),
+                zip::write::SimpleFileOptions::default(),
+            )
             .unwrap();
         writer.write_all(content).unwrap();
     }
@@ -91,7 +127,10 @@ fn module_zip(prefix: &str, files: &[(&str, &[u8])]) -> Bytes {
 
 fn good_zip(version: &str) -> Bytes {
     let big = vec![b'x'; 20_000];
-    module_zip(&format!("example.com/m@{version}/"), &[("go.mod", b"module example.com/m\n"), ("m.go", &big)])
+    module_zip(
+        &format!("example.com/m@{version}/"),
+        &[("go.mod", b"module example.com/m\n"), ("m.go", &big)],
+    )
 }
 
 struct Setup {
@@ -112,7 +151,12 @@ fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
         max_concurrent_fetches: 8,
     };
     let proxy = ModuleProxy::new(store, upstream.clone(), settings, Integrity::default()).unwrap();
-    Setup { _dir: dir, upstream, proxy, module: Module::new("example.com/m").unwrap() }
+    Setup {
+        _dir: dir,
+        upstream,
+        proxy,
+        module: Module::new("example.com/m").unwrap(),
+    }
 }
 
 async fn body_bytes(proxy: &ModuleProxy, answer: Answer) -> std::io::Result<Bytes> {
@@ -137,7 +181,10 @@ async fn wait_for_key(proxy: &ModuleProxy, key: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
-    let upstream = FakeUpstream { zip_delay: Some(Duration::from_millis(2)), ..Default::default() };
+    let upstream = FakeUpstream {
+        zip_delay: Some(Duration::from_millis(2)),
+        ..Default::default()
+    };
     let zip = good_zip("v1.0.0");
     upstream.add_version("v1.0.0", zip.clone());
     let s = setup(upstream, Duration::from_secs(60));
@@ -145,7 +192,14 @@ async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
     for _ in 0..50 {
         let (proxy, module) = (s.proxy.clone(), s.module.clone());
         clients.push(tokio::spawn(async move {
-            let answer = proxy.serve(&module, &FileRequest::Zip("v1.0.0".into()), FetchPolicy::FetchOnMiss).await.unwrap();
+            let answer = proxy
+                .serve(
+                    &module,
+                    &FileRequest::Zip("v1.0.0".into()),
+                    FetchPolicy::FetchOnMiss,
+                )
+                .await
+                .unwrap();
             body_bytes(&proxy, answer).await.unwrap()
         }));
     }
@@ -156,7 +210,15 @@ async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.zip").await);
     // Metadata arrives in the background after a zip miss.
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.mod").await);
-    let again = s.proxy.serve(&s.module, &FileRequest::Zip("v1.0.0".into()), FetchPolicy::FetchOnMiss).await.unwrap();
+    let again = s
+        .proxy
+        .serve(
+            &s.module,
+            &FileRequest::Zip("v1.0.0".into()),
+            FetchPolicy::FetchOnMiss,
+        )
+        .await
+        .unwrap();
     assert!(matches!(again.body, Body::Stored { .. }));
     assert_eq!(again.freshness, Freshness::Immutable);
     assert_eq!(s.upstream.calls("zip"), 1);
@@ -165,16 +227,37 @@ async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
 #[tokio::test]
 async fn an_invalid_zip_fails_the_stream_and_is_never_stored() {
     let upstream = FakeUpstream::default();
-    let wrong_prefix = module_zip("example.com/other@v1.0.0/", &[("go.mod", b"module example.com/other\n")]);
+    let wrong_prefix = module_zip(
+        "example.com/other@v1.0.0/",
+        &[("go.mod", b"module example.com/other\n")],
+    );
     upstream.add_version("v1.0.0", wrong_prefix);
-    upstream.add_version("v1.0.1", Bytes::from_static(b"PK\x03\x04 truncated garbage"));
+    upstream.add_version(
+        "v1.0.1",
+        Bytes::from_static(b"PK\x03\x04 truncated garbage"),
+    );
     let s = setup(upstream, Duration::from_secs(60));
     for version in ["v1.0.0", "v1.0.1"] {
-        let answer = s.proxy.serve(&s.module, &FileRequest::Zip(version.into()), FetchPolicy::FetchOnMiss).await.unwrap();
+        let answer = s
+            .proxy
+            .serve(
+                &s.module,
+                &FileRequest::Zip(version.into()),
+                FetchPolicy::FetchOnMiss,
+            )
+            .await
+            .unwrap();
         let err = body_bytes(&s.proxy, answer).await.unwrap_err();
         assert!(err.to_string().contains("upstream zip rejected"), "{err}");
     }
-    assert!(s.proxy.store().list("example.com/m/@v/").await.unwrap().iter().all(|k| !k.ends_with(".zip")));
+    assert!(s
+        .proxy
+        .store()
+        .list("example.com/m/@v/")
+        .await
+        .unwrap()
+        .iter()
+        .all(|k| !k.ends_with(".zip")));
 }
 
 #[tokio::test]
@@ -182,24 +265,68 @@ async fn info_miss_stores_info_mod_and_zip() {
     let upstream = FakeUpstream::default();
     upstream.add_version("v1.0.0", good_zip("v1.0.0"));
     let s = setup(upstream, Duration::from_secs(60));
-    let answer = s.proxy.serve(&s.module, &FileRequest::Info("v1.0.0".into()), FetchPolicy::FetchOnMiss).await.unwrap();
+    let answer = s
+        .proxy
+        .serve(
+            &s.module,
+            &FileRequest::Info("v1.0.0".into()),
+            FetchPolicy::FetchOnMiss,
+        )
+        .await
+        .unwrap();
     assert_eq!(answer.freshness, Freshness::Immutable);
-    assert!(body_bytes(&s.proxy, answer).await.unwrap().starts_with(br#"{"Version":"v1.0.0""#));
+    assert!(body_bytes(&s.proxy, answer)
+        .await
+        .unwrap()
+        .starts_with(br#"{"Version":"v1.0.0""#));
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.mod").await);
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.zip").await);
-    let go_mod = s.proxy.serve(&s.module, &FileRequest::GoMod("v1.0.0".into()), FetchPolicy::FetchOnMiss).await.unwrap();
-    assert_eq!(body_bytes(&s.proxy, go_mod).await.unwrap(), Bytes::from("module example.com/m\n"));
+    let go_mod = s
+        .proxy
+        .serve(
+            &s.module,
+            &FileRequest::GoMod("v1.0.0".into()),
+            FetchPolicy::FetchOnMiss,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        body_bytes(&s.proxy, go_mod).await.unwrap(),
+        Bytes::from("module example.com/m\n")
+    );
     assert_eq!((s.upstream.calls("info"), s.upstream.calls("mod")), (1, 1));
 }
 
 #[tokio::test]
 async fn a_lying_upstream_is_an_error_not_a_cache_entry() {
     let upstream = FakeUpstream::default();
-    upstream.infos.lock().unwrap().insert("v1.0.0".into(), r#"{"Version":"v1.0.1"}"#.into());
+    upstream
+        .infos
+        .lock()
+        .unwrap()
+        .insert("v1.0.0".into(), r#"{"Version":"v1.0.1"}"#.into());
     let s = setup(upstream, Duration::from_secs(60));
-    let err = s.proxy.serve(&s.module, &FileRequest::Info("v1.0.0".into()), FetchPolicy::FetchOnMiss).await.err().unwrap();
-    assert!(matches!(err, ProxyError::Upstream(ref m) if m.contains("instead of requested version")), "{err:?}");
-    assert!(s.proxy.store().head("example.com/m/@v/v1.0.0.info").await.unwrap().is_none());
+    let err = s
+        .proxy
+        .serve(
+            &s.module,
+            &FileRequest::Info("v1.0.0".into()),
+            FetchPolicy::FetchOnMiss,
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ProxyError::Upstream(ref m) if m.contains("instead of requested version")),
+        "{err:?}"
+    );
+    assert!(s
+        .proxy
+        .store()
+        .head("example.com/m/@v/v1.0.0.info")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -207,10 +334,27 @@ async fn queries_resolve_to_canonical_versions() {
     let upstream = FakeUpstream::default();
     upstream.add_version("v1.0.0", good_zip("v1.0.0"));
     let s = setup(upstream, Duration::from_secs(60));
-    let answer = s.proxy.serve(&s.module, &FileRequest::Info("main".into()), FetchPolicy::FetchOnMiss).await.unwrap();
+    let answer = s
+        .proxy
+        .serve(
+            &s.module,
+            &FileRequest::Info("main".into()),
+            FetchPolicy::FetchOnMiss,
+        )
+        .await
+        .unwrap();
     assert_eq!(answer.freshness, Freshness::For(Duration::from_secs(60)));
-    assert!(body_bytes(&s.proxy, answer).await.unwrap().starts_with(br#"{"Version":"v1.0.0""#));
-    assert!(s.proxy.store().head("example.com/m/@v/v1.0.0.info").await.unwrap().is_some());
+    assert!(body_bytes(&s.proxy, answer)
+        .await
+        .unwrap()
+        .starts_with(br#"{"Version":"v1.0.0""#));
+    assert!(s
+        .proxy
+        .store()
+        .head("example.com/m/@v/v1.0.0.info")
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -218,19 +362,34 @@ async fn list_is_fresh_then_refetched_then_served_stale() {
     let upstream = FakeUpstream::default();
     *upstream.list.lock().unwrap() = Some(Ok("v1.0.0\n".into()));
     let s = setup(upstream, Duration::from_millis(300));
-    let list = || s.proxy.serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss);
-    assert_eq!(body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(), "v1.0.0\n");
-    assert_eq!(body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(), "v1.0.0\n");
+    let list = || {
+        s.proxy
+            .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
+    };
+    assert_eq!(
+        body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(),
+        "v1.0.0\n"
+    );
+    assert_eq!(
+        body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(),
+        "v1.0.0\n"
+    );
     assert_eq!(s.upstream.calls("list"), 1, "a fresh list is not refetched");
 
     tokio::time::sleep(Duration::from_millis(350)).await;
     *s.upstream.list.lock().unwrap() = Some(Ok("v1.0.0\nv1.1.0\n".into()));
-    assert_eq!(body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(), "v1.0.0\nv1.1.0\n");
+    assert_eq!(
+        body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(),
+        "v1.0.0\nv1.1.0\n"
+    );
     assert_eq!(s.upstream.calls("list"), 2);
 
     tokio::time::sleep(Duration::from_millis(350)).await;
     *s.upstream.list.lock().unwrap() = Some(Err(FetchError::Upstream("connection refused".into())));
-    assert_eq!(body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(), "v1.0.0\nv1.1.0\n");
+    assert_eq!(
+        body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(),
+        "v1.0.0\nv1.1.0\n"
+    );
     assert_eq!(s.upstream.calls("list"), 3);
 }
 
@@ -238,13 +397,30 @@ async fn list_is_fresh_then_refetched_then_served_stale() {
 async fn not_found_is_remembered_and_cached_only_never_fetches() {
     let s = setup(FakeUpstream::default(), Duration::from_secs(60));
     for _ in 0..3 {
-        let err = s.proxy.serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss).await.err().unwrap();
+        let err = s
+            .proxy
+            .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, ProxyError::NotFound(_)));
     }
     assert_eq!(s.upstream.calls("list"), 1);
     let other = Module::new("example.com/other").unwrap();
-    let err = s.proxy.serve(&other, &FileRequest::Zip("v1.0.0".into()), FetchPolicy::CachedOnly).await.err().unwrap();
-    assert!(matches!(err, ProxyError::NotFound(ref m) if m.contains("not cached")), "{err:?}");
+    let err = s
+        .proxy
+        .serve(
+            &other,
+            &FileRequest::Zip("v1.0.0".into()),
+            FetchPolicy::CachedOnly,
+        )
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ProxyError::NotFound(ref m) if m.contains("not cached")),
+        "{err:?}"
+    );
     assert_eq!(s.upstream.calls("zip"), 0);
 }
 
@@ -252,7 +428,16 @@ async fn not_found_is_remembered_and_cached_only_never_fetches() {
 async fn invalid_versions_are_not_found_without_asking_upstream() {
     let s = setup(FakeUpstream::default(), Duration::from_secs(60));
     for bad in ["v1.0", "v2.0.0", "latest", "v1.0.0+meta"] {
-        let err = s.proxy.serve(&s.module, &FileRequest::GoMod(bad.into()), FetchPolicy::FetchOnMiss).await.err().unwrap();
+        let err = s
+            .proxy
+            .serve(
+                &s.module,
+                &FileRequest::GoMod(bad.into()),
+                FetchPolicy::FetchOnMiss,
+            )
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, ProxyError::NotFound(_)), "{bad}: {err:?}");
     }
     assert_eq!(s.upstream.calls("mod"), 0);
@@ -265,9 +450,23 @@ async fn list_includes_versions_stored_here() {
     let upstream = FakeUpstream::default();
     *upstream.list.lock().unwrap() = Some(Ok("v1.0.0".into()));
     let s = setup(upstream, Duration::from_secs(60));
-    for key in ["example.com/m/@v/v1.2.0.mod", "example.com/m/@v/v0.0.0-20240101000000-abcdefabcdef.mod"] {
-        s.proxy.store().put(key, PutBody::Bytes(Bytes::new()), PutMode::CreateOnly).await.unwrap();
+    for key in [
+        "example.com/m/@v/v1.2.0.mod",
+        "example.com/m/@v/v0.0.0-20240101000000-abcdefabcdef.mod",
+    ] {
+        s.proxy
+            .store()
+            .put(key, PutBody::Bytes(Bytes::new()), PutMode::CreateOnly)
+            .await
+            .unwrap();
     }
-    let answer = s.proxy.serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss).await.unwrap();
-    assert_eq!(body_bytes(&s.proxy, answer).await.unwrap(), "v1.0.0\nv1.2.0\n");
+    let answer = s
+        .proxy
+        .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
+        .await
+        .unwrap();
+    assert_eq!(
+        body_bytes(&s.proxy, answer).await.unwrap(),
+        "v1.0.0\nv1.2.0\n"
+    );
 }

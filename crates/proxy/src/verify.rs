@@ -8,8 +8,8 @@ use std::path::Path;
 
 use modvault_core::dirhash::Hash1Builder;
 use modvault_core::modzip::{check_zip_entries, ZipEntry, MAX_ZIP_FILE};
-use sha2::{Digest, Sha256};
 use modvault_core::ModuleVersion;
+use sha2::{Digest, Sha256};
 use zip::CompressionMethod;
 
 /// Returns the zip's `h1:` hash (as go.sum records it), or a one-line reason
@@ -18,27 +18,46 @@ pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<String, St
     let file = File::open(path).map_err(|e| format!("cannot reopen spooled zip: {e}"))?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     if size > MAX_ZIP_FILE {
-        return Err(format!("zip file is {size} bytes, more than the {MAX_ZIP_FILE}-byte limit"));
+        return Err(format!(
+            "zip file is {size} bytes, more than the {MAX_ZIP_FILE}-byte limit"
+        ));
     }
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("not a valid zip file: {e}"))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| format!("not a valid zip file: {e}"))?;
     let mut names = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| format!("zip entry {i}: {e}"))?;
         // The go command can only extract stored and deflated entries.
-        if !matches!(entry.compression(), CompressionMethod::Stored | CompressionMethod::Deflated) {
+        if !matches!(
+            entry.compression(),
+            CompressionMethod::Stored | CompressionMethod::Deflated
+        ) {
             let name = String::from_utf8_lossy(entry.name_raw());
-            return Err(format!("{name}: unsupported compression method {:?}", entry.compression()));
+            return Err(format!(
+                "{name}: unsupported compression method {:?}",
+                entry.compression()
+            ));
         }
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| format!("zip entry {i}: name is not UTF-8"))?
             .to_owned();
         names.push((name, entry.size()));
     }
-    let entries: Vec<ZipEntry> = names.iter().map(|(name, size)| ZipEntry { name, uncompressed_size: *size }).collect();
+    let entries: Vec<ZipEntry> = names
+        .iter()
+        .map(|(name, size)| ZipEntry {
+            name,
+            uncompressed_size: *size,
+        })
+        .collect();
     check_zip_entries(target, &entries).map_err(|e| e.to_string())?;
     let mut hash = Hash1Builder::new();
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| format!("zip entry {i}: {e}"))?;
         let declared = entry.size();
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         // Reading one byte past the declared size catches an entry that
@@ -47,10 +66,13 @@ pub fn verify_zip_file(path: &Path, target: &ModuleVersion) -> Result<String, St
         let actual = io::copy(&mut (&mut entry).take(declared + 1), &mut digest)
             .map_err(|e| format!("{name}: corrupt entry: {e}"))?;
         if actual > declared {
-            return Err(format!("{name}: decompresses to more than its declared {declared} bytes"));
+            return Err(format!(
+                "{name}: decompresses to more than its declared {declared} bytes"
+            ));
         }
         // Directory entries hash as empty files, as in dirhash.HashZip.
-        hash.add(&name, digest.0.finalize().into()).map_err(|e| e.to_string())?;
+        hash.add(&name, digest.0.finalize().into())
+            .map_err(|e| e.to_string())?;
     }
     Ok(hash.finish())
 }

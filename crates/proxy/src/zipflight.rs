@@ -47,8 +47,12 @@ pub struct ZipJob {
 enum ZipState {
     /// Asking upstream; nothing is known yet.
     Opening,
-    Writing { written: u64 },
-    Committed { size: u64 },
+    Writing {
+        written: u64,
+    },
+    Committed {
+        size: u64,
+    },
     Failed(ProxyError),
 }
 
@@ -76,7 +80,11 @@ pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
 
 impl ZipFlights {
     pub fn new(spool_dir: PathBuf, permits: Arc<Semaphore>) -> Self {
-        ZipFlights { spool_dir, permits, in_flight: Arc::new(Mutex::new(HashMap::new())) }
+        ZipFlights {
+            spool_dir,
+            permits,
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// Joins the fetch of `job.key`, starting it if needed, and returns the
@@ -92,7 +100,9 @@ impl ZipFlights {
                 ZipState::Writing { .. } | ZipState::Committed { .. } => break,
             }
             if state.changed().await.is_err() {
-                return Err(ProxyError::Storage("zip fetch ended without a result".into()));
+                return Err(ProxyError::Storage(
+                    "zip fetch ended without a result".into(),
+                ));
             }
         }
         Ok(spool_reader(flight.spool.clone(), state))
@@ -110,7 +120,9 @@ impl ZipFlights {
                 ZipState::Opening | ZipState::Writing { .. } => {}
             }
             if state.changed().await.is_err() {
-                return Err(ProxyError::Storage("zip fetch ended without a result".into()));
+                return Err(ProxyError::Storage(
+                    "zip fetch ended without a result".into(),
+                ));
             }
         }
     }
@@ -133,22 +145,30 @@ impl ZipFlights {
 
     fn start(&self, job: ZipJob) -> ProxyResult<Flight> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let path = self
-            .spool_dir
-            .join(format!("{}-{}.zip", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+        let path = self.spool_dir.join(format!(
+            "{}-{}.zip",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
         let spool = File::options()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|e| ProxyError::Storage(format!("cannot create spool file {}: {e}", path.display())))?;
-        let writer = spool.try_clone().map_err(|e| ProxyError::Storage(e.to_string()))?;
+            .map_err(|e| {
+                ProxyError::Storage(format!("cannot create spool file {}: {e}", path.display()))
+            })?;
+        let writer = spool
+            .try_clone()
+            .map_err(|e| ProxyError::Storage(e.to_string()))?;
         let (tx, rx) = watch::channel(ZipState::Opening);
         let permits = self.permits.clone();
         let registry = self.in_flight.clone();
         tokio::spawn(async move {
             let key = job.key.clone();
-            let outcome = fetch_verify_commit(&job, &path, tokio::fs::File::from_std(writer), &tx, permits).await;
+            let outcome =
+                fetch_verify_commit(&job, &path, tokio::fs::File::from_std(writer), &tx, permits)
+                    .await;
             let outcome = match outcome {
                 Ok((size, hash)) => {
                     tracing::info!(%key, size, %hash, "zip stored");
@@ -165,13 +185,19 @@ impl ZipFlights {
                 }
             };
             let _ = std::fs::remove_file(&path);
-            registry.lock().expect("zip flight map poisoned").remove(&key);
+            registry
+                .lock()
+                .expect("zip flight map poisoned")
+                .remove(&key);
             tx.send_replace(match outcome {
                 Ok(size) => ZipState::Committed { size },
                 Err(e) => ZipState::Failed(e),
             });
         });
-        Ok(Flight { spool: Arc::new(spool), state: rx })
+        Ok(Flight {
+            spool: Arc::new(spool),
+            state: rx,
+        })
     }
 }
 
@@ -182,17 +208,27 @@ async fn fetch_verify_commit(
     state: &watch::Sender<ZipState>,
     permits: Arc<Semaphore>,
 ) -> ProxyResult<(u64, String)> {
-    let _permit = permits.acquire_owned().await.map_err(|e| ProxyError::Storage(e.to_string()))?;
+    let _permit = permits
+        .acquire_owned()
+        .await
+        .map_err(|e| ProxyError::Storage(e.to_string()))?;
     let what = format!("{}@{}", job.target.path, job.target.version);
-    let mut body = job.fetcher.zip(&job.target.path, &job.target.version).await?;
-    let spool_error = |e: io::Error| ProxyError::Storage(format!("{what}: writing spool file: {e}"));
+    let mut body = job
+        .fetcher
+        .zip(&job.target.path, &job.target.version)
+        .await?;
+    let spool_error =
+        |e: io::Error| ProxyError::Storage(format!("{what}: writing spool file: {e}"));
     state.send_replace(ZipState::Writing { written: 0 });
     let mut written = 0u64;
     while let Some(chunk) = body.stream.next().await {
-        let chunk = chunk.map_err(|e| ProxyError::Upstream(format!("{what}: reading zip from upstream: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| ProxyError::Upstream(format!("{what}: reading zip from upstream: {e}")))?;
         written += chunk.len() as u64;
         if written > MAX_ZIP_FILE {
-            return Err(ProxyError::Upstream(format!("{what}: upstream zip exceeds the {MAX_ZIP_FILE}-byte limit")));
+            return Err(ProxyError::Upstream(format!(
+                "{what}: upstream zip exceeds the {MAX_ZIP_FILE}-byte limit"
+            )));
         }
         writer.write_all(&chunk).await.map_err(spool_error)?;
         writer.flush().await.map_err(spool_error)?;
@@ -203,14 +239,28 @@ async fn fetch_verify_commit(
     let hash = tokio::task::spawn_blocking(move || verify_zip_file(&check_path, &target))
         .await
         .map_err(|e| ProxyError::Storage(e.to_string()))?
-        .map_err(|reason| ProxyError::Upstream(format!("{what}: upstream zip rejected: {reason}")))?;
+        .map_err(|reason| {
+            ProxyError::Upstream(format!("{what}: upstream zip rejected: {reason}"))
+        })?;
     (job.check)(hash.clone()).await?;
-    match job.store.put(&job.key, PutBody::File(path.to_owned()), PutMode::CreateOnly).await? {
+    match job
+        .store
+        .put(
+            &job.key,
+            PutBody::File(path.to_owned()),
+            PutMode::CreateOnly,
+        )
+        .await?
+    {
         PutOutcome::Created => {}
         PutOutcome::AlreadyExists => tracing::debug!(key = %job.key, "zip was stored concurrently"),
     }
     let hash_file = PutBody::Bytes(Bytes::from(format!("{hash}\n")));
-    if let Err(e) = job.store.put(&job.hash_key, hash_file, PutMode::CreateOnly).await {
+    if let Err(e) = job
+        .store
+        .put(&job.hash_key, hash_file, PutMode::CreateOnly)
+        .await
+    {
         tracing::warn!(key = %job.hash_key, error = %e, "could not store the zip hash");
     }
     Ok((written, hash))
@@ -225,7 +275,12 @@ fn spool_reader(spool: Arc<File>, state: watch::Receiver<ZipState>) -> ByteStrea
         position: u64,
         finished: bool,
     }
-    let cursor = Cursor { spool, state, position: 0, finished: false };
+    let cursor = Cursor {
+        spool,
+        state,
+        position: 0,
+        finished: false,
+    };
     Box::pin(futures::stream::unfold(cursor, |mut cursor| async move {
         if cursor.finished {
             return None;
@@ -267,7 +322,10 @@ fn spool_reader(spool: Arc<File>, state: watch::Receiver<ZipState>) -> ByteStrea
             }
             if cursor.state.changed().await.is_err() {
                 cursor.finished = true;
-                return Some((Err(io::Error::other("zip fetch ended without a result")), cursor));
+                return Some((
+                    Err(io::Error::other("zip fetch ended without a result")),
+                    cursor,
+                ));
             }
         }
     }))

@@ -24,10 +24,6 @@ use serde::{Deserialize, Serialize};
 
 const ORACLE_SOURCE: &str = include_str!("oracle/main.go");
 
-
-
-
-
 #[derive(Serialize)]
 struct Request {
     dir: String,
@@ -408,7 +404,6 @@ fn hand_written(trees: &mut Trees) {
 }
 
 use modvault_testkit::Rng;
-
 
 /// Random trees over names chosen to hit the rules: vendor directories,
 /// nested go.mod files in both cases, VCS directories, case collisions,

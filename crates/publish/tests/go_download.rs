@@ -9,7 +9,6 @@ use std::process::Command;
 
 use modvault_publish::zip_dir;
 
-
 fn write(root: &Path, rel: &str, contents: &str) {
     let path = root.join(rel);
     fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -2,7 +2,9 @@
 
 use axum::http::{header, HeaderMap};
 
-use modvault_access::{credential_from_header, AccessPolicy, Decision, Principal, Scope, TokenStore};
+use modvault_access::{
+    credential_from_header, AccessPolicy, Decision, Principal, Scope, TokenStore,
+};
 use modvault_rules::{RuleSet, Source};
 
 use crate::error::HttpError;
@@ -18,7 +20,9 @@ impl Access {
     /// Credentials that are present but wrong are refused outright (401),
     /// so a revoked token is noticed rather than silently downgraded.
     pub fn caller(&self, headers: &HeaderMap) -> Result<Option<Principal>, HttpError> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
         let secret = value
             .to_str()
             .ok()
@@ -32,15 +36,28 @@ impl Access {
 
     /// Whether `caller` may do what needs `need` to `module`: denied
     /// modules are 403 for everyone, a missing token 401, a weak one 403.
-    pub fn check(&self, caller: Option<&Principal>, rules: &RuleSet, module: &str, need: Scope) -> Result<(), HttpError> {
+    pub fn check(
+        &self,
+        caller: Option<&Principal>,
+        rules: &RuleSet,
+        module: &str,
+        need: Scope,
+    ) -> Result<(), HttpError> {
         let route = rules.route(module);
         if route.source == Source::Deny {
-            let rule = route.rule_index.map(|i| format!(" (rule[{i}])")).unwrap_or_default();
-            return Err(HttpError::forbidden(&format!("{module} is denied by this proxy{rule}")));
+            let rule = route
+                .rule_index
+                .map(|i| format!(" (rule[{i}])"))
+                .unwrap_or_default();
+            return Err(HttpError::forbidden(&format!(
+                "{module} is denied by this proxy{rule}"
+            )));
         }
         match self.policy.authorize(caller, module, need) {
             Decision::Allow => Ok(()),
-            Decision::Unauthenticated => Err(HttpError::unauthorized(&format!("{module} needs a token with {need} scope"))),
+            Decision::Unauthenticated => Err(HttpError::unauthorized(&format!(
+                "{module} needs a token with {need} scope"
+            ))),
             Decision::Forbidden(denial) => Err(HttpError::forbidden(&denial.to_string())),
         }
     }
@@ -51,7 +68,9 @@ impl Access {
         if caller.is_some() || !self.policy.anonymous_read.is_empty() {
             Ok(())
         } else {
-            Err(HttpError::unauthorized("this checksum database needs a token"))
+            Err(HttpError::unauthorized(
+                "this checksum database needs a token",
+            ))
         }
     }
 }

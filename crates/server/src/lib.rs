@@ -21,8 +21,8 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use modvault_access::Scope;
 use modvault_proxy::{FetchPolicy, FileRequest, ModuleProxy, RuleSet};
-use modvault_upstream::ByteStream;
 use modvault_store::{layout, PutBody, PutMode};
+use modvault_upstream::ByteStream;
 
 pub use access::Access;
 pub use error::HttpError;
@@ -50,7 +50,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(log_request))
 }
 
-async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, request: Request) -> Response {
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
     let publishing = method == Method::PUT;
     if method != Method::GET && method != Method::HEAD && !publishing {
         return HttpError::method_not_allowed().into_response();
@@ -58,7 +63,9 @@ async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: Hea
     let route = match route::parse(request.uri().path()) {
         Ok(route) => route,
         // An upload to a bad path is a bad request, not a missing file.
-        Err(route::NoRoute(reason)) if publishing => return HttpError::bad_request(&reason).into_response(),
+        Err(route::NoRoute(reason)) if publishing => {
+            return HttpError::bad_request(&reason).into_response()
+        }
         Err(route::NoRoute(reason)) => return HttpError::not_found(&reason).into_response(),
     };
     let caller = match state.access.caller(&headers) {
@@ -66,32 +73,63 @@ async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: Hea
         Err(refusal) => return refusal.into_response(),
     };
     match route {
-        route::Route::Module { module, file: FileRequest::Zip(version), .. } if publishing => {
-            if let Err(refusal) = state.access.check(caller.as_ref(), &state.rules, &module.path, Scope::Publish) {
+        route::Route::Module {
+            module,
+            file: FileRequest::Zip(version),
+            ..
+        } if publishing => {
+            if let Err(refusal) =
+                state
+                    .access
+                    .check(caller.as_ref(), &state.rules, &module.path, Scope::Publish)
+            {
                 return refusal.into_response();
             }
-            let body: ByteStream =
-                Box::pin(request.into_body().into_data_stream().map_err(|e| std::io::Error::other(e.to_string())));
-            publish::answer(state.proxy.publish(&module, &version, body).await, &module.path, &version)
+            let body: ByteStream = Box::pin(
+                request
+                    .into_body()
+                    .into_data_stream()
+                    .map_err(|e| std::io::Error::other(e.to_string())),
+            );
+            publish::answer(
+                state.proxy.publish(&module, &version, body).await,
+                &module.path,
+                &version,
+            )
         }
         _ if publishing => HttpError::method_not_allowed().into_response(),
         route::Route::Health => plain(StatusCode::OK, "ok\n"),
         route::Route::Ready => ready(&state).await,
         route::Route::Metrics => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             state.proxy.metrics().render(),
         )
             .into_response(),
         route::Route::Sumdb(rest) => sumdb::serve(&state, caller.as_ref(), &rest, &method).await,
-        route::Route::Module { module, file, policy } => {
-            if let Err(refusal) = state.access.check(caller.as_ref(), &state.rules, &module.path, Scope::Read) {
+        route::Route::Module {
+            module,
+            file,
+            policy,
+        } => {
+            if let Err(refusal) =
+                state
+                    .access
+                    .check(caller.as_ref(), &state.rules, &module.path, Scope::Read)
+            {
                 return refusal.into_response();
             }
             let fetch_disabled = headers
                 .get(DISABLE_MODULE_FETCH)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-            let policy = if fetch_disabled { FetchPolicy::CachedOnly } else { policy };
+            let policy = if fetch_disabled {
+                FetchPolicy::CachedOnly
+            } else {
+                policy
+            };
             match state.proxy.serve(&module, &file, policy).await {
                 Ok(answer) => respond::answer(&state.proxy, &file, answer, &method, &headers).await,
                 Err(e) => HttpError::from(e).into_response(),
@@ -104,19 +142,31 @@ async fn handle(State(state): State<Arc<AppState>>, method: Method, headers: Hea
 async fn ready(state: &AppState) -> Response {
     let store = state.proxy.store();
     let probe = store
-        .put(layout::READY_PROBE, PutBody::Bytes(Bytes::from_static(b"ok")), PutMode::Overwrite)
+        .put(
+            layout::READY_PROBE,
+            PutBody::Bytes(Bytes::from_static(b"ok")),
+            PutMode::Overwrite,
+        )
         .await;
     match probe {
         Ok(_) => plain(StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            plain(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {e}\n"))
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not ready: {e}\n"),
+            )
         }
     }
 }
 
 fn plain(status: StatusCode, body: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], Body::from(body.to_owned())).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        Body::from(body.to_owned()),
+    )
+        .into_response()
 }
 
 /// One line per request. Only the path is logged: no headers, so no

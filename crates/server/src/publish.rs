@@ -12,12 +12,24 @@ use crate::error::HttpError;
 pub fn answer(result: Result<Published, PublishError>, module: &str, version: &str) -> Response {
     match result {
         Ok(published) => {
-            let status = if published.created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if published.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let body = format!(
                 "{module} {version} {}\n{module} {version}/go.mod {}\n",
                 published.zip_hash, published.go_mod_hash
             );
-            (status, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+            (
+                status,
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8",
+                )],
+                body,
+            )
+                .into_response()
         }
         Err(PublishError::Invalid(reason)) => HttpError::bad_request(&reason).into_response(),
         Err(PublishError::Conflict(reason)) => HttpError::conflict(&reason).into_response(),

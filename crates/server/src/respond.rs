@@ -14,7 +14,13 @@ use crate::error::HttpError;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-pub async fn answer(proxy: &ModuleProxy, file: &FileRequest, answer: Answer, method: &Method, request: &HeaderMap) -> Response {
+pub async fn answer(
+    proxy: &ModuleProxy,
+    file: &FileRequest,
+    answer: Answer,
+    method: &Method,
+    request: &HeaderMap,
+) -> Response {
     let content_type = match file {
         FileRequest::List | FileRequest::GoMod(_) => "text/plain; charset=utf-8",
         FileRequest::Info(_) | FileRequest::Latest => "application/json",
@@ -27,13 +33,21 @@ pub async fn answer(proxy: &ModuleProxy, file: &FileRequest, answer: Answer, met
     let mut response = match answer.body {
         Body::Bytes(bytes) => {
             let len = bytes.len();
-            let body = if method == Method::HEAD { HttpBody::empty() } else { HttpBody::from(bytes) };
+            let body = if method == Method::HEAD {
+                HttpBody::empty()
+            } else {
+                HttpBody::from(bytes)
+            };
             with_length(Response::new(body), len as u64)
         }
         // A zip still arriving: no length is known, and the body ends in an
         // error (not a clean end) if the zip turns out to be bad.
         Body::Streaming(stream) => {
-            let body = if method == Method::HEAD { HttpBody::empty() } else { HttpBody::from_stream(stream) };
+            let body = if method == Method::HEAD {
+                HttpBody::empty()
+            } else {
+                HttpBody::from_stream(stream)
+            };
             Response::new(body)
         }
         Body::Stored { key, meta } => match stored(proxy, &key, &meta, method, request).await {
@@ -49,7 +63,13 @@ pub async fn answer(proxy: &ModuleProxy, file: &FileRequest, answer: Answer, met
     response
 }
 
-async fn stored(proxy: &ModuleProxy, key: &str, meta: &ObjectMeta, method: &Method, request: &HeaderMap) -> Result<Response, HttpError> {
+async fn stored(
+    proxy: &ModuleProxy,
+    key: &str,
+    meta: &ObjectMeta,
+    method: &Method,
+    request: &HeaderMap,
+) -> Result<Response, HttpError> {
     let validators = |response: &mut Response| {
         let headers = response.headers_mut();
         if let Ok(etag) = HeaderValue::from_str(&meta.etag) {
@@ -98,15 +118,23 @@ async fn stored(proxy: &ModuleProxy, key: &str, meta: &ObjectMeta, method: &Meth
 }
 
 fn with_length(mut response: Response, len: u64) -> Response {
-    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     response
 }
 
 /// RFC 9110 §13.1.2/§13.1.3: If-None-Match wins over If-Modified-Since.
 fn not_modified(request: &HeaderMap, meta: &ObjectMeta) -> bool {
-    if let Some(value) = request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         let ours = meta.etag.trim_start_matches("W/");
-        return value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours);
+        return value
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours);
     }
     let since = request
         .get(header::IF_MODIFIED_SINCE)
@@ -119,7 +147,10 @@ fn not_modified(request: &HeaderMap, meta: &ObjectMeta) -> bool {
 }
 
 fn whole_seconds(time: SystemTime) -> SystemTime {
-    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
@@ -127,7 +158,12 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
 /// means "send everything" (no header, a syntax we ignore, several ranges, or
 /// an If-Range that no longer matches); `Some(Err)` means unsatisfiable.
 fn requested_range(request: &HeaderMap, meta: &ObjectMeta) -> Option<Result<Range<u64>, ()>> {
-    let spec = request.get(header::RANGE)?.to_str().ok()?.trim().strip_prefix("bytes=")?;
+    let spec = request
+        .get(header::RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes=")?;
     if let Some(if_range) = request.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
         if if_range.trim() != meta.etag {
             return None;
@@ -147,7 +183,11 @@ fn requested_range(request: &HeaderMap, meta: &ObjectMeta) -> Option<Result<Rang
         size.saturating_sub(suffix)..size
     } else {
         let first: u64 = start.parse().ok()?;
-        let last = if end.is_empty() { u64::MAX } else { end.parse::<u64>().ok()? };
+        let last = if end.is_empty() {
+            u64::MAX
+        } else {
+            end.parse::<u64>().ok()?
+        };
         if last < first {
             return None;
         }
@@ -164,11 +204,18 @@ mod tests {
     use super::*;
 
     fn meta(size: u64) -> ObjectMeta {
-        ObjectMeta { size, modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000), etag: "\"abc\"".into() }
+        ObjectMeta {
+            size,
+            modified: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            etag: "\"abc\"".into(),
+        }
     }
 
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (k.clone(), HeaderValue::from_str(v).unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), HeaderValue::from_str(v).unwrap()))
+            .collect()
     }
 
     #[test]
@@ -190,12 +237,24 @@ mod tests {
     #[test]
     fn conditional_requests() {
         let m = meta(1);
-        assert!(not_modified(&headers(&[(header::IF_NONE_MATCH, "\"x\", \"abc\"")]), &m));
+        assert!(not_modified(
+            &headers(&[(header::IF_NONE_MATCH, "\"x\", \"abc\"")]),
+            &m
+        ));
         assert!(not_modified(&headers(&[(header::IF_NONE_MATCH, "*")]), &m));
-        assert!(!not_modified(&headers(&[(header::IF_NONE_MATCH, "\"x\"")]), &m));
+        assert!(!not_modified(
+            &headers(&[(header::IF_NONE_MATCH, "\"x\"")]),
+            &m
+        ));
         let later = httpdate::fmt_http_date(m.modified + Duration::from_secs(10));
         let earlier = httpdate::fmt_http_date(m.modified - Duration::from_secs(10));
-        assert!(not_modified(&headers(&[(header::IF_MODIFIED_SINCE, &later)]), &m));
-        assert!(!not_modified(&headers(&[(header::IF_MODIFIED_SINCE, &earlier)]), &m));
+        assert!(not_modified(
+            &headers(&[(header::IF_MODIFIED_SINCE, &later)]),
+            &m
+        ));
+        assert!(!not_modified(
+            &headers(&[(header::IF_MODIFIED_SINCE, &earlier)]),
+            &m
+        ));
     }
 }

@@ -16,7 +16,11 @@ pub enum Route {
     /// `/sumdb/<name>/<rest>`, still joined: a database name may contain
     /// slashes, so only the configured names can split it.
     Sumdb(String),
-    Module { module: Module, file: FileRequest, policy: FetchPolicy },
+    Module {
+        module: Module,
+        file: FileRequest,
+        policy: FetchPolicy,
+    },
 }
 
 /// Why a path is not a route; always answered 404.
@@ -40,7 +44,10 @@ pub fn parse(raw_path: &str) -> Result<Route, NoRoute> {
     }
     let (rest, policy) = match decoded.strip_prefix(CACHED_ONLY_PREFIX) {
         Some(rest) => (rest, FetchPolicy::CachedOnly),
-        None => (decoded.strip_prefix('/').unwrap_or(&decoded), FetchPolicy::FetchOnMiss),
+        None => (
+            decoded.strip_prefix('/').unwrap_or(&decoded),
+            FetchPolicy::FetchOnMiss,
+        ),
     };
     let (escaped_module, file) = if let Some(module) = rest.strip_suffix("/@latest") {
         (module, FileRequest::Latest)
@@ -51,7 +58,11 @@ pub fn parse(raw_path: &str) -> Result<Route, NoRoute> {
     };
     let path = unescape_path(escaped_module).map_err(|e| NoRoute(e.to_string()))?;
     let module = Module::new(&path).map_err(|e| NoRoute(e.to_string()))?;
-    Ok(Route::Module { module, file, policy })
+    Ok(Route::Module {
+        module,
+        file,
+        policy,
+    })
 }
 
 fn version_file(name: &str) -> Result<FileRequest, NoRoute> {
@@ -59,15 +70,16 @@ fn version_file(name: &str) -> Result<FileRequest, NoRoute> {
         return Ok(FileRequest::List);
     }
     // Versions contain dots: strip a known suffix, never split at a dot.
-    let (escaped, make): (&str, fn(String) -> FileRequest) = if let Some(v) = name.strip_suffix(".info") {
-        (v, FileRequest::Info)
-    } else if let Some(v) = name.strip_suffix(".mod") {
-        (v, FileRequest::GoMod)
-    } else if let Some(v) = name.strip_suffix(".zip") {
-        (v, FileRequest::Zip)
-    } else {
-        return Err(NoRoute(format!("{name}: unknown file type")));
-    };
+    let (escaped, make): (&str, fn(String) -> FileRequest) =
+        if let Some(v) = name.strip_suffix(".info") {
+            (v, FileRequest::Info)
+        } else if let Some(v) = name.strip_suffix(".mod") {
+            (v, FileRequest::GoMod)
+        } else if let Some(v) = name.strip_suffix(".zip") {
+            (v, FileRequest::Zip)
+        } else {
+            return Err(NoRoute(format!("{name}: unknown file type")));
+        };
     let version = unescape_version(escaped).map_err(|e| NoRoute(e.to_string()))?;
     Ok(make(version))
 }
@@ -78,25 +90,54 @@ mod tests {
 
     fn module_route(path: &str) -> (String, FileRequest, FetchPolicy) {
         match parse(path).unwrap() {
-            Route::Module { module, file, policy } => (module.path, file, policy),
+            Route::Module {
+                module,
+                file,
+                policy,
+            } => (module.path, file, policy),
             other => panic!("{path}: {other:?}"),
         }
     }
 
     #[test]
     fn escaped_paths_and_versions() {
-        for path in ["/github.com/%21azure/go-autorest/@v/list", "/github.com/!azure/go-autorest/@v/list"] {
-            assert_eq!(module_route(path), ("github.com/Azure/go-autorest".into(), FileRequest::List, FetchPolicy::FetchOnMiss));
+        for path in [
+            "/github.com/%21azure/go-autorest/@v/list",
+            "/github.com/!azure/go-autorest/@v/list",
+        ] {
+            assert_eq!(
+                module_route(path),
+                (
+                    "github.com/Azure/go-autorest".into(),
+                    FileRequest::List,
+                    FetchPolicy::FetchOnMiss
+                )
+            );
         }
         assert_eq!(
             module_route("/github.com/%21azure/go-autorest/@v/v14.2.0+incompatible.info").1,
             FileRequest::Info("v14.2.0+incompatible".into())
         );
-        assert_eq!(module_route("/example.com/m/@v/!master.info").1, FileRequest::Info("Master".into()));
-        assert_eq!(module_route("/example.com/m/@v/v1.2.3.zip").1, FileRequest::Zip("v1.2.3".into()));
-        assert_eq!(module_route("/example.com/m/@v/v1.2.3.mod").1, FileRequest::GoMod("v1.2.3".into()));
-        assert_eq!(module_route("/example.com/m/@latest").1, FileRequest::Latest);
-        assert_eq!(module_route("/cached-only/example.com/m/@latest").2, FetchPolicy::CachedOnly);
+        assert_eq!(
+            module_route("/example.com/m/@v/!master.info").1,
+            FileRequest::Info("Master".into())
+        );
+        assert_eq!(
+            module_route("/example.com/m/@v/v1.2.3.zip").1,
+            FileRequest::Zip("v1.2.3".into())
+        );
+        assert_eq!(
+            module_route("/example.com/m/@v/v1.2.3.mod").1,
+            FileRequest::GoMod("v1.2.3".into())
+        );
+        assert_eq!(
+            module_route("/example.com/m/@latest").1,
+            FileRequest::Latest
+        );
+        assert_eq!(
+            module_route("/cached-only/example.com/m/@latest").2,
+            FetchPolicy::CachedOnly
+        );
     }
 
     #[test]

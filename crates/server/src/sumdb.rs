@@ -13,9 +13,17 @@ use modvault_sumdb::lookup::is_valid_lookup_key;
 use crate::error::HttpError;
 use crate::AppState;
 
-pub async fn serve(state: &AppState, caller: Option<&Principal>, rest: &str, method: &Method) -> Response {
+pub async fn serve(
+    state: &AppState,
+    caller: Option<&Principal>,
+    rest: &str,
+    method: &Method,
+) -> Response {
     if let Some(own) = state.proxy.own_sumdb() {
-        if let Some(tail) = rest.strip_prefix(own.name()).and_then(|t| t.strip_prefix('/')) {
+        if let Some(tail) = rest
+            .strip_prefix(own.name())
+            .and_then(|t| t.strip_prefix('/'))
+        {
             let answer = match tail.strip_prefix("lookup/") {
                 Some(key) => return own_lookup(state, caller, key).await,
                 None => {
@@ -40,14 +48,20 @@ pub async fn serve(state: &AppState, caller: Option<&Principal>, rest: &str, met
                 // when a client asks for it.
                 if let Some(path) = lookup_path(tail) {
                     if state.rules.is_private(&path) {
-                        return HttpError::not_found(&format!("{path} is private: not looked up in {name}")).into_response();
+                        return HttpError::not_found(&format!(
+                            "{path} is private: not looked up in {name}"
+                        ))
+                        .into_response();
                     }
                 }
                 return relay_response(relay.get(name, tail).await, method);
             }
         }
     }
-    HttpError::not_found(&format!("/sumdb/{rest}: not a checksum database served or relayed here")).into_response()
+    HttpError::not_found(&format!(
+        "/sumdb/{rest}: not a checksum database served or relayed here"
+    ))
+    .into_response()
 }
 
 /// A lookup in our own log: a version not yet recorded is fetched through
@@ -64,7 +78,10 @@ async fn own_lookup(state: &AppState, caller: Option<&Principal>, key: &str) -> 
         return bad(format!("invalid module@version syntax: {key:?}"));
     }
     let (escaped_path, escaped_version) = key.split_once('@').unwrap_or((key, ""));
-    let (path, version) = match (unescape_path(escaped_path), unescape_version(escaped_version)) {
+    let (path, version) = match (
+        unescape_path(escaped_path),
+        unescape_version(escaped_version),
+    ) {
         (Ok(path), Ok(version)) => (path, version),
         (Err(e), _) | (_, Err(e)) => return HttpError::not_found(&e.to_string()).into_response(),
     };
@@ -72,7 +89,10 @@ async fn own_lookup(state: &AppState, caller: Option<&Principal>, key: &str) -> 
         Ok(module) => module,
         Err(e) => return HttpError::from(e).into_response(),
     };
-    if let Err(refusal) = state.access.check(caller, &state.rules, &module.path, Scope::Read) {
+    if let Err(refusal) = state
+        .access
+        .check(caller, &state.rules, &module.path, Scope::Read)
+    {
         return refusal.into_response();
     }
     if let Err(e) = state.proxy.ensure_recorded(&module, &version).await {
@@ -82,18 +102,32 @@ async fn own_lookup(state: &AppState, caller: Option<&Principal>, key: &str) -> 
         return HttpError::not_found("no checksum database").into_response();
     };
     match own.lookup(&path, &version).await {
-        Ok(Some(body)) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response(),
-        Ok(None) => HttpError::not_found(&format!("{path}@{version}: not recorded")).into_response(),
+        Ok(Some(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Ok(None) => {
+            HttpError::not_found(&format!("{path}@{version}: not recorded")).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
 fn relay_response(answer: RelayAnswer, method: &Method) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(answer.body) };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(answer.body)
+    };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
     let cache = match answer.max_age {
         Some(age) if age.as_secs() > 86400 => "public, max-age=31536000, immutable".to_owned(),
         Some(age) => format!("public, max-age={}", age.as_secs()),

@@ -20,7 +20,11 @@ fn app() -> App {
     let tree = dir.path().join("upstream/example.com/!upper/@v");
     std::fs::create_dir_all(&tree).unwrap();
     std::fs::write(tree.join("list"), "v1.0.0\n").unwrap();
-    std::fs::write(tree.join("v1.0.0.info"), r#"{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}"#).unwrap();
+    std::fs::write(
+        tree.join("v1.0.0.info"),
+        r#"{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
     std::fs::write(tree.join("v1.0.0.mod"), "module example.com/Upper\n").unwrap();
     let store = Arc::new(FsStore::open(dir.path().join("data")).unwrap());
     let settings = ProxySettings {
@@ -30,25 +34,44 @@ fn app() -> App {
         max_concurrent_fetches: 4,
     };
     let fetcher = Arc::new(FileProxy::new(dir.path().join("upstream")));
-    let proxy = ModuleProxy::new(store, fetcher, settings, modvault_proxy::Integrity::default()).unwrap();
+    let proxy = ModuleProxy::new(
+        store,
+        fetcher,
+        settings,
+        modvault_proxy::Integrity::default(),
+    )
+    .unwrap();
     let tokens = modvault_access::TokenStore::open(&dir.path().join("tokens.json")).unwrap();
-    App { _dir: dir, router: router(AppState {
-        proxy,
-        sumdb_relay: None,
-        access: Arc::new(Access {
-            tokens,
-            policy: modvault_access::AccessPolicy::default(),
+    App {
+        _dir: dir,
+        router: router(AppState {
+            proxy,
+            sumdb_relay: None,
+            access: Arc::new(Access {
+                tokens,
+                policy: modvault_access::AccessPolicy::default(),
+            }),
+            rules: Arc::new(RuleSet::default()),
         }),
-        rules: Arc::new(RuleSet::default()),
-    }) }
+    }
 }
 
-async fn send(app: &App, method: &str, uri: &str, headers: &[(header::HeaderName, &str)]) -> (StatusCode, HeaderMap, Bytes) {
+async fn send(
+    app: &App,
+    method: &str,
+    uri: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, HeaderMap, Bytes) {
     let mut request = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         request = request.header(name, *value);
     }
-    let response = app.router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let response = app
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     (parts.status, parts.headers, bytes)
@@ -63,24 +86,52 @@ async fn serves_escaped_paths_with_caching_headers() {
     assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
 
     let (status, headers, body) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.mod", &[]).await;
-    assert_eq!((status, &body[..]), (StatusCode::OK, &b"module example.com/Upper\n"[..]));
-    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &b"module example.com/Upper\n"[..])
+    );
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     let etag = headers[header::ETAG].to_str().unwrap().to_owned();
     assert!(headers.contains_key(header::LAST_MODIFIED));
 
-    let (status, _, body) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.mod", &[(header::IF_NONE_MATCH, &etag)]).await;
+    let (status, _, body) = send(
+        &app,
+        "GET",
+        "/example.com/!upper/@v/v1.0.0.mod",
+        &[(header::IF_NONE_MATCH, &etag)],
+    )
+    .await;
     assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
 
-    let (status, headers, body) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.mod", &[(header::RANGE, "bytes=0-5")]).await;
-    assert_eq!((status, &body[..]), (StatusCode::PARTIAL_CONTENT, &b"module"[..]));
+    let (status, headers, body) = send(
+        &app,
+        "GET",
+        "/example.com/!upper/@v/v1.0.0.mod",
+        &[(header::RANGE, "bytes=0-5")],
+    )
+    .await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::PARTIAL_CONTENT, &b"module"[..])
+    );
     assert_eq!(headers[header::CONTENT_RANGE], "bytes 0-5/25");
 
-    let (status, headers, body) = send(&app, "HEAD", "/example.com/!upper/@v/v1.0.0.info", &[]).await;
+    let (status, headers, body) =
+        send(&app, "HEAD", "/example.com/!upper/@v/v1.0.0.info", &[]).await;
     assert_eq!((status, body.len()), (StatusCode::OK, 0));
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(headers[header::CONTENT_LENGTH], "50");
 
-    let (status, _, _) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.mod", &[(header::RANGE, "bytes=99-")]).await;
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        "/example.com/!upper/@v/v1.0.0.mod",
+        &[(header::RANGE, "bytes=99-")],
+    )
+    .await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
 }
 
@@ -99,7 +150,10 @@ async fn errors_are_404_with_a_one_line_reason() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
         let text = std::str::from_utf8(&body).unwrap();
-        assert!(text.starts_with("not found: ") && text.ends_with('\n') && text.lines().count() == 1, "{uri}: {text:?}");
+        assert!(
+            text.starts_with("not found: ") && text.ends_with('\n') && text.lines().count() == 1,
+            "{uri}: {text:?}"
+        );
     }
     let (status, headers, _) = send(&app, "POST", "/example.com/!upper/@v/list", &[]).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
@@ -109,13 +163,31 @@ async fn errors_are_404_with_a_one_line_reason() {
 #[tokio::test]
 async fn cached_only_answers_from_the_store() {
     let app = app();
-    let (status, _, _) = send(&app, "GET", "/cached-only/example.com/!upper/@v/v1.0.0.info", &[]).await;
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        "/cached-only/example.com/!upper/@v/v1.0.0.info",
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.info", &[("disable-module-fetch".parse().unwrap(), "true")]).await;
+    let (status, _, _) = send(
+        &app,
+        "GET",
+        "/example.com/!upper/@v/v1.0.0.info",
+        &[("disable-module-fetch".parse().unwrap(), "true")],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = send(&app, "GET", "/example.com/!upper/@v/v1.0.0.info", &[]).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, body) = send(&app, "GET", "/cached-only/example.com/!upper/@v/v1.0.0.info", &[]).await;
+    let (status, _, body) = send(
+        &app,
+        "GET",
+        "/cached-only/example.com/!upper/@v/v1.0.0.info",
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with(br#"{"Version":"v1.0.0""#));
 }

@@ -12,7 +12,9 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::{validate_key, Object, ObjectMeta, PutBody, PutMode, PutOutcome, Store, StoreError, StoreResult};
+use crate::{
+    validate_key, Object, ObjectMeta, PutBody, PutMode, PutOutcome, Store, StoreError, StoreResult,
+};
 
 /// Temporary files live inside the root so that committing them is a
 /// same-filesystem link or rename, which is what makes it atomic.
@@ -55,7 +57,9 @@ impl FsStore {
     }
 
     fn remove_stale_temporaries(&self) {
-        let Ok(entries) = fs::read_dir(&self.tmp) else { return };
+        let Ok(entries) = fs::read_dir(&self.tmp) else {
+            return;
+        };
         for entry in entries.flatten() {
             let stale = entry
                 .metadata()
@@ -76,7 +80,10 @@ impl FsStore {
 
     fn temp_path(&self) -> PathBuf {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         self.tmp.join(format!("{}-{nanos}-{n}", std::process::id()))
     }
@@ -117,12 +124,16 @@ impl FsStore {
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(PutOutcome::AlreadyExists),
                 Err(e) => Err(io_err(e)),
             },
-            PutMode::Overwrite => fs::rename(&staged, &dest).map(|()| PutOutcome::Created).map_err(io_err),
+            PutMode::Overwrite => fs::rename(&staged, &dest)
+                .map(|()| PutOutcome::Created)
+                .map_err(io_err),
         };
         let _ = fs::remove_file(&staged);
         if outcome.as_ref().is_ok_and(|o| *o == PutOutcome::Created) {
             // The new directory entry must survive a crash too.
-            File::open(parent).and_then(|dir| dir.sync_all()).map_err(io_err)?;
+            File::open(parent)
+                .and_then(|dir| dir.sync_all())
+                .map_err(io_err)?;
         }
         outcome
     }
@@ -133,7 +144,11 @@ impl FsStore {
             Some(i) => &prefix[..i],
             None => "",
         };
-        let start = if dir_part.is_empty() { self.root.clone() } else { self.path_of(dir_part)? };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(dir_part)?
+        };
         let mut keys = Vec::new();
         let mut pending = vec![(start, dir_part.to_owned())];
         while let Some((dir, key_prefix)) = pending.pop() {
@@ -144,8 +159,14 @@ impl FsStore {
             };
             for entry in entries {
                 let entry = entry.map_err(|e| StoreError::io(prefix, e))?;
-                let Ok(name) = entry.file_name().into_string() else { continue };
-                let key = if key_prefix.is_empty() { name } else { format!("{key_prefix}/{name}") };
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let key = if key_prefix.is_empty() {
+                    name
+                } else {
+                    format!("{key_prefix}/{name}")
+                };
                 if key == ".modvault" {
                     continue;
                 }
@@ -165,7 +186,10 @@ impl FsStore {
 
 fn meta_of(metadata: &fs::Metadata) -> ObjectMeta {
     let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
-    let nanos = modified.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     ObjectMeta {
         size: metadata.len(),
         modified,
@@ -206,7 +230,12 @@ impl Store for FsStore {
             }
             let meta = meta_of(&metadata);
             let Ok(range) = clamp_range(range, meta.size) else {
-                return Ok(Some(Opened { meta, range: None, file, small: None }));
+                return Ok(Some(Opened {
+                    meta,
+                    range: None,
+                    file,
+                    small: None,
+                }));
             };
             let len = range.end - range.start;
             let small = if len <= SMALL_OBJECT {
@@ -216,12 +245,23 @@ impl Store for FsStore {
             } else {
                 None
             };
-            Ok(Some(Opened { meta, range: Some(range), file, small }))
+            Ok(Some(Opened {
+                meta,
+                range: Some(range),
+                file,
+                small,
+            }))
         })
         .await
         .map_err(|e| StoreError::io(key, io::Error::other(e)))?
         .map_err(|e| StoreError::io(key, e))?;
-        let Some(Opened { meta, range, file, small }) = opened else {
+        let Some(Opened {
+            meta,
+            range,
+            file,
+            small,
+        }) = opened
+        else {
             return Ok(None);
         };
         let Some(range) = range else {
@@ -232,9 +272,14 @@ impl Store for FsStore {
             None => {
                 let mut file = tokio::fs::File::from_std(file);
                 if range.start > 0 {
-                    file.seek(SeekFrom::Start(range.start)).await.map_err(|e| StoreError::io(key, e))?;
+                    file.seek(SeekFrom::Start(range.start))
+                        .await
+                        .map_err(|e| StoreError::io(key, e))?;
                 }
-                Box::pin(ReaderStream::with_capacity(file.take(range.end - range.start), READ_CHUNK))
+                Box::pin(ReaderStream::with_capacity(
+                    file.take(range.end - range.start),
+                    READ_CHUNK,
+                ))
             }
         };
         Ok(Some(Object { meta, range, body }))
@@ -298,9 +343,26 @@ mod tests {
     async fn create_only_never_replaces() {
         let (_dir, store) = store();
         let key = "example.com/m/@v/v1.0.0.mod";
-        let first = store.put(key, PutBody::Bytes(Bytes::from_static(b"one")), PutMode::CreateOnly).await.unwrap();
-        let second = store.put(key, PutBody::Bytes(Bytes::from_static(b"two")), PutMode::CreateOnly).await.unwrap();
-        assert_eq!((first, second), (PutOutcome::Created, PutOutcome::AlreadyExists));
+        let first = store
+            .put(
+                key,
+                PutBody::Bytes(Bytes::from_static(b"one")),
+                PutMode::CreateOnly,
+            )
+            .await
+            .unwrap();
+        let second = store
+            .put(
+                key,
+                PutBody::Bytes(Bytes::from_static(b"two")),
+                PutMode::CreateOnly,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (first, second),
+            (PutOutcome::Created, PutOutcome::AlreadyExists)
+        );
         let object = store.get(key, None).await.unwrap().unwrap();
         assert_eq!(read_all(object).await, b"one");
     }
@@ -309,9 +371,23 @@ mod tests {
     async fn overwrite_replaces_and_changes_etag() {
         let (_dir, store) = store();
         let key = "example.com/m/@v/list";
-        store.put(key, PutBody::Bytes(Bytes::from_static(b"v1.0.0\n")), PutMode::Overwrite).await.unwrap();
+        store
+            .put(
+                key,
+                PutBody::Bytes(Bytes::from_static(b"v1.0.0\n")),
+                PutMode::Overwrite,
+            )
+            .await
+            .unwrap();
         let before = store.head(key).await.unwrap().unwrap();
-        store.put(key, PutBody::Bytes(Bytes::from_static(b"v1.0.0\nv1.1.0\n")), PutMode::Overwrite).await.unwrap();
+        store
+            .put(
+                key,
+                PutBody::Bytes(Bytes::from_static(b"v1.0.0\nv1.1.0\n")),
+                PutMode::Overwrite,
+            )
+            .await
+            .unwrap();
         let after = store.head(key).await.unwrap().unwrap();
         assert_ne!(before.etag, after.etag);
         assert_eq!(after.size, 14);
@@ -322,38 +398,82 @@ mod tests {
         let (dir, store) = store();
         let source = dir.path().join("spooled");
         fs::write(&source, b"zip bytes").unwrap();
-        store.put("a.example/m/@v/v1.0.0.zip", PutBody::File(source.clone()), PutMode::CreateOnly).await.unwrap();
+        store
+            .put(
+                "a.example/m/@v/v1.0.0.zip",
+                PutBody::File(source.clone()),
+                PutMode::CreateOnly,
+            )
+            .await
+            .unwrap();
         assert!(source.exists(), "the caller owns the source name");
         assert_eq!(fs::read_dir(dir.path().join(TMP_DIR)).unwrap().count(), 0);
-        assert_eq!(fs::read(dir.path().join("a.example/m/@v/v1.0.0.zip")).unwrap(), b"zip bytes");
+        assert_eq!(
+            fs::read(dir.path().join("a.example/m/@v/v1.0.0.zip")).unwrap(),
+            b"zip bytes"
+        );
     }
 
     #[tokio::test]
     async fn ranged_get_and_unsatisfiable_range() {
         let (_dir, store) = store();
-        store.put("k.example/x", PutBody::Bytes(Bytes::from_static(b"0123456789")), PutMode::CreateOnly).await.unwrap();
+        store
+            .put(
+                "k.example/x",
+                PutBody::Bytes(Bytes::from_static(b"0123456789")),
+                PutMode::CreateOnly,
+            )
+            .await
+            .unwrap();
         let object = store.get("k.example/x", Some(2..5)).await.unwrap().unwrap();
         assert_eq!(object.range, 2..5);
         assert_eq!(read_all(object).await, b"234");
-        let tail = store.get("k.example/x", Some(8..100)).await.unwrap().unwrap();
+        let tail = store
+            .get("k.example/x", Some(8..100))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(read_all(tail).await, b"89");
-        assert!(matches!(store.get("k.example/x", Some(10..12)).await, Err(StoreError::RangeNotSatisfiable { size: 10 })));
-        assert!(store.get("k.example/missing", None).await.unwrap().is_none());
+        assert!(matches!(
+            store.get("k.example/x", Some(10..12)).await,
+            Err(StoreError::RangeNotSatisfiable { size: 10 })
+        ));
+        assert!(store
+            .get("k.example/missing", None)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]
     async fn list_by_prefix_and_delete() {
         let (_dir, store) = store();
-        for key in ["h.example/a/@v/v1.0.0.mod", "h.example/a/@v/v1.0.0.zip", "h.example/a/b/@v/list", "h.example/ab/@v/list"] {
-            store.put(key, PutBody::Bytes(Bytes::new()), PutMode::CreateOnly).await.unwrap();
+        for key in [
+            "h.example/a/@v/v1.0.0.mod",
+            "h.example/a/@v/v1.0.0.zip",
+            "h.example/a/b/@v/list",
+            "h.example/ab/@v/list",
+        ] {
+            store
+                .put(key, PutBody::Bytes(Bytes::new()), PutMode::CreateOnly)
+                .await
+                .unwrap();
         }
         let mut keys = store.list("h.example/a/@v/").await.unwrap();
         keys.sort();
-        assert_eq!(keys, ["h.example/a/@v/v1.0.0.mod", "h.example/a/@v/v1.0.0.zip"]);
+        assert_eq!(
+            keys,
+            ["h.example/a/@v/v1.0.0.mod", "h.example/a/@v/v1.0.0.zip"]
+        );
         let mut all = store.list("h.example/a").await.unwrap();
         all.sort();
         assert_eq!(all.len(), 4);
-        assert!(store.list("").await.unwrap().iter().all(|k| !k.starts_with(".modvault")));
+        assert!(store
+            .list("")
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| !k.starts_with(".modvault")));
         store.delete("h.example/a/@v/v1.0.0.mod").await.unwrap();
         store.delete("h.example/a/@v/v1.0.0.mod").await.unwrap();
         assert_eq!(store.list("h.example/a/@v/").await.unwrap().len(), 1);
@@ -369,7 +489,12 @@ mod tests {
         fs::write(&stale, b"half").unwrap();
         fs::write(&fresh, b"in progress").unwrap();
         let old = SystemTime::now() - Duration::from_secs(7200);
-        File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+        File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         FsStore::open(dir.path()).unwrap();
         assert!(!stale.exists());
         assert!(fresh.exists());

@@ -80,7 +80,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn io(key: &str, source: io::Error) -> Self {
-        StoreError::Io { key: key.to_owned(), source }
+        StoreError::Io {
+            key: key.to_owned(),
+            source,
+        }
     }
 }
 
@@ -113,7 +116,9 @@ pub fn validate_key(key: &str) -> StoreResult<()> {
         || key.ends_with('/')
         || key.contains('\0')
         || key.contains('\\')
-        || key.split('/').any(|elem| elem.is_empty() || elem == "." || elem == "..");
+        || key
+            .split('/')
+            .any(|elem| elem.is_empty() || elem == "." || elem == "..");
     if bad {
         Err(StoreError::InvalidKey(key.to_owned()))
     } else {
@@ -123,7 +128,10 @@ pub fn validate_key(key: &str) -> StoreResult<()> {
 
 /// Reads a whole (small) object into memory. Only for objects with a known
 /// small bound, such as `.info`, `.mod` and `list` files.
-pub async fn read_to_bytes(store: &dyn Store, key: &str) -> StoreResult<Option<(ObjectMeta, Bytes)>> {
+pub async fn read_to_bytes(
+    store: &dyn Store,
+    key: &str,
+) -> StoreResult<Option<(ObjectMeta, Bytes)>> {
     use futures::TryStreamExt;
     let Some(object) = store.get(key, None).await? else {
         return Ok(None);
@@ -172,10 +180,16 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_root() {
-        for bad in ["", "/a", "a/", "a//b", "a/../b", "..", "./a", "a\\b", "a\0b"] {
+        for bad in [
+            "", "/a", "a/", "a//b", "a/../b", "..", "./a", "a\\b", "a\0b",
+        ] {
             assert!(validate_key(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["example.com/m/@v/list", "example.com/!azure/@v/v1.0.0+incompatible.zip", ".modvault/x"] {
+        for good in [
+            "example.com/m/@v/list",
+            "example.com/!azure/@v/v1.0.0+incompatible.zip",
+            ".modvault/x",
+        ] {
             assert!(validate_key(good).is_ok(), "{good:?} rejected");
         }
     }

@@ -10,7 +10,11 @@ pub use tempfile::TempDir;
 
 /// The workspace root, from this crate's location.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("workspace root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("workspace root")
+        .to_owned()
 }
 
 /// The official go command. Tests that need it fail without it: a skipped
@@ -42,9 +46,17 @@ pub fn build_xmod_program(main_go: &str, work: &Path) -> PathBuf {
     };
     let mut goroot = Command::new(go_binary());
     offline(goroot.args(["env", "GOROOT"]));
-    let goroot = PathBuf::from(String::from_utf8(run_ok(&mut goroot).stdout).unwrap().trim());
+    let goroot = PathBuf::from(
+        String::from_utf8(run_ok(&mut goroot).stdout)
+            .unwrap()
+            .trim(),
+    );
     let vendored = goroot.join("src/cmd/vendor/golang.org/x/mod");
-    assert!(vendored.is_dir(), "no vendored x/mod at {}", vendored.display());
+    assert!(
+        vendored.is_dir(),
+        "no vendored x/mod at {}",
+        vendored.display()
+    );
     let (xmod, main) = (work.join("xmod"), work.join("program"));
     copy_dir(&vendored, &xmod);
     std::fs::write(xmod.join("go.mod"), "module golang.org/x/mod\n\ngo 1.23\n").unwrap();
@@ -57,7 +69,13 @@ pub fn build_xmod_program(main_go: &str, work: &Path) -> PathBuf {
     std::fs::write(main.join("main.go"), main_go).unwrap();
     let binary = main.join("program");
     let mut build = Command::new(go_binary());
-    offline(build.current_dir(&main).args(["build", "-o"]).arg(&binary).arg("."));
+    offline(
+        build
+            .current_dir(&main)
+            .args(["build", "-o"])
+            .arg(&binary)
+            .arg("."),
+    );
     run_ok(&mut build);
     binary
 }
@@ -77,7 +95,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Runs a command and fails the test, showing its output, if it fails.
 pub fn run_ok(command: &mut Command) -> Output {
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         output.status.success(),
         "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
@@ -151,8 +171,18 @@ impl Go {
     }
 
     /// `go mod download -json M@V` as parsed JSON.
-    pub fn download(&self, goproxy: &str, mod_cache: &Path, module_at_version: &str) -> serde_json::Value {
-        let output = run_ok(self.command(goproxy, mod_cache).args(["mod", "download", "-json", module_at_version]));
+    pub fn download(
+        &self,
+        goproxy: &str,
+        mod_cache: &Path,
+        module_at_version: &str,
+    ) -> serde_json::Value {
+        let output = run_ok(self.command(goproxy, mod_cache).args([
+            "mod",
+            "download",
+            "-json",
+            module_at_version,
+        ]));
         serde_json::from_slice(&output.stdout).expect("go mod download -json output")
     }
 
@@ -161,14 +191,21 @@ impl Go {
     /// GOPROXY file tree made by the official go command.
     pub fn direct_tree(&self, name: &str, modules: &[&str]) -> PathBuf {
         let cache = self.mod_cache(name);
-        run_ok(self.command("direct", &cache).args(["mod", "download"]).args(modules));
+        run_ok(
+            self.command("direct", &cache)
+                .args(["mod", "download"])
+                .args(modules),
+        );
         cache.join("cache/download")
     }
 
     /// A new repository at `repos/github.com/<owner>/<name>`, module
     /// `github.com/<owner>/<name>`.
     pub fn repo(&self, owner_and_name: &str) -> GitRepo {
-        GitRepo::init(self.repos.join("github.com").join(owner_and_name), self.gitconfig())
+        GitRepo::init(
+            self.repos.join("github.com").join(owner_and_name),
+            self.gitconfig(),
+        )
     }
 }
 
@@ -188,7 +225,11 @@ pub struct GitRepo {
 impl GitRepo {
     pub fn init(path: PathBuf, gitconfig: PathBuf) -> GitRepo {
         std::fs::create_dir_all(&path).unwrap();
-        let repo = GitRepo { path, gitconfig, commits: 0 };
+        let repo = GitRepo {
+            path,
+            gitconfig,
+            commits: 0,
+        };
         repo.git(&["init", "-q"]);
         repo
     }
@@ -246,7 +287,13 @@ impl Modvault {
         modvault
     }
 
-    pub fn start_in(binary: &Path, data_dir: &Path, upstream: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Modvault {
+    pub fn start_in(
+        binary: &Path,
+        data_dir: &Path,
+        upstream: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Modvault {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
@@ -270,7 +317,10 @@ impl Modvault {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("listening on http") {
                     let rest = &line[i + "listening on ".len()..];
-                    let url: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                    let url: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
                     let _ = tx.send(url);
                 }
                 sink.lock().unwrap().push(line);
@@ -280,10 +330,19 @@ impl Modvault {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                panic!("modvault did not start; log:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "modvault did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
         };
-        Modvault { child, url, data_dir: data_dir.to_owned(), log, _dir: None }
+        Modvault {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            log,
+            _dir: None,
+        }
     }
 
     pub fn log(&self) -> Vec<String> {
@@ -293,7 +352,10 @@ impl Modvault {
     /// How many requests for exactly `path` were logged.
     pub fn requests_for(&self, path: &str) -> usize {
         let needle = format!("path={path} ");
-        self.log().iter().filter(|line| line.contains(" request") && line.contains(&needle)).count()
+        self.log()
+            .iter()
+            .filter(|line| line.contains(" request") && line.contains(&needle))
+            .count()
     }
 
     pub fn get(&self, path: &str) -> reqwest::blocking::Response {
@@ -309,7 +371,11 @@ impl Modvault {
     }
 
     /// Sends a signal and waits (bounded) for the process to exit.
-    pub fn signal_and_wait(&mut self, signal: &str, timeout: Duration) -> Option<std::process::ExitStatus> {
+    pub fn signal_and_wait(
+        &mut self,
+        signal: &str,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
         run_ok(Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]));
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
@@ -362,7 +428,13 @@ impl Rng {
 /// (ca.crt, server.crt, server.key).
 pub fn make_test_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     run_ok(
         Command::new("openssl")
             .args(["req", "-x509"])

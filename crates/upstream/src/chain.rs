@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::Url;
 
-use crate::{FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, RevInfo, ZipBody};
+use crate::{
+    FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, RevInfo, ZipBody,
+};
 
 /// One parsed entry of a GOPROXY-style list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +63,10 @@ pub fn parse_proxy_list(list: &str) -> Result<Vec<ChainEntry>, ProxyListError> {
             _ => parse_url_entry(raw)?,
         };
         let ends_list = matches!(source, EntrySource::Off | EntrySource::Direct);
-        entries.push(ChainEntry { source, fall_back_on_error });
+        entries.push(ChainEntry {
+            source,
+            fall_back_on_error,
+        });
         if ends_list {
             break;
         }
@@ -70,14 +75,18 @@ pub fn parse_proxy_list(list: &str) -> Result<Vec<ChainEntry>, ProxyListError> {
 }
 
 fn parse_url_entry(raw: &str) -> Result<EntrySource, ProxyListError> {
-    let err = |reason: &str| ProxyListError { entry: raw.to_owned(), reason: reason.to_owned() };
+    let err = |reason: &str| ProxyListError {
+        entry: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
     // Single words are reserved for keywords; anything with ":/" or an
     // absolute path must be a full URL.
-    let with_scheme = if raw.contains(['.', ':', '/']) && !raw.contains(":/") && !raw.starts_with('/') {
-        format!("https://{raw}")
-    } else {
-        raw.to_owned()
-    };
+    let with_scheme =
+        if raw.contains(['.', ':', '/']) && !raw.contains(":/") && !raw.starts_with('/') {
+            format!("https://{raw}")
+        } else {
+            raw.to_owned()
+        };
     let url = Url::parse(&with_scheme).map_err(|e| err(&e.to_string()))?;
     match url.scheme() {
         "http" | "https" => {
@@ -98,7 +107,9 @@ fn parse_url_entry(raw: &str) -> Result<EntrySource, ProxyListError> {
             let path = url.to_file_path().map_err(|()| err("not a local path"))?;
             Ok(EntrySource::File(path))
         }
-        other => Err(err(&format!("unsupported scheme {other:?} (want https, http or file)"))),
+        other => Err(err(&format!(
+            "unsupported scheme {other:?} (want https, http or file)"
+        ))),
     }
 }
 
@@ -109,18 +120,27 @@ pub struct Chain {
 
 impl Chain {
     /// Builds the chain for parsed entries; `direct` is served by `direct`.
-    pub fn new(entries: &[ChainEntry], http: &HttpOptions, direct: Arc<dyn Fetcher>) -> Result<Chain, ProxyListError> {
+    pub fn new(
+        entries: &[ChainEntry],
+        http: &HttpOptions,
+        direct: Arc<dyn Fetcher>,
+    ) -> Result<Chain, ProxyListError> {
         let mut links = Vec::new();
         for entry in entries {
             let (fetcher, label): (Arc<dyn Fetcher>, String) = match &entry.source {
                 EntrySource::Url(url) => (
-                    Arc::new(HttpProxy::new(url.clone(), http).map_err(|reason| ProxyListError {
-                        entry: url.to_string(),
-                        reason,
+                    Arc::new(HttpProxy::new(url.clone(), http).map_err(|reason| {
+                        ProxyListError {
+                            entry: url.to_string(),
+                            reason,
+                        }
                     })?),
                     url.to_string(),
                 ),
-                EntrySource::File(path) => (Arc::new(FileProxy::new(path.clone())), format!("file://{}", path.display())),
+                EntrySource::File(path) => (
+                    Arc::new(FileProxy::new(path.clone())),
+                    format!("file://{}", path.display()),
+                ),
                 EntrySource::Direct => (direct.clone(), "direct".to_owned()),
                 EntrySource::Off => (Arc::new(Off), "off".to_owned()),
             };
@@ -131,7 +151,13 @@ impl Chain {
 
     /// A chain over already-built fetchers, for tests and embedding.
     pub fn from_fetchers(links: Vec<(Arc<dyn Fetcher>, bool)>) -> Chain {
-        Chain { links: links.into_iter().enumerate().map(|(i, (f, fb))| (f, fb, format!("#{i}"))).collect() }
+        Chain {
+            links: links
+                .into_iter()
+                .enumerate()
+                .map(|(i, (f, fb))| (f, fb, format!("#{i}")))
+                .collect(),
+        }
     }
 
     /// `TryProxies`: the first success wins; a not-found always moves on, any
@@ -160,9 +186,9 @@ impl Chain {
                 }
             }
         }
-        Err(upstream_error
-            .or(not_found)
-            .unwrap_or_else(|| FetchError::NotFound("no upstream configured (the proxy list is empty)".into())))
+        Err(upstream_error.or(not_found).unwrap_or_else(|| {
+            FetchError::NotFound("no upstream configured (the proxy list is empty)".into())
+        }))
     }
 }
 
@@ -172,16 +198,20 @@ impl Fetcher for Chain {
         self.try_each(|f| async move { f.list(module).await }).await
     }
     async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
-        self.try_each(|f| async move { f.latest(module).await }).await
+        self.try_each(|f| async move { f.latest(module).await })
+            .await
     }
     async fn info(&self, module: &str, query: &str) -> FetchResult<RevInfo> {
-        self.try_each(|f| async move { f.info(module, query).await }).await
+        self.try_each(|f| async move { f.info(module, query).await })
+            .await
     }
     async fn go_mod(&self, module: &str, version: &str) -> FetchResult<Bytes> {
-        self.try_each(|f| async move { f.go_mod(module, version).await }).await
+        self.try_each(|f| async move { f.go_mod(module, version).await })
+            .await
     }
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody> {
-        self.try_each(|f| async move { f.zip(module, version).await }).await
+        self.try_each(|f| async move { f.zip(module, version).await })
+            .await
     }
 }
 
@@ -216,7 +246,11 @@ mod tests {
     use super::*;
 
     fn sources(list: &str) -> Vec<(EntrySource, bool)> {
-        parse_proxy_list(list).unwrap().into_iter().map(|e| (e.source, e.fall_back_on_error)).collect()
+        parse_proxy_list(list)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.source, e.fall_back_on_error))
+            .collect()
     }
 
     fn url(s: &str) -> EntrySource {
@@ -227,7 +261,10 @@ mod tests {
     fn parses_the_default_list() {
         assert_eq!(
             sources("https://proxy.golang.org,direct"),
-            vec![(url("https://proxy.golang.org"), false), (EntrySource::Direct, false)]
+            vec![
+                (url("https://proxy.golang.org"), false),
+                (EntrySource::Direct, false)
+            ]
         );
     }
 
@@ -242,13 +279,21 @@ mod tests {
                 (EntrySource::Off, false),
             ]
         );
-        assert_eq!(sources("direct|https://after.example"), vec![(EntrySource::Direct, true)]);
+        assert_eq!(
+            sources("direct|https://after.example"),
+            vec![(EntrySource::Direct, true)]
+        );
         assert_eq!(sources(",,"), vec![]);
     }
 
     #[test]
     fn rejects_bad_entries() {
-        for bad in ["ftp://x.example", "file://host/path", "noscheme", "https://"] {
+        for bad in [
+            "ftp://x.example",
+            "file://host/path",
+            "noscheme",
+            "https://",
+        ] {
             assert!(parse_proxy_list(bad).is_err(), "{bad} accepted");
         }
     }
@@ -275,19 +320,49 @@ mod tests {
     }
 
     fn chain(links: Vec<(FetchResult<String>, bool)>) -> Chain {
-        Chain::from_fetchers(links.into_iter().map(|(r, fb)| (Arc::new(Fixed(r)) as Arc<dyn Fetcher>, fb)).collect())
+        Chain::from_fetchers(
+            links
+                .into_iter()
+                .map(|(r, fb)| (Arc::new(Fixed(r)) as Arc<dyn Fetcher>, fb))
+                .collect(),
+        )
     }
 
     #[tokio::test]
     async fn comma_falls_through_only_on_not_found() {
         let down = || Err(FetchError::Upstream("connection refused".into()));
         let good = || Ok("v1.0.0\n".to_owned());
-        assert_eq!(chain(vec![(down(), false), (good(), false)]).list("m.example/x").await, down());
-        assert_eq!(chain(vec![(down(), true), (good(), false)]).list("m.example/x").await, good());
+        assert_eq!(
+            chain(vec![(down(), false), (good(), false)])
+                .list("m.example/x")
+                .await,
+            down()
+        );
+        assert_eq!(
+            chain(vec![(down(), true), (good(), false)])
+                .list("m.example/x")
+                .await,
+            good()
+        );
         let missing = Err(FetchError::NotFound("gone".into()));
-        assert_eq!(chain(vec![(missing.clone(), false), (good(), false)]).list("m.example/x").await, good());
+        assert_eq!(
+            chain(vec![(missing.clone(), false), (good(), false)])
+                .list("m.example/x")
+                .await,
+            good()
+        );
         // After `|`, an upstream error outranks a later not-found.
-        assert_eq!(chain(vec![(down(), true), (missing.clone(), false)]).list("m.example/x").await, down());
-        assert_eq!(chain(vec![(missing.clone(), false)]).list("m.example/x").await, missing);
+        assert_eq!(
+            chain(vec![(down(), true), (missing.clone(), false)])
+                .list("m.example/x")
+                .await,
+            down()
+        );
+        assert_eq!(
+            chain(vec![(missing.clone(), false)])
+                .list("m.example/x")
+                .await,
+            missing
+        );
     }
 }

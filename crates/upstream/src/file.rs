@@ -28,15 +28,26 @@ impl FileProxy {
 
     fn version_file(&self, module: &str, version: &str, ext: &str) -> FetchResult<PathBuf> {
         let escaped = escape_version(version).map_err(|e| FetchError::NotFound(e.to_string()))?;
-        Ok(self.module_dir(module)?.join("@v").join(format!("{escaped}.{ext}")))
+        Ok(self
+            .module_dir(module)?
+            .join("@v")
+            .join(format!("{escaped}.{ext}")))
     }
 
     async fn read_small(&self, path: &Path, limit: u64) -> FetchResult<Bytes> {
-        let metadata = tokio::fs::metadata(path).await.map_err(|e| io_error(path, e))?;
+        let metadata = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| io_error(path, e))?;
         if metadata.len() > limit {
-            return Err(FetchError::Upstream(format!("{}: larger than {limit} bytes", path.display())));
+            return Err(FetchError::Upstream(format!(
+                "{}: larger than {limit} bytes",
+                path.display()
+            )));
         }
-        tokio::fs::read(path).await.map(Bytes::from).map_err(|e| io_error(path, e))
+        tokio::fs::read(path)
+            .await
+            .map(Bytes::from)
+            .map_err(|e| io_error(path, e))
     }
 
     async fn read_info(&self, path: &Path) -> FetchResult<RevInfo> {
@@ -58,7 +69,8 @@ impl Fetcher for FileProxy {
     async fn list(&self, module: &str) -> FetchResult<String> {
         let path = self.module_dir(module)?.join("@v/list");
         let raw = self.read_small(&path, MAX_METADATA_BYTES as u64).await?;
-        String::from_utf8(raw.to_vec()).map_err(|_| FetchError::Upstream(format!("{}: not UTF-8", path.display())))
+        String::from_utf8(raw.to_vec())
+            .map_err(|_| FetchError::Upstream(format!("{}: not UTF-8", path.display())))
     }
 
     async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
@@ -78,9 +90,14 @@ impl Fetcher for FileProxy {
 
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody> {
         let path = self.version_file(module, version, "zip")?;
-        let file = tokio::fs::File::open(&path).await.map_err(|e| io_error(&path, e))?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| io_error(&path, e))?;
         let declared_len = file.metadata().await.ok().map(|m| m.len());
-        Ok(ZipBody { declared_len, stream: Box::pin(ReaderStream::with_capacity(file, 64 * 1024)) })
+        Ok(ZipBody {
+            declared_len,
+            stream: Box::pin(ReaderStream::with_capacity(file, 64 * 1024)),
+        })
     }
 }
 
@@ -98,9 +115,28 @@ mod tests {
         std::fs::write(v.join("v1.0.0.mod"), "module example.com/Upper\n").unwrap();
         let proxy = FileProxy::new(dir.path().to_owned());
         assert_eq!(proxy.list("example.com/Upper").await.unwrap(), "v1.0.0\n");
-        assert_eq!(proxy.info("example.com/Upper", "v1.0.0").await.unwrap().version, "v1.0.0");
-        assert_eq!(&proxy.go_mod("example.com/Upper", "v1.0.0").await.unwrap()[..], b"module example.com/Upper\n");
-        assert!(proxy.zip("example.com/Upper", "v1.0.0").await.err().unwrap().is_not_found());
-        assert!(proxy.list("example.com/other").await.unwrap_err().is_not_found());
+        assert_eq!(
+            proxy
+                .info("example.com/Upper", "v1.0.0")
+                .await
+                .unwrap()
+                .version,
+            "v1.0.0"
+        );
+        assert_eq!(
+            &proxy.go_mod("example.com/Upper", "v1.0.0").await.unwrap()[..],
+            b"module example.com/Upper\n"
+        );
+        assert!(proxy
+            .zip("example.com/Upper", "v1.0.0")
+            .await
+            .err()
+            .unwrap()
+            .is_not_found());
+        assert!(proxy
+            .list("example.com/other")
+            .await
+            .unwrap_err()
+            .is_not_found());
     }
 }

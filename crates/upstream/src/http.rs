@@ -10,7 +10,9 @@ use reqwest::{Client, Response, StatusCode, Url};
 use modvault_core::escape::{escape_path, escape_version};
 use modvault_core::modzip::MAX_GO_MOD;
 
-use crate::{url_path_escape, FetchError, FetchResult, Fetcher, RevInfo, ZipBody, MAX_METADATA_BYTES};
+use crate::{
+    url_path_escape, FetchError, FetchResult, Fetcher, RevInfo, ZipBody, MAX_METADATA_BYTES,
+};
 
 /// Timeouts and retries for every request to an upstream proxy.
 #[derive(Clone, Debug)]
@@ -67,13 +69,24 @@ impl HttpProxy {
         // The go command drops a trailing slash and joins with "/".
         let trimmed = base.path().trim_end_matches('/').to_owned();
         base.set_path(&trimmed);
-        HttpProxy { label: redacted(&base), base, client, options: options.clone() }
+        HttpProxy {
+            label: redacted(&base),
+            base,
+            client,
+            options: options.clone(),
+        }
     }
 
     fn url(&self, module: &str, tail: &str) -> FetchResult<Url> {
         let escaped = escape_path(module).map_err(|e| FetchError::NotFound(e.to_string()))?;
-        let joined = format!("{}/{}/{}", self.base.as_str().trim_end_matches('/'), url_path_escape(&escaped), tail);
-        Url::parse(&joined).map_err(|e| FetchError::Upstream(format!("cannot build upstream URL: {e}")))
+        let joined = format!(
+            "{}/{}/{}",
+            self.base.as_str().trim_end_matches('/'),
+            url_path_escape(&escaped),
+            tail
+        );
+        Url::parse(&joined)
+            .map_err(|e| FetchError::Upstream(format!("cannot build upstream URL: {e}")))
     }
 
     fn version_file(&self, module: &str, version: &str, ext: &str) -> FetchResult<Url> {
@@ -101,8 +114,15 @@ impl HttpProxy {
                         return Err(error_for_status(&shown, response).await);
                     }
                 }
-                Err(e) if e.is_connect() => FetchError::Upstream(format!("{shown}: {}", error_chain(&e))),
-                Err(e) => return Err(FetchError::Upstream(format!("{shown}: {}", error_chain(&e)))),
+                Err(e) if e.is_connect() => {
+                    FetchError::Upstream(format!("{shown}: {}", error_chain(&e)))
+                }
+                Err(e) => {
+                    return Err(FetchError::Upstream(format!(
+                        "{shown}: {}",
+                        error_chain(&e)
+                    )))
+                }
             };
             if attempt >= self.options.retries {
                 return Err(retryable);
@@ -125,7 +145,8 @@ impl HttpProxy {
     async fn get_info(&self, url: Url) -> FetchResult<RevInfo> {
         let shown = redacted(&url);
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
-        RevInfo::parse(body).map_err(|e| FetchError::Upstream(format!("{shown}: invalid response from proxy: {e}")))
+        RevInfo::parse(body)
+            .map_err(|e| FetchError::Upstream(format!("{shown}: invalid response from proxy: {e}")))
     }
 }
 
@@ -134,8 +155,9 @@ impl Fetcher for HttpProxy {
     async fn list(&self, module: &str) -> FetchResult<String> {
         let url = self.url(module, "@v/list")?;
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
-        String::from_utf8(body.to_vec())
-            .map_err(|_| FetchError::Upstream(format!("{}: list for {module} is not UTF-8", self.label)))
+        String::from_utf8(body.to_vec()).map_err(|_| {
+            FetchError::Upstream(format!("{}: list for {module} is not UTF-8", self.label))
+        })
     }
 
     async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
@@ -157,8 +179,13 @@ impl Fetcher for HttpProxy {
         let url = self.version_file(module, version, "zip")?;
         let response = self.get(url, None).await?;
         let declared_len = response.content_length();
-        let stream = response.bytes_stream().map_err(|e| std::io::Error::other(error_chain(&e)));
-        Ok(ZipBody { declared_len, stream: Box::pin(stream) })
+        let stream = response
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(error_chain(&e)));
+        Ok(ZipBody {
+            declared_len,
+            stream: Box::pin(stream),
+        })
     }
 }
 
@@ -183,7 +210,10 @@ async fn error_for_status(shown: &str, response: Response) -> FetchError {
 }
 
 async fn read_limited(response: Response, limit: usize) -> Result<Bytes, String> {
-    if response.content_length().is_some_and(|len| len > limit as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
         return Err(format!("response larger than {limit} bytes"));
     }
     let mut body = BytesMut::new();
@@ -240,18 +270,32 @@ mod tests {
     }
 
     fn fast_options() -> HttpOptions {
-        HttpOptions { retries: 2, ..HttpOptions::default() }
+        HttpOptions {
+            retries: 2,
+            ..HttpOptions::default()
+        }
     }
 
     #[tokio::test]
     async fn escapes_paths_and_maps_statuses() {
         let router = Router::new()
-            .route("/base/example.com/%21upper/@v/list", get(|| async { "v1.0.0\n" }))
+            .route(
+                "/base/example.com/%21upper/@v/list",
+                get(|| async { "v1.0.0\n" }),
+            )
             .route(
                 "/base/example.com/gone/@v/list",
-                get(|| async { (AxumStatus::GONE, "not found: example.com/gone: no such module") }),
+                get(|| async {
+                    (
+                        AxumStatus::GONE,
+                        "not found: example.com/gone: no such module",
+                    )
+                }),
             )
-            .route("/base/example.com/teapot/@v/list", get(|| async { (AxumStatus::IM_A_TEAPOT, "short and stout") }));
+            .route(
+                "/base/example.com/teapot/@v/list",
+                get(|| async { (AxumStatus::IM_A_TEAPOT, "short and stout") }),
+            );
         let proxy = HttpProxy::new(serve(router).await, &fast_options()).unwrap();
         assert_eq!(proxy.list("example.com/Upper").await.unwrap(), "v1.0.0\n");
         let gone = proxy.list("example.com/gone").await.unwrap_err();
@@ -285,8 +329,19 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 3);
 
         hits.store(0, Ordering::SeqCst);
-        let impatient = HttpProxy::new(base, &HttpOptions { retries: 1, ..fast_options() }).unwrap();
-        assert!(!impatient.list("example.com/flaky").await.unwrap_err().is_not_found());
+        let impatient = HttpProxy::new(
+            base,
+            &HttpOptions {
+                retries: 1,
+                ..fast_options()
+            },
+        )
+        .unwrap();
+        assert!(!impatient
+            .list("example.com/flaky")
+            .await
+            .unwrap_err()
+            .is_not_found());
         assert_eq!(hits.load(Ordering::SeqCst), 2);
     }
 
@@ -295,7 +350,11 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let proxy = HttpProxy::new(Url::parse(&format!("http://{addr}")).unwrap(), &fast_options()).unwrap();
+        let proxy = HttpProxy::new(
+            Url::parse(&format!("http://{addr}")).unwrap(),
+            &fast_options(),
+        )
+        .unwrap();
         let err = proxy.list("example.com/m").await.unwrap_err();
         assert!(!err.is_not_found());
         assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
@@ -303,8 +362,16 @@ mod tests {
 
     #[tokio::test]
     async fn oversized_metadata_is_refused() {
-        let router = Router::new().route("/base/example.com/big/@v/list", get(|| async { "v".repeat(MAX_METADATA_BYTES + 1) }));
+        let router = Router::new().route(
+            "/base/example.com/big/@v/list",
+            get(|| async { "v".repeat(MAX_METADATA_BYTES + 1) }),
+        );
         let proxy = HttpProxy::new(serve(router).await, &fast_options()).unwrap();
-        assert!(proxy.list("example.com/big").await.unwrap_err().to_string().contains("larger than"));
+        assert!(proxy
+            .list("example.com/big")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("larger than"));
     }
 }

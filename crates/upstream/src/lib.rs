@@ -63,8 +63,13 @@ impl RevInfo {
             #[serde(rename = "Time", default)]
             time: Option<String>,
         }
-        let fields: Fields = serde_json::from_slice(&raw).map_err(|e| format!("invalid info JSON: {e}"))?;
-        Ok(RevInfo { version: fields.version, time: fields.time, raw })
+        let fields: Fields =
+            serde_json::from_slice(&raw).map_err(|e| format!("invalid info JSON: {e}"))?;
+        Ok(RevInfo {
+            version: fields.version,
+            time: fields.time,
+            raw,
+        })
     }
 
     /// An info document made here rather than received.
@@ -75,7 +80,11 @@ impl RevInfo {
             doc.insert("Time".into(), time.into());
         }
         let raw = Bytes::from(serde_json::Value::Object(doc).to_string());
-        RevInfo { version: version.to_owned(), time: time.map(str::to_owned), raw }
+        RevInfo {
+            version: version.to_owned(),
+            time: time.map(str::to_owned),
+            raw,
+        }
     }
 }
 
@@ -122,19 +131,30 @@ mod tests {
 
     #[test]
     fn url_escaping_matches_the_go_command() {
-        assert_eq!(url_path_escape("github.com/!azure/x"), "github.com/%21azure/x");
-        assert_eq!(url_path_escape("v2.0.0+incompatible"), "v2.0.0+incompatible");
+        assert_eq!(
+            url_path_escape("github.com/!azure/x"),
+            "github.com/%21azure/x"
+        );
+        assert_eq!(
+            url_path_escape("v2.0.0+incompatible"),
+            "v2.0.0+incompatible"
+        );
         assert_eq!(url_path_escape("a b?c#"), "a%20b%3Fc%23");
     }
 
     #[test]
     fn info_parsing_keeps_the_raw_document() {
-        let raw = Bytes::from_static(br#"{"Version":"v1.0.0","Time":"2020-01-02T03:04:05Z","Origin":{"VCS":"git"}}"#);
+        let raw = Bytes::from_static(
+            br#"{"Version":"v1.0.0","Time":"2020-01-02T03:04:05Z","Origin":{"VCS":"git"}}"#,
+        );
         let info = RevInfo::parse(raw.clone()).unwrap();
         assert_eq!(info.version, "v1.0.0");
         assert_eq!(info.time.as_deref(), Some("2020-01-02T03:04:05Z"));
         assert_eq!(info.raw, raw);
         assert!(RevInfo::parse(Bytes::from_static(b"v1.0.0")).is_err());
-        assert_eq!(RevInfo::new("v1.2.3", None).raw, Bytes::from_static(br#"{"Version":"v1.2.3"}"#));
+        assert_eq!(
+            RevInfo::new("v1.2.3", None).raw,
+            Bytes::from_static(br#"{"Version":"v1.2.3"}"#)
+        );
     }
 }

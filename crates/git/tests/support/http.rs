@@ -42,7 +42,11 @@ impl TestServer {
     /// Serves `<meta name="go-import" content="...">` for `import_path`.
     pub fn go_import(&self, import_path: &str, content: &str) {
         let html = format!("<!DOCTYPE html>\n<html><head>\n<meta name=\"go-import\" content=\"{content}\">\n</head><body>hi</body></html>\n");
-        self.content.lock().unwrap().pages.insert(import_path.to_owned(), html);
+        self.content
+            .lock()
+            .unwrap()
+            .pages
+            .insert(import_path.to_owned(), html);
     }
 
     /// Serves the files of `dir` under `<url>/files/`.
@@ -61,15 +65,26 @@ fn handle(stream: TcpStream, content: &Mutex<Content>) -> std::io::Result<()> {
         if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
             break;
         }
-        if let Some(value) = line.strip_prefix("Host:").or_else(|| line.strip_prefix("host:")) {
+        if let Some(value) = line
+            .strip_prefix("Host:")
+            .or_else(|| line.strip_prefix("host:"))
+        {
             host = value.trim().to_owned();
         }
     }
     let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     let mut stream = stream;
     if method == "CONNECT" {
-        return respond(&mut stream, "403 Forbidden", "text/plain", b"no tunnels here\n");
+        return respond(
+            &mut stream,
+            "403 Forbidden",
+            "text/plain",
+            b"no tunnels here\n",
+        );
     }
     // Absolute form (through a proxy) or origin form.
     let (host, path_and_query) = match target.strip_prefix("http://") {
@@ -79,13 +94,25 @@ fn handle(stream: TcpStream, content: &Mutex<Content>) -> std::io::Result<()> {
         },
         None => (host, target.to_owned()),
     };
-    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((&path_and_query, ""));
     let content = content.lock().unwrap();
     if query.split('&').any(|q| q == "go-get=1") {
         let key = format!("{host}{}", if path == "/" { "" } else { path });
         return match content.pages.get(&key) {
-            Some(html) => respond(&mut stream, "200 OK", "text/html; charset=utf-8", html.as_bytes()),
-            None => respond(&mut stream, "404 Not Found", "text/plain", b"no such page\n"),
+            Some(html) => respond(
+                &mut stream,
+                "200 OK",
+                "text/html; charset=utf-8",
+                html.as_bytes(),
+            ),
+            None => respond(
+                &mut stream,
+                "404 Not Found",
+                "text/plain",
+                b"no such page\n",
+            ),
         };
     }
     if let (Some(rest), Some(dir)) = (path.strip_prefix("/files/"), &content.files) {
@@ -99,7 +126,12 @@ fn handle(stream: TcpStream, content: &Mutex<Content>) -> std::io::Result<()> {
     respond(&mut stream, "404 Not Found", "text/plain", b"not found\n")
 }
 
-fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
     write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -68,7 +68,8 @@ impl Harness {
         client: Option<reqwest::Client>,
     ) -> Harness {
         let go = Go::new();
-        let mut options = GitSourceOptions::new(go.dir.path().join("mirrors"), go.dir.path().join("scratch"));
+        let mut options =
+            GitSourceOptions::new(go.dir.path().join("mirrors"), go.dir.path().join("scratch"));
         // Every question sees the repositories as they are now.
         options.refs_ttl = Duration::ZERO;
         options.command_timeout = Duration::from_secs(120);
@@ -143,7 +144,9 @@ impl Harness {
             .go
             .mod_cache(&format!("c{}", self.caches.fetch_add(1, Ordering::SeqCst)));
         let mut command = self.go.command("direct", &cache);
-        command.envs(self.go_env.iter().map(|(k, v)| (k, v))).args(args);
+        command
+            .envs(self.go_env.iter().map(|(k, v)| (k, v)))
+            .args(args);
         let output = command.output().expect("run go");
         (output, cache)
     }
@@ -196,7 +199,10 @@ impl Harness {
         Ok(Query {
             version: json["Version"].as_str().unwrap_or_default().to_owned(),
             time: json["Time"].as_str().unwrap_or_default().to_owned(),
-            hash: json["Origin"]["Hash"].as_str().unwrap_or_default().to_owned(),
+            hash: json["Origin"]["Hash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 
@@ -249,7 +255,8 @@ impl Harness {
                 uncompressed_size: *size,
             })
             .collect();
-        check_zip_entries(&ModuleVersion::new(module, version), &zip_entries).expect("the proxy accepts the zip");
+        check_zip_entries(&ModuleVersion::new(module, version), &zip_entries)
+            .expect("the proxy accepts the zip");
         Ok(hash.finish())
     }
 
@@ -306,7 +313,9 @@ impl Harness {
                 return go;
             }
         };
-        let ours_mod = self.ours_go_mod(module, version).map(|data| hash_go_mod(&data));
+        let ours_mod = self
+            .ours_go_mod(module, version)
+            .map(|data| hash_go_mod(&data));
         match &go.go_mod_sum {
             Some(sum) => assert_eq!(ours_mod.as_ref().ok(), Some(sum), "{context}: GoModSum"),
             None => {
@@ -355,7 +364,11 @@ impl Harness {
     }
 }
 
-fn compare_query(context: &str, go: Result<Query, String>, ours: Result<Info, FetchError>) -> Option<Query> {
+fn compare_query(
+    context: &str,
+    go: Result<Query, String>,
+    ours: Result<Info, FetchError>,
+) -> Option<Query> {
     match go {
         Ok(go) => {
             let ours = ours.unwrap_or_else(|e| panic!("{context}: go says {go:?}, we fail: {e}"));
@@ -398,13 +411,21 @@ pub fn zip_files(data: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
             let mut entry = archive.by_index(i).unwrap();
             let mut content = Vec::new();
             entry.read_to_end(&mut content).unwrap();
-            (String::from_utf8_lossy(entry.name_raw()).into_owned(), content)
+            (
+                String::from_utf8_lossy(entry.name_raw()).into_owned(),
+                content,
+            )
         })
         .collect()
 }
 
 /// Writes a GOPROXY file tree with one version of one module.
-pub fn write_proxy_tree(root: &std::path::Path, module: &str, version: &str, files: &[(&str, &str)]) {
+pub fn write_proxy_tree(
+    root: &std::path::Path,
+    module: &str,
+    version: &str,
+    files: &[(&str, &str)],
+) {
     use std::io::Write;
     let dir = root.join(module).join("@v");
     std::fs::create_dir_all(&dir).unwrap();
@@ -414,9 +435,13 @@ pub fn write_proxy_tree(root: &std::path::Path, module: &str, version: &str, fil
         format!("{{\"Version\":\"{version}\",\"Time\":\"2024-02-03T04:05:06Z\"}}"),
     )
     .unwrap();
-    let go_mod = files.iter().find(|(name, _)| *name == "go.mod").map_or("", |(_, c)| c);
+    let go_mod = files
+        .iter()
+        .find(|(name, _)| *name == "go.mod")
+        .map_or("", |(_, c)| c);
     std::fs::write(dir.join(format!("{version}.mod")), go_mod).unwrap();
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(dir.join(format!("{version}.zip"))).unwrap());
+    let mut zip =
+        zip::ZipWriter::new(std::fs::File::create(dir.join(format!("{version}.zip"))).unwrap());
     for (name, content) in files {
         zip.start_file(
             format!("{module}@{version}/{name}"),
