@@ -158,6 +158,7 @@ fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
             .collect(),
         env: std::env::vars().collect(),
         config_file: args.get_one::<String>("config").map(PathBuf::from),
+        working_dir: None,
     };
     Config::load(&sources).map_err(|e| {
         eprintln!("modvault: {e}");

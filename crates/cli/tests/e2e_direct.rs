@@ -158,3 +158,62 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
         assert!(lookup.contains(line), "{line} not in\n{lookup}");
     }
 }
+
+/// The README's first command as a new user runs it: no data dir, no
+/// configuration file, started in a scratch directory. The default data dir
+/// is relative (`./modvault-data`), and git runs its commands in other
+/// directories, so it must be resolved once at start.
+#[test]
+fn the_default_relative_data_dir_serves_direct() {
+    let go = Go::new();
+    let mut hello = go.repo("mvtest/hello");
+    hello
+        .write("go.mod", format!("module {HELLO}\n\ngo 1.21\n"))
+        .write("hello.go", "package hello\n");
+    hello.commit("v1.0.0").tag("v1.0.0");
+    hello.write("hello.go", "package hello\n\nconst Branch = true\n");
+    hello.commit("on main");
+
+    let work = TempDir::new().unwrap();
+    let mut command = Command::new(modvault_bin());
+    // Only what this machine needs instead of the public defaults (no
+    // proxy.golang.org or sum.golang.org here); the data dir stays default.
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(work.path())
+        .env("MODVAULT_UPSTREAM", "direct")
+        .env("MODVAULT_SUMDB_UPSTREAM", "off")
+        .env("GIT_CONFIG_GLOBAL", go.gitconfig())
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    let data_dir = work.path().join("modvault-data");
+    let modvault = Modvault::spawn(command, &data_dir);
+
+    for query in ["v1.0.0", "main"] {
+        let module = format!("{HELLO}@{query}");
+        let direct = go.download("direct", &go.mod_cache(&format!("direct-{query}")), &module);
+        let through = go.download(
+            &modvault.url,
+            &go.mod_cache(&format!("through-{query}")),
+            &module,
+        );
+        for field in ["Version", "Sum", "GoModSum"] {
+            assert_eq!(through[field], direct[field], "{module} {field}");
+        }
+    }
+    assert!(
+        data_dir.join(".modvault/git/mirrors").is_dir(),
+        "mirrors live in ./modvault-data"
+    );
+    assert!(data_dir
+        .join("github.com/mvtest/hello/@v/v1.0.0.zip")
+        .is_file());
+    let listening = modvault
+        .log()
+        .into_iter()
+        .find(|l| l.contains("listening on"))
+        .unwrap();
+    assert!(
+        listening.contains(&format!("data_dir={}", data_dir.display())),
+        "the absolute data dir is logged: {listening}"
+    );
+}

@@ -212,6 +212,9 @@ pub struct Sources {
     pub env: Vec<(String, String)>,
     /// `--config`, if given; otherwise `MODVAULT_CONFIG` from `env` is used.
     pub config_file: Option<PathBuf>,
+    /// What relative paths are relative to: the directory modvault was
+    /// started in (`None`: the process's current directory).
+    pub working_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -264,7 +267,17 @@ impl Config {
             values.insert(setting.key, (value.clone(), Origin::Flag(setting.flag())));
         }
 
-        let layered = Layered { values };
+        let working_dir = match &sources.working_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().map_err(|e| ConfigError::File {
+                path: PathBuf::from("."),
+                reason: format!("cannot read the working directory: {e}"),
+            })?,
+        };
+        let layered = Layered {
+            values,
+            working_dir,
+        };
         let upstream_list = layered.get("upstream").0.clone();
         Ok(Config {
             listen: layered.parse("listen", |v| {
@@ -274,7 +287,7 @@ impl Config {
                 if v.is_empty() {
                     Err("must not be empty".into())
                 } else {
-                    Ok(PathBuf::from(v))
+                    Ok(layered.absolute(v))
                 }
             })?,
             tls: tls_files(&layered)?,
@@ -352,12 +365,12 @@ fn tls_files(layered: &Layered) -> Result<Option<TlsFiles>, ConfigError> {
         return Ok(None);
     };
     for (setting, file) in [("tls_cert_file", cert), ("tls_key_file", key)] {
-        std::fs::metadata(file)
+        std::fs::metadata(layered.absolute(file))
             .map_err(|e| layered.invalid(setting, format!("cannot read: {e}")))?;
     }
     Ok(Some(TlsFiles {
-        cert_file: PathBuf::from(cert),
-        key_file: PathBuf::from(key),
+        cert_file: layered.absolute(cert),
+        key_file: layered.absolute(key),
     }))
 }
 
@@ -443,7 +456,8 @@ fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
         return Err(layered.invalid("sumdb.name", "not a valid checksum database name"));
     }
     let key_error = |reason: String| layered.invalid("sumdb.signer_key_file", reason);
-    let text = std::fs::read_to_string(file).map_err(|e| key_error(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(layered.absolute(file))
+        .map_err(|e| key_error(format!("cannot read: {e}")))?;
     let signer = modvault_sumdb::note::Signer::new(text.trim())
         .map_err(|e| key_error(format!("not a signer key: {e}")))?;
     if signer.name() != name {
@@ -454,7 +468,7 @@ fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
     }
     Ok(Some(OwnSumdb {
         name: name.to_owned(),
-        signer_key_file: PathBuf::from(file),
+        signer_key_file: layered.absolute(file),
     }))
 }
 
@@ -498,9 +512,26 @@ fn lookup(key: &str) -> Option<&'static Setting> {
 
 struct Layered {
     values: BTreeMap<&'static str, (String, Origin)>,
+    working_dir: PathBuf,
 }
 
 impl Layered {
+    /// Path settings are resolved once, here: every later user (git runs in
+    /// other directories, with `GIT_DIR` set) gets an absolute path.
+    fn absolute(&self, value: &str) -> PathBuf {
+        let path = Path::new(value);
+        let joined = if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.working_dir.join(path)
+        };
+        // `./modvault-data` is logged as `/srv/modvault-data`, not `/srv/./modvault-data`.
+        joined
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    }
+
     fn get(&self, key: &str) -> &(String, Origin) {
         self.values.get(key).expect("every setting has a default")
     }
@@ -663,7 +694,10 @@ mod tests {
     fn defaults_need_no_configuration() {
         let config = Config::load(&Sources::default()).unwrap();
         assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
-        assert_eq!(config.data_dir, PathBuf::from("./modvault-data"));
+        assert_eq!(
+            config.data_dir,
+            std::env::current_dir().unwrap().join("modvault-data")
+        );
         assert_eq!(config.upstream.len(), 2);
         assert_eq!(config.list_ttl, Duration::from_secs(60));
         assert_eq!(config.log_format, LogFormat::Text);
@@ -682,6 +716,7 @@ mod tests {
                 ("PATH", "/bin"),
             ]),
             config_file: Some(file),
+            working_dir: None,
         };
         let config = Config::load(&sources).unwrap();
         assert_eq!(config.listen.port(), 3);
@@ -901,6 +936,48 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(message.contains("for go_import[0].vcs"), "{message}");
+    }
+
+    #[test]
+    fn path_settings_are_made_absolute_against_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (skey, _) = modvault_sumdb::note::generate_key("sum.corp.example", [7; 32]);
+        std::fs::write(dir.path().join("sumdb.key"), &skey).unwrap();
+        for name in ["cert.pem", "key.pem"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let sources = Sources {
+            env: env(&[
+                ("MODVAULT_DATA_DIR", "mvdata"),
+                ("MODVAULT_TLS_CERT_FILE", "./cert.pem"),
+                ("MODVAULT_TLS_KEY_FILE", "key.pem"),
+                ("MODVAULT_SUMDB_NAME", "sum.corp.example"),
+                ("MODVAULT_SUMDB_SIGNER_KEY_FILE", "sumdb.key"),
+            ]),
+            working_dir: Some(dir.path().to_owned()),
+            ..Sources::default()
+        };
+        // The files are only found relative to the working directory given,
+        // not the test process's own.
+        let config = Config::load(&sources).unwrap();
+        assert_eq!(config.data_dir, dir.path().join("mvdata"));
+        let tls = config.tls.unwrap();
+        assert_eq!(
+            (tls.cert_file, tls.key_file),
+            (dir.path().join("cert.pem"), dir.path().join("key.pem"))
+        );
+        assert_eq!(
+            config.sumdb.own.unwrap().signer_key_file,
+            dir.path().join("sumdb.key")
+        );
+        let absolute = Sources {
+            env: env(&[("MODVAULT_DATA_DIR", "/srv/mv")]),
+            ..Sources::default()
+        };
+        assert_eq!(
+            Config::load(&absolute).unwrap().data_dir,
+            PathBuf::from("/srv/mv")
+        );
     }
 
     #[test]

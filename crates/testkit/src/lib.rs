@@ -304,7 +304,15 @@ impl Modvault {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra_args)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Modvault::spawn(command, data_dir)
+    }
+
+    /// Starts a prepared `modvault serve` command (which must listen on
+    /// `127.0.0.1:0` or another free port) and waits until it listens.
+    /// `data_dir` is where the test expects its data.
+    pub fn spawn(mut command: Command, data_dir: &Path) -> Modvault {
+        command
             .env("RUST_BACKTRACE", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
