@@ -118,5 +118,18 @@ pub enum AccessError {
     Random(getrandom::Error),
 }
 
+impl modvault_error::HasKind for AccessError {
+    fn kind(&self) -> modvault_error::ErrorKind {
+        use modvault_error::ErrorKind;
+        match self {
+            AccessError::Io { .. } | AccessError::Corrupt { .. } | AccessError::Random(_) => {
+                ErrorKind::Storage
+            }
+            AccessError::DuplicateName(_) => ErrorKind::Conflict,
+            AccessError::InvalidName(_) | AccessError::InvalidPattern { .. } => ErrorKind::Invalid,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! GOPRIVATE-style pattern lists, shared by token `matches` and the
 //! anonymous-read policy.
 
-use modvault_core::pattern::{is_valid_glob, match_prefix_patterns};
+use modvault_core::pattern::{match_prefix_patterns, parse_pattern_list};
 
 use crate::AccessError;
 
@@ -20,28 +20,11 @@ pub(crate) fn any_matches(patterns: &[String], module_path: &str) -> bool {
 pub(crate) fn normalize(patterns: Vec<String>) -> Result<Vec<String>, AccessError> {
     let mut globs = Vec::with_capacity(patterns.len());
     for list in &patterns {
-        for glob in list.split(',') {
-            check_glob(glob).map_err(|reason| AccessError::InvalidPattern {
-                pattern: glob.to_owned(),
-                reason: reason.to_owned(),
-            })?;
-            globs.push(glob.to_owned());
-        }
+        let parsed = parse_pattern_list(list).map_err(|e| AccessError::InvalidPattern {
+            pattern: e.glob().to_owned(),
+            reason: e.reason().to_owned(),
+        })?;
+        globs.extend(parsed.into_iter().map(str::to_owned));
     }
     Ok(globs)
-}
-
-fn check_glob(glob: &str) -> Result<(), &'static str> {
-    // match_glob ignores one trailing slash.
-    let trimmed = glob.strip_suffix('/').unwrap_or(glob);
-    if trimmed.is_empty() {
-        return Err("empty pattern");
-    }
-    if glob.trim() != glob {
-        return Err("surrounding whitespace");
-    }
-    if !is_valid_glob(trimmed) {
-        return Err("malformed glob");
-    }
-    Ok(())
 }

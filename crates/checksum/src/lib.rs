@@ -1,37 +1,63 @@
-//! Checksum databases at run time: relay, verification, and (later) our own
-//! transparent log.
+//! Checksum databases at run time: the relay of upstream databases,
+//! verification of fetched modules against them, and modvault's own
+//! database (signing and serving; its records live in
+//! `modvault_state::ChecksumLog`).
 
-mod log;
 mod own;
 mod relay;
 mod tiles;
 mod verify;
 
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use modvault_error::{ErrorKind, HasKind};
+
 pub use own::OwnSumdb;
-pub use relay::{Relay, RelayAnswer, RelayTarget};
+pub use relay::{Relay, RelayTarget};
 pub use verify::{HashKind, SumdbVerifier, VerifyError};
 
 /// The tile height the go command uses.
 pub const TILE_HEIGHT: i64 = 8;
 
-/// Store keys of checksum-database state. `sumdb/…` keys are also a valid
-/// GOPROXY tree layout (a module path's first element contains a dot, so
-/// `sumdb` can never be a module); `.modvault/…` keys are private state.
-pub mod keys {
-    /// A relayed file, exactly as the database served it.
-    pub fn relayed(name: &str, rest: &str) -> String {
-        format!("sumdb/{name}/{rest}")
-    }
-    /// A tile the verifier has authenticated.
-    pub fn verified_tile(name: &str, tile_path: &str) -> String {
-        format!(".modvault/sumdb-verified/{name}/{tile_path}")
-    }
-    /// The latest signed tree note the verifier has accepted.
-    pub fn verified_latest(name: &str) -> String {
-        format!(".modvault/sumdb-verified/{name}/latest")
-    }
-    /// A lookup answer the verifier has authenticated.
-    pub fn verified_lookup(name: &str, escaped_module_at_version: &str) -> String {
-        format!(".modvault/sumdb-verified/{name}/lookup/{escaped_module_at_version}")
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A file of a checksum database, ours or relayed, ready to send.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SumdbFile {
+    pub content_type: &'static str,
+    /// How long clients may cache it; `None`: not at all.
+    pub max_age: Option<Duration>,
+    pub body: Bytes,
+}
+
+/// Why a checksum-database file cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum SumdbError {
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad lookup or tile syntax.
+    #[error("{0}")]
+    Invalid(String),
+    /// An upstream database could not be asked or gave no usable answer.
+    #[error("checksum database {name} unavailable: {reason}")]
+    Unavailable { name: String, reason: String },
+    #[error(transparent)]
+    State(#[from] modvault_state::StateError),
+    /// Our own key or log cannot produce an answer.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl HasKind for SumdbError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SumdbError::NotFound(_) => ErrorKind::NotFound,
+            SumdbError::Invalid(_) => ErrorKind::Invalid,
+            SumdbError::Unavailable { .. } => ErrorKind::Unavailable,
+            SumdbError::State(e) => e.kind(),
+            SumdbError::Config(_) => ErrorKind::Storage,
+        }
     }
 }

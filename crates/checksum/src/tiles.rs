@@ -10,7 +10,9 @@ use tokio::runtime::Handle;
 use modvault_store::{read_to_bytes, PutBody, PutMode, Store};
 use modvault_sumdb::tlog::{Error as TlogError, Tile, TileReader};
 
-use crate::{keys, TILE_HEIGHT};
+use modvault_store::layout;
+
+use crate::TILE_HEIGHT;
 
 /// Must be used from a blocking thread (`spawn_blocking`): each read blocks
 /// on the async fetch.
@@ -24,7 +26,7 @@ pub struct HttpTiles {
 
 impl HttpTiles {
     async fn cached(&self, tile: &Tile) -> Option<Bytes> {
-        let key = keys::verified_tile(&self.name, &tile.path());
+        let key = layout::verified_tile(&self.name, &tile.path());
         read_to_bytes(self.store.as_ref(), &key)
             .await
             .ok()
@@ -34,18 +36,19 @@ impl HttpTiles {
 
     async fn remote(&self, tile: &Tile) -> Result<Bytes, String> {
         let url = format!("{}/{}", self.url, tile.path());
+        let shown = modvault_error::redact_urls(&url);
         let response = self
             .client
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| format!("{shown}: {}", modvault_error::chain(&e.without_url())))?;
         if !response.status().is_success() {
-            return Err(format!("{url}: {}", response.status()));
+            return Err(format!("{shown}: {}", response.status()));
         }
         crate::relay::read_limited(response)
             .await
-            .map_err(|e| format!("{url}: {e}"))
+            .map_err(|e| format!("{shown}: {e}"))
     }
 
     /// Go's `Client.readTile`: the tile from the cache, else the full tile
@@ -97,7 +100,7 @@ impl TileReader for HttpTiles {
     fn save_tiles(&self, tiles: &[Tile], data: &[Vec<u8>]) {
         self.handle.block_on(async {
             for (tile, data) in tiles.iter().zip(data) {
-                let key = keys::verified_tile(&self.name, &tile.path());
+                let key = layout::verified_tile(&self.name, &tile.path());
                 let _ = self
                     .store
                     .put(

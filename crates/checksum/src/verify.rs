@@ -14,8 +14,8 @@ use modvault_sumdb::lookup::{self, check_trees, module_lines, open_tree_note, ve
 use modvault_sumdb::note::Verifier;
 use modvault_sumdb::tlog::{Error as TlogError, Tree};
 
-use crate::keys;
 use crate::tiles::HttpTiles;
+use modvault_store::layout;
 
 /// Which of a version's two hashes is being checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,15 @@ pub enum VerifyError {
     /// The database could not be asked; verification fails closed.
     #[error("checksum database {name} unavailable: {reason}")]
     Unavailable { name: String, reason: String },
+}
+
+impl modvault_error::HasKind for VerifyError {
+    fn kind(&self) -> modvault_error::ErrorKind {
+        match self {
+            VerifyError::Security(_) => modvault_error::ErrorKind::Security,
+            VerifyError::Unavailable { .. } => modvault_error::ErrorKind::Unavailable,
+        }
+    }
 }
 
 /// Verifies module hashes against one database.
@@ -68,10 +77,11 @@ impl SumdbVerifier {
         &self.name
     }
 
+    /// Reasons may quote the database's URL, which may carry credentials.
     fn unavailable(&self, reason: impl Into<String>) -> VerifyError {
         VerifyError::Unavailable {
             name: self.name.clone(),
-            reason: reason.into(),
+            reason: modvault_error::redact_urls(&reason.into()),
         }
     }
 
@@ -111,7 +121,7 @@ impl SumdbVerifier {
             escape_path(path).map_err(|e| self.unavailable(e.to_string()))?,
             escape_version(version).map_err(|e| self.unavailable(e.to_string()))?
         );
-        let cache_key = keys::verified_lookup(&self.name, &escaped);
+        let cache_key = layout::verified_lookup(&self.name, &escaped);
         if let Ok(Some((_, cached))) = read_to_bytes(self.store.as_ref(), &cache_key).await {
             if let Ok(response) = lookup::parse_lookup_response(&cached) {
                 return Ok(response.text.to_owned());
@@ -207,7 +217,7 @@ impl SumdbVerifier {
             .unwrap_or_default();
         self.store
             .put(
-                &keys::verified_latest(&self.name),
+                &layout::verified_latest(&self.name),
                 PutBody::Bytes(note),
                 PutMode::Overwrite,
             )
@@ -218,7 +228,7 @@ impl SumdbVerifier {
     }
 
     async fn load_latest(&self) -> Option<Tree> {
-        let (_, note) = read_to_bytes(self.store.as_ref(), &keys::verified_latest(&self.name))
+        let (_, note) = read_to_bytes(self.store.as_ref(), &layout::verified_latest(&self.name))
             .await
             .ok()??;
         open_tree_note(&note, std::slice::from_ref(&self.verifier))

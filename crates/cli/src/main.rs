@@ -8,15 +8,16 @@ use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
 use clap::{Arg, ArgMatches, Command};
 
-use modvault_access::{AccessPolicy, Scope, TokenStore};
+use modvault_access::{AccessPolicy, Scope};
 use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
-use modvault_config::{Config, LogFormat, Sources, TlsFiles, SETTINGS};
-use modvault_git::{GitSource, GitSourceOptions, GoImport};
-use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
-use modvault_proxy::{RoutedFetcher, RuleSet};
-use modvault_server::Access;
-use modvault_server::{router, AppState};
-use modvault_store::FsStore;
+use modvault_config::{Config, LogFormat, Sources as ConfigSources, TlsFiles, SETTINGS};
+use modvault_git::{GitSource, GitSourceOptions};
+use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources};
+use modvault_server::{router, Access, AppState};
+use modvault_state::embedded::EmbeddedPaths;
+use modvault_state::SharedState;
+use modvault_store::layout::DataDir;
+use modvault_store::{FsStore, Store};
 use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
 fn cli() -> Command {
@@ -146,7 +147,7 @@ fn main() -> ExitCode {
 /// them for `serve`, `--config`/`--data-dir` for `token`), the environment
 /// and the file; a bad setting is reported and exits with status 2.
 fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
-    let sources = Sources {
+    let sources = ConfigSources {
         flags: SETTINGS
             .iter()
             .filter_map(|s| {
@@ -276,14 +277,19 @@ fn token_command(args: &ArgMatches) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let store = match open_tokens(&config.data_dir) {
-        Ok(store) => store,
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(token(name, args, &config)) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("modvault: {e:#}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let result = match name {
+    }
+}
+
+async fn token(command: &str, args: &ArgMatches, config: &Config) -> anyhow::Result<ExitCode> {
+    let tokens = shared_state(config)?.tokens;
+    match command {
         "create" => {
             let scope: Scope = args
                 .get_one::<String>("scope")
@@ -294,18 +300,17 @@ fn token_command(args: &ArgMatches) -> ExitCode {
                 .get_many::<String>("match")
                 .map(|m| m.cloned().collect())
                 .unwrap_or_default();
-            store
+            let token = tokens
                 .create(
                     args.get_one::<String>("name").expect("required"),
                     scope,
                     matches,
                 )
-                .map(|token| {
-                    println!("{}", token.expose_secret());
-                })
+                .await?;
+            println!("{}", token.expose_secret());
         }
-        "list" => store.list().map(|tokens| {
-            for token in tokens {
+        "list" => {
+            for token in tokens.list().await? {
                 let matches = if token.matches.is_empty() {
                     "*".to_owned()
                 } else {
@@ -316,27 +321,17 @@ fn token_command(args: &ArgMatches) -> ExitCode {
                     token.name, token.scope, matches, token.created
                 );
             }
-        }),
+        }
         "revoke" => {
             let name = args.get_one::<String>("name").expect("required");
-            match store.revoke(name) {
-                Ok(true) => Ok(()),
-                Ok(false) => {
-                    eprintln!("modvault: no token named {name:?}");
-                    return ExitCode::FAILURE;
-                }
-                Err(e) => Err(e),
+            if !tokens.revoke(name).await? {
+                eprintln!("modvault: no token named {name:?}");
+                return Ok(ExitCode::FAILURE);
             }
         }
         _ => unreachable!("clap knows the subcommands"),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("modvault: {e}");
-            ExitCode::FAILURE
-        }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `modvault sumdb keygen NAME --key-file FILE`.
@@ -392,8 +387,12 @@ fn init_logging(config: &Config) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let store = FsStore::open(&config.data_dir)
-        .with_context(|| format!("cannot open data_dir {}", config.data_dir.display()))?;
+    let data = DataDir::new(&config.data_dir);
+    let store: Arc<dyn Store> = Arc::new(
+        FsStore::open(data.root())
+            .with_context(|| format!("cannot open data_dir {}", data.root().display()))?,
+    );
+    let shared = shared_state(&config)?;
     let http = HttpOptions {
         connect_timeout: config.upstream_connect_timeout,
         request_timeout: config.upstream_timeout,
@@ -401,30 +400,45 @@ async fn run(config: Config) -> anyhow::Result<()> {
         retries: config.upstream_retries,
         ..HttpOptions::default()
     };
-    let direct = git_source(&config, &http)?;
+    let direct = git_source(&config, &http, &data)?;
     let chain = Chain::new(&config.upstream, &http, direct.clone()).context("invalid upstream")?;
-    let rules = Arc::new(config.rules.clone());
-    let fetcher = RoutedFetcher::new(rules.clone(), Arc::new(chain), direct);
-    let store: Arc<dyn modvault_store::Store> = Arc::new(store);
-    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &rules)?;
+    let sources = Sources {
+        upstream: Arc::new(chain),
+        direct,
+    };
+    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &shared)?;
     let access = Arc::new(Access {
-        tokens: open_tokens(&config.data_dir)?,
+        tokens: shared.tokens.clone(),
         policy: AccessPolicy::new(config.anonymous_read.clone())
             .context("invalid auth.anonymous_read")?,
     });
     let settings = ProxySettings {
         list_ttl: config.list_ttl,
         not_found_ttl: config.not_found_ttl,
-        spool_dir: config.data_dir.join(".modvault/spool"),
+        spool_dir: data.spool(),
         max_concurrent_fetches: config.max_concurrent_fetches,
     };
-    let proxy = ModuleProxy::new(store, Arc::new(fetcher), settings, integrity)
+    let state = ProxyState {
+        leases: shared.leases.clone(),
+        catalog: shared.catalog.clone(),
+    };
+    let proxy = ModuleProxy::new(store, sources, settings, integrity, state)
         .context("cannot prepare the spool directory")?;
+    let backfill = proxy.clone();
+    tokio::spawn(async move {
+        match backfill.backfill_catalog().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(versions = n, "catalog filled from the store"),
+            Err(e) => {
+                tracing::error!(error = %modvault_error::chain(&e), "could not fill the catalog from the store")
+            }
+        }
+    });
     let app = router(AppState {
         proxy,
         sumdb_relay,
         access,
-        rules,
+        rules: Arc::new(config.rules.clone()),
     });
 
     let listener = std::net::TcpListener::bind(config.listen)
@@ -519,8 +533,8 @@ async fn on_sighup(tls: Option<(TlsFiles, RustlsConfig)>) {
 fn checksum_databases(
     config: &Config,
     http: &HttpOptions,
-    store: &Arc<dyn modvault_store::Store>,
-    rules: &Arc<RuleSet>,
+    store: &Arc<dyn Store>,
+    shared: &SharedState,
 ) -> anyhow::Result<(Integrity, Option<Arc<Relay>>)> {
     let client = http.client().map_err(anyhow::Error::msg)?;
     let verifier = match config.sumdb.upstream.first() {
@@ -547,49 +561,48 @@ fn checksum_databases(
             config.list_ttl,
         ))
     });
-    let own = match &config.sumdb.own {
-        Some(own) => {
+    let own = match (&config.sumdb.own, &shared.log) {
+        (Some(own), Some(log)) => {
             let key = std::fs::read_to_string(&own.signer_key_file).with_context(|| {
                 format!(
                     "cannot read sumdb.signer_key_file {}",
                     own.signer_key_file.display()
                 )
             })?;
-            let dir = config.data_dir.join(".modvault/sumdb").join(&own.name);
-            let db = OwnSumdb::open(&key, &dir)
-                .map_err(anyhow::Error::msg)
-                .context("cannot open the checksum log")?;
+            let db = OwnSumdb::new(&key, log.clone()).context("sumdb.signer_key_file")?;
             tracing::info!(name = %own.name, "serving our own checksum database at /sumdb/{}/", own.name);
             Some(Arc::new(db))
         }
-        None => None,
+        _ => None,
     };
-    Ok((
-        Integrity {
-            verifier,
-            nosumdb: config.sumdb.nosumdb.clone(),
-            own,
-            rules: rules.clone(),
-        },
-        relay,
-    ))
+    Ok((Integrity { verifier, own }, relay))
+}
+
+/// Tokens, the own checksum log, fetch leases and the catalog: the embedded
+/// implementations in the data directory.
+fn shared_state(config: &Config) -> anyhow::Result<SharedState> {
+    let data = DataDir::new(&config.data_dir);
+    let paths = EmbeddedPaths {
+        tokens_file: data.tokens(),
+        log_dir: config
+            .sumdb
+            .own
+            .as_ref()
+            .map(|own| data.sumdb_log(&own.name)),
+        catalog_file: data.catalog(),
+    };
+    SharedState::embedded(&paths).context("cannot open the state in data_dir")
 }
 
 /// The `direct` source: modules built from version control by modvault
 /// itself, with mirrors kept in the data directory.
-fn git_source(config: &Config, http: &HttpOptions) -> anyhow::Result<Arc<dyn Fetcher>> {
-    let git_dir = config.data_dir.join(".modvault/git");
-    let mut options = GitSourceOptions::new(git_dir.join("mirrors"), git_dir.join("scratch"));
-    options.go_imports = config
-        .go_imports
-        .iter()
-        .map(|g| GoImport {
-            prefix: g.prefix.clone(),
-            vcs: g.vcs.clone(),
-            repo: g.repo.clone(),
-            subdir: g.subdir.clone(),
-        })
-        .collect();
+fn git_source(
+    config: &Config,
+    http: &HttpOptions,
+    data: &DataDir,
+) -> anyhow::Result<Arc<dyn Fetcher>> {
+    let mut options = GitSourceOptions::new(data.git_mirrors(), data.git_scratch());
+    options.go_imports = config.go_imports.clone();
     options.refs_ttl = config.list_ttl;
     options.command_timeout = config.vcs_timeout;
     options.max_concurrent_commands = config.max_concurrent_vcs;
@@ -597,16 +610,6 @@ fn git_source(config: &Config, http: &HttpOptions) -> anyhow::Result<Arc<dyn Fet
     Ok(Arc::new(
         GitSource::new(options).context("cannot prepare the git mirror directory")?,
     ))
-}
-
-fn tokens_file(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join(".modvault/tokens.json")
-}
-
-fn open_tokens(data_dir: &std::path::Path) -> anyhow::Result<TokenStore> {
-    let path = tokens_file(data_dir);
-    TokenStore::open(&path)
-        .with_context(|| format!("cannot open the token store {}", path.display()))
 }
 
 async fn shutdown_signal() {

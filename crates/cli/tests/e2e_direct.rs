@@ -2,14 +2,12 @@
 //! dependencies come only from local git repositories, through modvault's
 //! own git source, verified against modvault's own checksum database.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
+use common::{keygen, modvault_bin};
 use modvault_testkit::{run_ok, Go, Modvault, TempDir};
-
-fn modvault_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
-}
 
 const HELLO: &str = "github.com/mvtest/hello";
 const GREET: &str = "github.com/mvtest/multi/greet";
@@ -49,18 +47,7 @@ fn a_project_builds_from_local_git_repositories_through_direct() {
         .write("words.go", "package words\n\nconst Word = \"word\"\n");
     words.commit("untagged");
 
-    let (key_file, vkey) = {
-        let key_file = dir.path().join("sumdb.key");
-        let out = run_ok(
-            Command::new(modvault_bin())
-                .args(["sumdb", "keygen", "sum.direct.example", "--key-file"])
-                .arg(&key_file),
-        );
-        (
-            key_file,
-            String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-        )
-    };
+    let (key_file, vkey) = keygen(dir.path(), "sumdb.key", "sum.direct.example");
     let gitconfig = go.gitconfig();
     let modvault = Modvault::start_in(
         &modvault_bin(),

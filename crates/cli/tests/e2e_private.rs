@@ -1,14 +1,13 @@
 //! Private modules: tokens over HTTPS with GOAUTH=netrc, publishing,
 //! deny rules, and proof that private paths never leave modvault.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use modvault_testkit::{make_test_ca, run_ok, Go, Modvault, TempDir};
-
-fn modvault_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
-}
+use common::{keygen, modvault_bin};
+use modvault_testkit::{file_url, make_test_ca, run_ok, Go, Modvault, TempDir};
 
 const PRIVATE: &str = "github.com/corp/secret";
 const PUBLIC: &str = "github.com/mvtest/hello";
@@ -441,17 +440,11 @@ fn private_paths_never_reach_the_upstream_proxy_or_a_public_checksum_database() 
 
     // The "public world": an upstream proxy that also runs the checksum
     // database, and logs every request it receives.
-    let key_file = dir.path().join("public.key");
-    let out = run_ok(
-        Command::new(modvault_bin())
-            .args(["sumdb", "keygen", "sum.public.example", "--key-file"])
-            .arg(&key_file),
-    );
-    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (key_file, vkey) = keygen(dir.path(), "public.key", "sum.public.example");
     let public = Modvault::start_in(
         &modvault_bin(),
         &dir.path().join("public"),
-        &format!("file://{}", tree.display()),
+        &file_url(&tree),
         &[
             "--sumdb-name",
             "sum.public.example",
@@ -475,6 +468,9 @@ fn private_paths_never_reach_the_upstream_proxy_or_a_public_checksum_database() 
             config.to_str().unwrap(),
             "--sumdb-upstream",
             &public_sumdb,
+            // GONOSUMDB alone, with no rule, keeps a path private too.
+            "--sumdb-nosumdb",
+            "corp.example/*",
         ],
         &[("GIT_CONFIG_GLOBAL", go.gitconfig().to_str().unwrap())],
     );
@@ -485,10 +481,12 @@ fn private_paths_never_reach_the_upstream_proxy_or_a_public_checksum_database() 
         assert_eq!(through["Sum"], direct["Sum"], "{module}");
     }
     // Also a client that asks the relayed public database about it.
-    let relayed = modvault.get(&format!(
-        "/sumdb/sum.public.example/lookup/{PRIVATE}@v1.0.0"
-    ));
-    assert_eq!(relayed.status().as_u16(), 404);
+    for private in [PRIVATE, "corp.example/secret"] {
+        let relayed = modvault.get(&format!(
+            "/sumdb/sum.public.example/lookup/{private}@v1.0.0"
+        ));
+        assert_eq!(relayed.status().as_u16(), 404, "{private}");
+    }
 
     let seen = public.log();
     assert!(

@@ -1,14 +1,13 @@
 //! The real go command (1.27.3) against the real modvault binary, with
 //! upstreams made from git repositories the tests create.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use modvault_testkit::{closed_port, run_ok, Go, Modvault};
-
-fn modvault_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
-}
+use common::modvault_bin;
+use modvault_testkit::{closed_port, field, file_url, run_ok, Go, Modvault};
 
 /// Deterministic incompressible bytes, so zips are as large as we ask.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -81,16 +80,6 @@ fn fixture(with_blob: bool) -> Fixture {
     let refs: Vec<&str> = modules.iter().map(String::as_str).collect();
     let tree = go.direct_tree("direct", &refs);
     Fixture { go, tree }
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-fn field<'a>(json: &'a serde_json::Value, name: &str) -> &'a str {
-    json[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {json}"))
 }
 
 #[test]

@@ -2,36 +2,16 @@
 //! real go command, one modvault verifying against another's database, and
 //! tampering caught before anything is stored.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use modvault_testkit::{run_ok, Go, Modvault, TempDir};
+use common::{keygen, modvault_bin};
+use modvault_testkit::{field, file_url, run_ok, Go, Modvault, TempDir};
 
 const HELLO: &str = "github.com/mvtest/hello";
 const DB: &str = "sum.test.example";
-
-fn modvault_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-/// `modvault sumdb keygen`: returns (key file, verifier key).
-fn keygen(dir: &Path, file: &str, name: &str) -> (PathBuf, String) {
-    let key_file = dir.join(file);
-    let output = run_ok(
-        Command::new(modvault_bin())
-            .args(["sumdb", "keygen", name, "--key-file"])
-            .arg(&key_file),
-    );
-    (
-        key_file,
-        String::from_utf8(output.stdout).unwrap().trim().to_owned(),
-    )
-}
 
 /// A repository with `versions` tags; `flavor` changes every file, so two
 /// flavors give different hashes for the same versions.
@@ -65,13 +45,6 @@ fn own_db_args(key_file: &Path) -> Vec<String> {
 fn start(upstream: &str, data_dir: &Path, args: &[String]) -> Modvault {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Modvault::start_in(&modvault_bin(), data_dir, upstream, &args, &[])
-}
-
-fn field(json: &serde_json::Value, name: &str) -> String {
-    json[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {json}"))
-        .to_owned()
 }
 
 #[test]

@@ -1,18 +1,17 @@
 //! Built-in TLS: the go command over HTTPS with a test CA, and a certificate
 //! reload on SIGHUP that keeps established connections.
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use modvault_testkit::{make_test_ca, run_ok, Go, Modvault, TempDir};
+use common::modvault_bin;
+use modvault_testkit::{file_url, make_test_ca, run_ok, Go, Modvault, TempDir};
 
 const BLOB: &str = "github.com/mvtest/tlsblob";
-
-fn modvault_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_modvault"))
-}
 
 fn client_trusting(ca: &Path) -> reqwest::blocking::Client {
     let pem = std::fs::read(ca).unwrap();
@@ -48,11 +47,7 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
         "--tls-key-file",
         key.to_str().unwrap(),
     ];
-    let mut modvault = Modvault::start(
-        &modvault_bin(),
-        &format!("file://{}", tree.display()),
-        &tls_args,
-    );
+    let mut modvault = Modvault::start(&modvault_bin(), &file_url(&tree), &tls_args);
     assert!(
         modvault.url.starts_with("https://127.0.0.1:"),
         "{}",

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use modvault_core::pattern::parse_pattern_list;
 use modvault_upstream::{parse_proxy_list, ChainEntry};
 
 /// Environment variables with this prefix are settings; an unknown one is an
@@ -158,15 +159,7 @@ pub struct SumdbConfig {
 }
 
 /// A static go-import entry, as in a `<meta name="go-import">` tag.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GoImport {
-    pub prefix: String,
-    pub vcs: String,
-    pub repo: String,
-    #[serde(default)]
-    pub subdir: Option<String>,
-}
+pub use modvault_git::GoImport;
 
 /// Where a value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -279,6 +272,13 @@ impl Config {
             working_dir,
         };
         let upstream_list = layered.get("upstream").0.clone();
+        let nosumdb = layered.parse("sumdb.nosumdb", |v| {
+            let patterns = split_list(v);
+            for pattern in &patterns {
+                parse_pattern_list(pattern).map_err(|e| e.to_string())?;
+            }
+            Ok(patterns)
+        })?;
         Ok(Config {
             listen: layered.parse("listen", |v| {
                 v.parse::<SocketAddr>().map_err(|e| e.to_string())
@@ -323,16 +323,7 @@ impl Config {
             log_level: layered.parse("log_level", |v| Ok(v.to_owned()))?,
             sumdb: SumdbConfig {
                 upstream: layered.parse("sumdb.upstream", parse_sumdb_list)?,
-                nosumdb: layered.parse("sumdb.nosumdb", |v| {
-                    let patterns = split_list(v);
-                    match patterns
-                        .iter()
-                        .find(|p| !modvault_core::pattern::is_valid_glob(p))
-                    {
-                        Some(bad) => Err(format!("malformed pattern {bad:?}")),
-                        None => Ok(patterns),
-                    }
-                })?,
+                nosumdb: nosumdb.clone(),
                 own: own_sumdb(&layered)?,
             },
             go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
@@ -343,12 +334,14 @@ impl Config {
                     .filter(|n| *n >= 1)
                     .ok_or_else(|| "expected a whole number of at least 1".to_owned())
             })?,
-            rules: modvault_rules::RuleSet::new(rules).map_err(|e| ConfigError::InvalidValue {
-                key: format!("rule[{}].{}", e.index, e.field),
-                value: String::new(),
-                origin: Origin::File(config_file.clone().unwrap_or_default()),
-                reason: e.reason,
-            })?,
+            rules: modvault_rules::RuleSet::new(rules)
+                .map_err(|e| ConfigError::InvalidValue {
+                    key: format!("rule[{}].{}", e.index, e.field),
+                    value: String::new(),
+                    origin: Origin::File(config_file.clone().unwrap_or_default()),
+                    reason: e.reason,
+                })?
+                .with_nosumdb(nosumdb),
             anonymous_read: layered.parse("auth.anonymous_read", |v| {
                 let patterns = split_list(v);
                 modvault_access::AccessPolicy::new(patterns.clone())

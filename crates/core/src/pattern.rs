@@ -49,6 +49,71 @@ pub fn is_valid_glob(glob: &str) -> bool {
     matches(glob, "").is_ok()
 }
 
+/// Why a pattern list given in configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternListError {
+    #[error("empty pattern list")]
+    EmptyList,
+    #[error("empty pattern in {list:?}")]
+    EmptyPattern { list: String, glob: String },
+    /// `"a, b"` is a classic mistake: Go would look for a path starting
+    /// with `" b"`, which no module path can.
+    #[error("pattern {0:?} has surrounding whitespace")]
+    Whitespace(String),
+    #[error("malformed pattern {0:?}")]
+    Malformed(String),
+}
+
+impl PatternListError {
+    /// The glob at fault.
+    pub fn glob(&self) -> &str {
+        match self {
+            PatternListError::EmptyList => "",
+            PatternListError::EmptyPattern { glob, .. } => glob,
+            PatternListError::Whitespace(glob) | PatternListError::Malformed(glob) => glob,
+        }
+    }
+
+    /// What is wrong with [`PatternListError::glob`], in a few words.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PatternListError::EmptyList | PatternListError::EmptyPattern { .. } => "empty pattern",
+            PatternListError::Whitespace(_) => "surrounding whitespace",
+            PatternListError::Malformed(_) => "malformed glob",
+        }
+    }
+}
+
+/// Splits a comma-separated GOPRIVATE-style list into its globs and checks
+/// each: non-empty, without surrounding whitespace, well-formed
+/// `path.Match` syntax. Go silently ignores bad globs in GOPRIVATE; in a
+/// server's configuration (routing rules, GONOSUMDB, access patterns) a
+/// typo would silently route, verify or grant the wrong modules, so here it
+/// is an error. This is the one validator every such setting uses.
+pub fn parse_pattern_list(list: &str) -> Result<Vec<&str>, PatternListError> {
+    if list.is_empty() {
+        return Err(PatternListError::EmptyList);
+    }
+    list.split(',')
+        .map(|glob| {
+            // match_glob ignores one trailing slash, so validate without it.
+            let trimmed = glob.strip_suffix('/').unwrap_or(glob);
+            if trimmed.is_empty() {
+                Err(PatternListError::EmptyPattern {
+                    list: list.to_owned(),
+                    glob: glob.to_owned(),
+                })
+            } else if glob.trim() != glob {
+                Err(PatternListError::Whitespace(glob.to_owned()))
+            } else if !is_valid_glob(trimmed) {
+                Err(PatternListError::Malformed(glob.to_owned()))
+            } else {
+                Ok(glob)
+            }
+        })
+        .collect()
+}
+
 /// Go `path.Match`: whether `name` matches the shell pattern `pattern`.
 ///
 /// * `*` matches any run of non-`/` characters, `?` one non-`/` character;

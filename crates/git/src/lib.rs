@@ -53,7 +53,9 @@ use crate::resolve::{from_vcs_paths, RepoLocation};
 /// for `prefix`, given in the configuration instead. Entries take
 /// precedence over every other way of finding a repository; the longest
 /// matching prefix wins.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Read from `[[go_import]]` tables by the configuration.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GoImport {
     /// A module path prefix (whole path elements), e.g. `golang.org/x/mod`.
     pub prefix: String,
@@ -62,6 +64,7 @@ pub struct GoImport {
     /// The repository URL (any URL git accepts), or the GOPROXY base URL.
     pub repo: String,
     /// The directory in the repository that `prefix` maps to.
+    #[serde(default)]
     pub subdir: Option<String>,
 }
 
@@ -493,6 +496,7 @@ impl Fetcher for GitSource {
                 let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
                 Ok(ZipBody {
                     declared_len: Some(built.len),
+                    from_vcs: true,
                     stream: Box::pin(stream),
                 })
             }

@@ -2,24 +2,25 @@
 //! version like any fetched one, and is then immutable.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use modvault_core::dirhash::hash_go_mod;
-use modvault_core::escape::escape_version;
 use modvault_core::gomod::module_path;
 use modvault_core::modzip::{MAX_GO_MOD, MAX_ZIP_FILE};
 use modvault_core::path::{check, is_canonical_version};
 use modvault_core::ModuleVersion;
-use modvault_store::{layout, PutBody, PutMode, PutOutcome};
-use modvault_upstream::ByteStream;
+use modvault_error::{ErrorKind, HasKind};
+use modvault_state::{CatalogEntry, Origin};
+use modvault_store::{ByteStream, PutBody, PutMode, PutOutcome};
 
+use crate::integrity::{stored_zip_hash, SpoolFile};
 use crate::verify::verify_zip_file;
-use crate::{Module, ModuleProxy, ProxyError};
+use crate::{ModVersion, Module, ModuleProxy, ProxyError};
 
 /// A version as stored after a publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,34 +32,43 @@ pub struct Published {
     pub created: bool,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// A bad path, version or zip: 400.
+    /// A bad path, version or zip.
     #[error("{0}")]
     Invalid(String),
-    /// The version exists with other content: 409. Versions never change.
+    /// Over the module zip size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The version exists with other content. Versions never change.
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    Storage(String),
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
+impl HasKind for PublishError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PublishError::Invalid(_) => ErrorKind::Invalid,
+            PublishError::TooLarge(_) => ErrorKind::TooLarge,
+            PublishError::Conflict(_) => ErrorKind::Conflict,
+            PublishError::Proxy(e) => e.kind(),
+        }
+    }
 }
 
 impl From<modvault_store::StoreError> for PublishError {
     fn from(e: modvault_store::StoreError) -> Self {
-        PublishError::Storage(e.to_string())
-    }
-}
-
-impl From<ProxyError> for PublishError {
-    fn from(e: ProxyError) -> Self {
-        PublishError::Storage(e.to_string())
+        PublishError::Proxy(e.into())
     }
 }
 
 impl ModuleProxy {
     /// Stores an uploaded zip as `module@version`: checked with the module
     /// zip rules, its go.mod (or a synthesized one) as `.mod`, the upload
-    /// time as `.info`, and recorded in modvault's own checksum database.
+    /// time as `.info`, recorded in modvault's own checksum database and in
+    /// the catalog.
     pub async fn publish(
         &self,
         module: &Module,
@@ -72,32 +82,25 @@ impl ModuleProxy {
             )));
         }
         check(&module.path, version).map_err(|e| PublishError::Invalid(e.to_string()))?;
-        let target = ModuleVersion {
-            path: module.path.clone(),
-            version: version.to_owned(),
-        };
-
-        let spool = self.spool_upload(&what, body).await?;
-        let result = self.commit_upload(module, &target, &spool).await;
-        let _ = tokio::fs::remove_file(&spool).await;
-        result
+        let version =
+            ModVersion::new(module, version).map_err(|e| PublishError::Invalid(e.to_string()))?;
+        // Removed when dropped, whatever happens below.
+        let spool = SpoolFile::new(&self.inner.settings.spool_dir, "upload");
+        let size = spool_upload(spool.path(), &what, body).await?;
+        self.commit_upload(&version, spool.path(), size).await
     }
 
     async fn commit_upload(
         &self,
-        module: &Module,
-        target: &ModuleVersion,
+        version: &ModVersion,
         spool: &Path,
+        size: u64,
     ) -> Result<Published, PublishError> {
-        let what = format!("{}@{}", target.path, target.version);
-        let (path, t) = (spool.to_owned(), target.clone());
-        let (zip_hash, go_mod) = tokio::task::spawn_blocking(move || check_upload(&path, &t))
+        let (path, target) = (spool.to_owned(), version.target());
+        let (zip_hash, go_mod) = tokio::task::spawn_blocking(move || check_upload(&path, &target))
             .await
-            .map_err(|e| PublishError::Storage(e.to_string()))??;
+            .map_err(|e| ProxyError::spool("upload check", std::io::Error::other(e)))??;
         let go_mod_hash = hash_go_mod(&go_mod);
-        let escaped_version =
-            escape_version(&target.version).map_err(|e| PublishError::Invalid(e.to_string()))?;
-        let zip_key = layout::zip(&module.escaped, &escaped_version);
         let same_as_stored = |existing: String| {
             if existing == zip_hash {
                 Ok(Published {
@@ -107,16 +110,16 @@ impl ModuleProxy {
                 })
             } else {
                 Err(PublishError::Conflict(format!(
-                    "{what} already exists with different content ({existing}); versions are immutable"
+                    "{version} already exists with different content ({existing}); versions are immutable"
                 )))
             }
         };
-        if self.inner.store.head(&zip_key).await?.is_some() {
-            return same_as_stored(self.stored_zip_hash(module, target).await?);
-        }
-
         let store = &self.inner.store;
-        let mod_key = layout::go_mod(&module.escaped, &escaped_version);
+        let spool_dir = &self.inner.settings.spool_dir;
+        if store.head(&version.zip_key()).await?.is_some() {
+            return same_as_stored(stored_zip_hash(store.as_ref(), spool_dir, version).await?);
+        }
+        let mod_key = version.mod_key();
         if store
             .put(
                 &mod_key,
@@ -128,20 +131,20 @@ impl ModuleProxy {
             && self.stored_bytes(&mod_key).await.as_ref() != Some(&go_mod)
         {
             return Err(PublishError::Conflict(format!(
-                "{what} already has a different go.mod; versions are immutable"
+                "{version} already has a different go.mod; versions are immutable"
             )));
         }
-        let info = modvault_upstream::RevInfo::new(&target.version, Some(&now_rfc3339()));
+        let info = modvault_upstream::RevInfo::new(&version.version, Some(&now_rfc3339()));
         store
             .put(
-                &layout::info(&module.escaped, &escaped_version),
+                &version.info_key(),
                 PutBody::Bytes(info.raw),
                 PutMode::CreateOnly,
             )
             .await?;
         if store
             .put(
-                &zip_key,
+                &version.zip_key(),
                 PutBody::File(spool.to_owned()),
                 PutMode::CreateOnly,
             )
@@ -149,56 +152,59 @@ impl ModuleProxy {
             == PutOutcome::AlreadyExists
         {
             // Someone else published this version a moment ago.
-            return same_as_stored(self.stored_zip_hash(module, target).await?);
+            return same_as_stored(stored_zip_hash(store.as_ref(), spool_dir, version).await?);
         }
         let hash_file = PutBody::Bytes(Bytes::from(format!("{zip_hash}\n")));
         store
-            .put(
-                &layout::zip_hash(&module.escaped, &escaped_version),
-                hash_file,
-                PutMode::CreateOnly,
-            )
+            .put(&version.zip_hash_key(), hash_file, PutMode::CreateOnly)
             .await?;
-        self.record_version(module, target, &zip_hash).await?;
-        self.refresh_list(module).await;
-        tracing::info!(module = %target.path, version = %target.version, %zip_hash, "published");
+        self.inner
+            .integrity
+            .record(version, &zip_hash, &go_mod)
+            .await?;
+        let entry = CatalogEntry {
+            module: version.path().to_owned(),
+            version: version.version.clone(),
+            origin: Origin::Published,
+            size,
+            stored_at: SystemTime::now(),
+            last_served: None,
+        };
+        self.inner
+            .state
+            .catalog
+            .record(entry)
+            .await
+            .map_err(ProxyError::from)?;
+        self.refresh_list(&version.module).await;
+        tracing::info!(module = %version.path(), version = %version.version, %zip_hash, "published");
         Ok(Published {
             zip_hash,
             go_mod_hash,
             created: true,
         })
     }
+}
 
-    async fn spool_upload(
-        &self,
-        what: &str,
-        mut body: ByteStream,
-    ) -> Result<PathBuf, PublishError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let path = self.inner.settings.spool_dir.join(format!(
-            "upload-{}-{}.zip",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let storage =
-            |e: std::io::Error| PublishError::Storage(format!("{what}: spooling the upload: {e}"));
-        let mut file = tokio::fs::File::create(&path).await.map_err(storage)?;
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| PublishError::Invalid(format!("{what}: reading the upload: {e}")))?;
-            size += chunk.len() as u64;
-            if size > MAX_ZIP_FILE {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(PublishError::Invalid(format!(
-                    "{what}: zip larger than {MAX_ZIP_FILE} bytes"
-                )));
-            }
-            file.write_all(&chunk).await.map_err(storage)?;
+/// Writes the upload to `path`, refusing it once it is over the module zip
+/// size limit; returns its size.
+async fn spool_upload(path: &Path, what: &str, mut body: ByteStream) -> Result<u64, PublishError> {
+    let storage = |e: std::io::Error| ProxyError::spool(format!("{what}: spooling the upload"), e);
+    let mut file = tokio::fs::File::create(path).await.map_err(storage)?;
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| PublishError::Invalid(format!("{what}: reading the upload: {e}")))?;
+        size += chunk.len() as u64;
+        if size > MAX_ZIP_FILE {
+            return Err(PublishError::TooLarge(format!(
+                "{what}: zip larger than {MAX_ZIP_FILE} bytes"
+            )));
         }
-        file.sync_all().await.map_err(storage)?;
-        Ok(path)
+        file.write_all(&chunk).await.map_err(storage)?;
     }
+    file.sync_all().await.map_err(storage)?;
+    Ok(size)
 }
 
 fn now_rfc3339() -> String {
@@ -216,7 +222,8 @@ fn check_upload(path: &Path, target: &ModuleVersion) -> Result<(String, Bytes), 
         PublishError::Invalid(format!("{}@{}: {reason}", target.path, target.version))
     };
     let zip_hash = verify_zip_file(path, target).map_err(invalid)?;
-    let file = std::fs::File::open(path).map_err(|e| PublishError::Storage(e.to_string()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| ProxyError::spool("reopening the upload", e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| invalid(e.to_string()))?;
     let go_mod_name = format!("{}@{}/go.mod", target.path, target.version);
     let go_mod = match archive.by_name(&go_mod_name) {

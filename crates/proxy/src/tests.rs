@@ -7,6 +7,10 @@ use futures::TryStreamExt;
 use modvault_store::FsStore;
 use modvault_upstream::{FetchResult, ZipBody};
 
+use modvault_error::{ErrorKind, HasKind};
+use modvault_store::{PutBody, PutMode, Store};
+use modvault_upstream::{FetchError, Fetcher, RevInfo};
+
 use super::*;
 
 /// An in-memory upstream that counts what it is asked.
@@ -101,6 +105,7 @@ impl Fetcher for FakeUpstream {
             piece
         });
         Ok(ZipBody {
+            from_vcs: false,
             declared_len: Some(zip.len() as u64),
             stream: Box::pin(stream),
         })
@@ -150,12 +155,39 @@ fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
         spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 8,
     };
-    let proxy = ModuleProxy::new(store, upstream.clone(), settings, Integrity::default()).unwrap();
+    let proxy = ModuleProxy::new(
+        store,
+        Sources::single(upstream.clone()),
+        settings,
+        Integrity::default(),
+        test_state(dir.path()),
+    )
+    .unwrap();
     Setup {
         _dir: dir,
         upstream,
         proxy,
         module: Module::new("example.com/m").unwrap(),
+    }
+}
+
+/// Embedded leases and a catalog in `dir`.
+fn test_state(dir: &std::path::Path) -> ProxyState {
+    ProxyState {
+        leases: Arc::new(modvault_state::embedded::LocalLeases::default()),
+        catalog: Arc::new(
+            modvault_state::embedded::SqliteCatalog::open(&dir.join("catalog.sqlite")).unwrap(),
+        ),
+    }
+}
+
+/// A request on the default route (the upstream chain).
+fn request(module: &Module, file: &FileRequest, policy: FetchPolicy) -> Request {
+    Request {
+        module: module.clone(),
+        route: Route::DEFAULT,
+        file: file.clone(),
+        policy,
     }
 }
 
@@ -193,11 +225,11 @@ async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
         let (proxy, module) = (s.proxy.clone(), s.module.clone());
         clients.push(tokio::spawn(async move {
             let answer = proxy
-                .serve(
+                .serve(&request(
                     &module,
                     &FileRequest::Zip("v1.0.0".into()),
                     FetchPolicy::FetchOnMiss,
-                )
+                ))
                 .await
                 .unwrap();
             body_bytes(&proxy, answer).await.unwrap()
@@ -212,11 +244,11 @@ async fn concurrent_zip_misses_make_one_fetch_and_identical_bodies() {
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.mod").await);
     let again = s
         .proxy
-        .serve(
+        .serve(&request(
             &s.module,
             &FileRequest::Zip("v1.0.0".into()),
             FetchPolicy::FetchOnMiss,
-        )
+        ))
         .await
         .unwrap();
     assert!(matches!(again.body, Body::Stored { .. }));
@@ -240,11 +272,11 @@ async fn an_invalid_zip_fails_the_stream_and_is_never_stored() {
     for version in ["v1.0.0", "v1.0.1"] {
         let answer = s
             .proxy
-            .serve(
+            .serve(&request(
                 &s.module,
                 &FileRequest::Zip(version.into()),
                 FetchPolicy::FetchOnMiss,
-            )
+            ))
             .await
             .unwrap();
         let err = body_bytes(&s.proxy, answer).await.unwrap_err();
@@ -267,11 +299,11 @@ async fn info_miss_stores_info_mod_and_zip() {
     let s = setup(upstream, Duration::from_secs(60));
     let answer = s
         .proxy
-        .serve(
+        .serve(&request(
             &s.module,
             &FileRequest::Info("v1.0.0".into()),
             FetchPolicy::FetchOnMiss,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(answer.freshness, Freshness::Immutable);
@@ -283,11 +315,11 @@ async fn info_miss_stores_info_mod_and_zip() {
     assert!(wait_for_key(&s.proxy, "example.com/m/@v/v1.0.0.zip").await);
     let go_mod = s
         .proxy
-        .serve(
+        .serve(&request(
             &s.module,
             &FileRequest::GoMod("v1.0.0".into()),
             FetchPolicy::FetchOnMiss,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -308,16 +340,17 @@ async fn a_lying_upstream_is_an_error_not_a_cache_entry() {
     let s = setup(upstream, Duration::from_secs(60));
     let err = s
         .proxy
-        .serve(
+        .serve(&request(
             &s.module,
             &FileRequest::Info("v1.0.0".into()),
             FetchPolicy::FetchOnMiss,
-        )
+        ))
         .await
         .err()
         .unwrap();
     assert!(
-        matches!(err, ProxyError::Upstream(ref m) if m.contains("instead of requested version")),
+        err.kind() == ErrorKind::Unavailable
+            && err.to_string().contains("instead of requested version"),
         "{err:?}"
     );
     assert!(s
@@ -336,11 +369,11 @@ async fn queries_resolve_to_canonical_versions() {
     let s = setup(upstream, Duration::from_secs(60));
     let answer = s
         .proxy
-        .serve(
+        .serve(&request(
             &s.module,
             &FileRequest::Info("main".into()),
             FetchPolicy::FetchOnMiss,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(answer.freshness, Freshness::For(Duration::from_secs(60)));
@@ -362,10 +395,8 @@ async fn list_is_fresh_then_refetched_then_served_stale() {
     let upstream = FakeUpstream::default();
     *upstream.list.lock().unwrap() = Some(Ok("v1.0.0\n".into()));
     let s = setup(upstream, Duration::from_millis(300));
-    let list = || {
-        s.proxy
-            .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
-    };
+    let list_request = request(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss);
+    let list = || s.proxy.serve(&list_request);
     assert_eq!(
         body_bytes(&s.proxy, list().await.unwrap()).await.unwrap(),
         "v1.0.0\n"
@@ -399,21 +430,25 @@ async fn not_found_is_remembered_and_cached_only_never_fetches() {
     for _ in 0..3 {
         let err = s
             .proxy
-            .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
+            .serve(&request(
+                &s.module,
+                &FileRequest::List,
+                FetchPolicy::FetchOnMiss,
+            ))
             .await
             .err()
             .unwrap();
-        assert!(matches!(err, ProxyError::NotFound(_)));
+        assert_eq!(err.kind(), ErrorKind::NotFound);
     }
     assert_eq!(s.upstream.calls("list"), 1);
     let other = Module::new("example.com/other").unwrap();
     let err = s
         .proxy
-        .serve(
+        .serve(&request(
             &other,
             &FileRequest::Zip("v1.0.0".into()),
             FetchPolicy::CachedOnly,
-        )
+        ))
         .await
         .err()
         .unwrap();
@@ -430,15 +465,15 @@ async fn invalid_versions_are_not_found_without_asking_upstream() {
     for bad in ["v1.0", "v2.0.0", "latest", "v1.0.0+meta"] {
         let err = s
             .proxy
-            .serve(
+            .serve(&request(
                 &s.module,
                 &FileRequest::GoMod(bad.into()),
                 FetchPolicy::FetchOnMiss,
-            )
+            ))
             .await
             .err()
             .unwrap();
-        assert!(matches!(err, ProxyError::NotFound(_)), "{bad}: {err:?}");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{bad}: {err:?}");
     }
     assert_eq!(s.upstream.calls("mod"), 0);
     assert!(Module::new("Example.com/x").is_err());
@@ -462,7 +497,11 @@ async fn list_includes_versions_stored_here() {
     }
     let answer = s
         .proxy
-        .serve(&s.module, &FileRequest::List, FetchPolicy::FetchOnMiss)
+        .serve(&request(
+            &s.module,
+            &FileRequest::List,
+            FetchPolicy::FetchOnMiss,
+        ))
         .await
         .unwrap();
     assert_eq!(

@@ -7,40 +7,58 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Shared};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{watch, Semaphore};
 
+use modvault_checksum::HashKind;
 use modvault_core::modzip::MAX_ZIP_FILE;
-use modvault_core::ModuleVersion;
-use modvault_store::{PutBody, PutMode, PutOutcome, Store};
-use modvault_upstream::{ByteStream, Fetcher};
+use modvault_error::{ErrorKind, HasKind};
+use modvault_rules::Route;
+use modvault_state::{Catalog, CatalogEntry, FetchLeases, Origin};
+use modvault_store::{ByteStream, PutBody, PutMode, PutOutcome, Store};
+use modvault_upstream::Fetcher;
 
+use crate::integrity::SpoolFile;
 use crate::verify::verify_zip_file;
-use crate::{Metrics, ProxyError, ProxyResult};
+use crate::{Integrity, Metrics, ModVersion, ProxyError, ProxyResult};
 
 /// Bytes handed to a client per read: small enough that hundreds of clients
 /// streaming at once stay within a few tens of MiB.
 const READ_CHUNK: u64 = 64 * 1024;
 
-/// Everything needed to fetch one zip into the store.
+/// Everything one zip fetch needs, as values: the flight runs on its own
+/// task and outlives the request that started it.
 pub struct ZipJob {
-    pub key: String,
-    /// Where the zip's `h1:` is kept beside it.
-    pub hash_key: String,
-    pub target: ModuleVersion,
+    pub version: ModVersion,
+    pub route: Route,
+    pub source: Arc<dyn Fetcher>,
     pub store: Arc<dyn Store>,
-    pub fetcher: Arc<dyn Fetcher>,
-    /// Checks the zip's `h1:` (against the checksum database) before commit.
-    pub check: Box<dyn Fn(String) -> BoxFuture<'static, ProxyResult<()>> + Send + Sync>,
-    /// Runs after the commit, before clients see the end of the zip.
-    pub on_commit: Box<dyn FnOnce(String) -> BoxFuture<'static, ()> + Send + Sync>,
+    pub integrity: Integrity,
+    pub leases: Arc<dyn FetchLeases>,
+    pub catalog: Arc<dyn Catalog>,
+    /// The version's go.mod, being fetched beside the zip: our own checksum
+    /// log records both hashes.
+    pub go_mod: GoModFuture,
     pub metrics: Arc<Metrics>,
+}
+
+/// A go.mod that is being (or has been) fetched.
+pub type GoModFuture = Shared<BoxFuture<'static, ProxyResult<Bytes>>>;
+
+/// How a joined zip can be read.
+pub enum Joined {
+    /// As it arrives, from the spool file.
+    Streaming(ByteStream),
+    /// From the store: another process stored it while we waited for the
+    /// lease.
+    Stored,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +71,8 @@ enum ZipState {
     Committed {
         size: u64,
     },
+    /// Stored by another process; nothing was spooled here.
+    StoredElsewhere,
     Failed(ProxyError),
 }
 
@@ -87,42 +107,39 @@ impl ZipFlights {
         }
     }
 
-    /// Joins the fetch of `job.key`, starting it if needed, and returns the
-    /// zip as a stream once upstream has answered. An upstream failure before
+    /// Joins the fetch of the job's zip, starting it if needed, and returns
+    /// how to read it once upstream has answered. An upstream failure before
     /// the first byte is returned as an error, so it can become a status code.
-    pub async fn join(&self, job: ZipJob) -> ProxyResult<ByteStream> {
+    pub async fn join(&self, job: ZipJob) -> ProxyResult<Joined> {
         let flight = self.flight(job)?;
         let mut state = flight.state.clone();
         loop {
             match &*state.borrow_and_update() {
                 ZipState::Opening => {}
                 ZipState::Failed(e) => return Err(e.clone()),
+                ZipState::StoredElsewhere => return Ok(Joined::Stored),
                 ZipState::Writing { .. } | ZipState::Committed { .. } => break,
             }
             if state.changed().await.is_err() {
-                return Err(ProxyError::Storage(
-                    "zip fetch ended without a result".into(),
-                ));
+                return Err(ended_without_result());
             }
         }
-        Ok(spool_reader(flight.spool.clone(), state))
+        Ok(Joined::Streaming(spool_reader(flight.spool.clone(), state)))
     }
 
-    /// Joins (or starts) the fetch of `job.key` and waits until the zip is
+    /// Joins (or starts) the fetch of the job's zip and waits until it is
     /// committed or refused, without reading it.
     pub async fn wait_committed(&self, job: ZipJob) -> ProxyResult<()> {
         let flight = self.flight(job)?;
         let mut state = flight.state.clone();
         loop {
             match &*state.borrow_and_update() {
-                ZipState::Committed { .. } => return Ok(()),
+                ZipState::Committed { .. } | ZipState::StoredElsewhere => return Ok(()),
                 ZipState::Failed(e) => return Err(e.clone()),
                 ZipState::Opening | ZipState::Writing { .. } => {}
             }
             if state.changed().await.is_err() {
-                return Err(ProxyError::Storage(
-                    "zip fetch ended without a result".into(),
-                ));
+                return Err(ended_without_result());
             }
         }
     }
@@ -130,10 +147,10 @@ impl ZipFlights {
     fn flight(&self, job: ZipJob) -> ProxyResult<Arc<Flight>> {
         let flight = {
             let mut in_flight = self.in_flight.lock().expect("zip flight map poisoned");
-            match in_flight.get(&job.key) {
+            let key = job.version.zip_key();
+            match in_flight.get(&key) {
                 Some(flight) => flight.clone(),
                 None => {
-                    let key = job.key.clone();
                     let flight = Arc::new(self.start(job)?);
                     in_flight.insert(key, flight.clone());
                     flight
@@ -144,60 +161,111 @@ impl ZipFlights {
     }
 
     fn start(&self, job: ZipJob) -> ProxyResult<Flight> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let path = self.spool_dir.join(format!(
-            "{}-{}.zip",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let spool_file = SpoolFile::new(&self.spool_dir, "fetch");
         let spool = File::options()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(&path)
+            .open(spool_file.path())
             .map_err(|e| {
-                ProxyError::Storage(format!("cannot create spool file {}: {e}", path.display()))
+                ProxyError::spool(
+                    format!("cannot create spool file {}", spool_file.path().display()),
+                    e,
+                )
             })?;
         let writer = spool
             .try_clone()
-            .map_err(|e| ProxyError::Storage(e.to_string()))?;
+            .map_err(|e| ProxyError::spool("spool file", e))?;
         let (tx, rx) = watch::channel(ZipState::Opening);
         let permits = self.permits.clone();
         let registry = self.in_flight.clone();
         tokio::spawn(async move {
-            let key = job.key.clone();
-            let outcome =
-                fetch_verify_commit(&job, &path, tokio::fs::File::from_std(writer), &tx, permits)
-                    .await;
-            let outcome = match outcome {
-                Ok((size, hash)) => {
+            let key = job.version.zip_key();
+            let outcome = fetch_verify_commit(
+                &job,
+                spool_file.path(),
+                tokio::fs::File::from_std(writer),
+                &tx,
+                permits,
+            )
+            .await;
+            drop(spool_file);
+            let state = match outcome {
+                Ok(Fetched::Committed {
+                    size,
+                    hash,
+                    from_vcs,
+                }) => {
                     tracing::info!(%key, size, %hash, "zip stored");
                     job.metrics.zips_stored.fetch_add(1, Ordering::Relaxed);
-                    (job.on_commit)(hash).await;
-                    Ok(size)
+                    after_commit(&job, size, &hash, from_vcs).await;
+                    ZipState::Committed { size }
                 }
+                Ok(Fetched::StoredElsewhere) => ZipState::StoredElsewhere,
                 Err(e) => {
-                    tracing::warn!(%key, error = %e, "zip not stored");
-                    if matches!(e, ProxyError::Upstream(_) | ProxyError::Security(_)) {
+                    tracing::warn!(%key, error = %modvault_error::chain(&e), "zip not stored");
+                    if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Security) {
                         job.metrics.zips_rejected.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(e)
+                    ZipState::Failed(e)
                 }
             };
-            let _ = std::fs::remove_file(&path);
             registry
                 .lock()
                 .expect("zip flight map poisoned")
                 .remove(&key);
-            tx.send_replace(match outcome {
-                Ok(size) => ZipState::Committed { size },
-                Err(e) => ZipState::Failed(e),
-            });
+            tx.send_replace(state);
         });
         Ok(Flight {
             spool: Arc::new(spool),
             state: rx,
         })
+    }
+}
+
+fn ended_without_result() -> ProxyError {
+    ProxyError::spool(
+        "zip fetch",
+        io::Error::other("the fetch ended without a result"),
+    )
+}
+
+enum Fetched {
+    Committed {
+        size: u64,
+        hash: String,
+        from_vcs: bool,
+    },
+    StoredElsewhere,
+}
+
+/// Catalogs the version and records it in our own checksum log, before
+/// any client sees the end of the zip.
+async fn after_commit(job: &ZipJob, size: u64, hash: &str, from_vcs: bool) {
+    let (version, module) = (&job.version.version, job.version.path());
+    let entry = CatalogEntry {
+        module: module.to_owned(),
+        version: version.clone(),
+        origin: if from_vcs {
+            Origin::Git
+        } else {
+            Origin::Upstream
+        },
+        size,
+        stored_at: SystemTime::now(),
+        last_served: None,
+    };
+    if let Err(e) = job.catalog.record(entry).await {
+        tracing::error!(%module, %version, error = %modvault_error::chain(&e), "could not catalog the stored version");
+    }
+    if job.integrity.own.is_some() {
+        let recorded = match job.go_mod.clone().await {
+            Ok(go_mod) => job.integrity.record(&job.version, hash, &go_mod).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            tracing::error!(%module, %version, error = %modvault_error::chain(&e), "could not record version in the checksum log");
+        }
     }
 }
 
@@ -207,26 +275,32 @@ async fn fetch_verify_commit(
     mut writer: tokio::fs::File,
     state: &watch::Sender<ZipState>,
     permits: Arc<Semaphore>,
-) -> ProxyResult<(u64, String)> {
+) -> ProxyResult<Fetched> {
     let _permit = permits
         .acquire_owned()
         .await
-        .map_err(|e| ProxyError::Storage(e.to_string()))?;
-    let what = format!("{}@{}", job.target.path, job.target.version);
+        .map_err(|e| ProxyError::spool("fetch permit", io::Error::other(e)))?;
+    let key = job.version.zip_key();
+    // Other processes sharing the store wait here while one fetches.
+    let _lease = job.leases.acquire(&key).await?;
+    if job.store.head(&key).await?.is_some() {
+        return Ok(Fetched::StoredElsewhere);
+    }
+    let what = job.version.to_string();
     let mut body = job
-        .fetcher
-        .zip(&job.target.path, &job.target.version)
+        .source
+        .zip(job.version.path(), &job.version.version)
         .await?;
-    let spool_error =
-        |e: io::Error| ProxyError::Storage(format!("{what}: writing spool file: {e}"));
+    let spool_error = |e: io::Error| ProxyError::spool(format!("{what}: writing spool file"), e);
     state.send_replace(ZipState::Writing { written: 0 });
     let mut written = 0u64;
     while let Some(chunk) = body.stream.next().await {
-        let chunk = chunk
-            .map_err(|e| ProxyError::Upstream(format!("{what}: reading zip from upstream: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ProxyError::BadUpstream(format!("{what}: reading zip from upstream: {e}"))
+        })?;
         written += chunk.len() as u64;
         if written > MAX_ZIP_FILE {
-            return Err(ProxyError::Upstream(format!(
+            return Err(ProxyError::BadUpstream(format!(
                 "{what}: upstream zip exceeds the {MAX_ZIP_FILE}-byte limit"
             )));
         }
@@ -235,35 +309,37 @@ async fn fetch_verify_commit(
         state.send_replace(ZipState::Writing { written });
     }
     writer.sync_all().await.map_err(spool_error)?;
-    let (check_path, target) = (path.to_owned(), job.target.clone());
+    let (check_path, target) = (path.to_owned(), job.version.target());
     let hash = tokio::task::spawn_blocking(move || verify_zip_file(&check_path, &target))
         .await
-        .map_err(|e| ProxyError::Storage(e.to_string()))?
+        .map_err(|e| ProxyError::spool("zip check", io::Error::other(e)))?
         .map_err(|reason| {
-            ProxyError::Upstream(format!("{what}: upstream zip rejected: {reason}"))
+            ProxyError::BadUpstream(format!("{what}: upstream zip rejected: {reason}"))
         })?;
-    (job.check)(hash.clone()).await?;
+    job.integrity
+        .check(&job.route, &job.version, HashKind::Zip, &hash, &job.metrics)
+        .await?;
     match job
         .store
-        .put(
-            &job.key,
-            PutBody::File(path.to_owned()),
-            PutMode::CreateOnly,
-        )
+        .put(&key, PutBody::File(path.to_owned()), PutMode::CreateOnly)
         .await?
     {
         PutOutcome::Created => {}
-        PutOutcome::AlreadyExists => tracing::debug!(key = %job.key, "zip was stored concurrently"),
+        PutOutcome::AlreadyExists => tracing::debug!(%key, "zip was stored concurrently"),
     }
     let hash_file = PutBody::Bytes(Bytes::from(format!("{hash}\n")));
     if let Err(e) = job
         .store
-        .put(&job.hash_key, hash_file, PutMode::CreateOnly)
+        .put(&job.version.zip_hash_key(), hash_file, PutMode::CreateOnly)
         .await
     {
-        tracing::warn!(key = %job.hash_key, error = %e, "could not store the zip hash");
+        tracing::warn!(key = %job.version.zip_hash_key(), error = %e, "could not store the zip hash");
     }
-    Ok((written, hash))
+    Ok(Fetched::Committed {
+        size: written,
+        hash,
+        from_vcs: body.from_vcs,
+    })
 }
 
 /// A client's view of a spooled zip: every byte as soon as it is written,
@@ -292,7 +368,7 @@ fn spool_reader(spool: Arc<File>, state: watch::Receiver<ZipState>) -> ByteStrea
                     cursor.finished = true;
                     return Some((Err(io::Error::other(e.to_string())), cursor));
                 }
-                ZipState::Opening => 0,
+                ZipState::Opening | ZipState::StoredElsewhere => 0,
                 ZipState::Writing { written } => written,
                 ZipState::Committed { size } => size,
             };
@@ -317,7 +393,10 @@ fn spool_reader(spool: Arc<File>, state: watch::Receiver<ZipState>) -> ByteStrea
                     }
                 };
             }
-            if matches!(current, ZipState::Committed { .. }) {
+            if matches!(
+                current,
+                ZipState::Committed { .. } | ZipState::StoredElsewhere
+            ) {
                 return None;
             }
             if cursor.state.changed().await.is_err() {

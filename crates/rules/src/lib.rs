@@ -18,7 +18,7 @@
 //! `git.corp.example` covers `git.corp.example/team/x`, `*.corp.example`
 //! covers `git.corp.example/x`, and `*` covers every path.
 
-use modvault_core::pattern::{is_valid_glob, match_prefix_patterns};
+use modvault_core::pattern::{match_prefix_patterns, parse_pattern_list};
 use serde::{Deserialize, Serialize};
 
 /// Where the modules a rule covers come from.
@@ -83,16 +83,20 @@ pub struct RuleError {
     pub reason: String,
 }
 
-/// How one module path is served: the outcome of [`RuleSet::route`].
+/// How one module path is served: the outcome of [`RuleSet::route`],
+/// decided once per request at the edge and carried with the request to
+/// every place that needs it (access, sources, verification, the relay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub source: Source,
-    /// Whether to verify the module against the public (upstream) checksum
-    /// database. Always `false` unless `source` is [`Source::Upstream`]:
-    /// direct, published and denied paths are private, and a private path
-    /// must never reach a public database, whatever the rule's `sumdb` says
-    /// (it defaults to `true`, so honouring it would leak every
-    /// `source = "direct"` path to sum.golang.org, and fail closed there).
+    /// Whether the module may be looked up in the public (upstream)
+    /// checksum database. Always `false` unless `source` is
+    /// [`Source::Upstream`]: direct, published and denied paths are
+    /// private, and a private path must never reach a public database,
+    /// whatever the rule's `sumdb` says (it defaults to `true`, so honouring
+    /// it would leak every `source = "direct"` path to sum.golang.org, and
+    /// fail closed there). Also `false` for paths matching
+    /// `sumdb.nosumdb` (GONOSUMDB).
     pub sumdb: bool,
     /// The 0-based index of the rule that matched; `None` for the default.
     pub rule_index: Option<usize>,
@@ -110,12 +114,23 @@ impl Route {
     pub fn is_private(&self) -> bool {
         self.source != Source::Upstream || !self.sumdb
     }
+
+    /// ` (rule[3])`, or nothing for the default route: for messages.
+    pub fn rule_label(&self) -> String {
+        self.rule_index
+            .map(|i| format!(" (rule[{i}])"))
+            .unwrap_or_default()
+    }
 }
 
-/// Validated routing rules, in configuration order.
+/// Validated routing rules, in configuration order, and the GONOSUMDB
+/// patterns: together they decide a module's [`Route`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleSet {
     rules: Vec<RuleConfig>,
+    /// `sumdb.nosumdb`: an implicit `sumdb = false` for matching paths,
+    /// whatever rule routes them.
+    nosumdb: Vec<String>,
 }
 
 impl RuleSet {
@@ -131,7 +146,18 @@ impl RuleSet {
                 reason,
             })?;
         }
-        Ok(RuleSet { rules })
+        Ok(RuleSet {
+            rules,
+            nosumdb: Vec::new(),
+        })
+    }
+
+    /// Adds GONOSUMDB patterns (each a comma-separated list, validated by
+    /// the configuration): matching paths get `sumdb = false`, so the
+    /// verifier and the checksum-database relay read the same answer.
+    pub fn with_nosumdb(mut self, patterns: Vec<String>) -> RuleSet {
+        self.nosumdb = patterns;
+        self
     }
 
     /// The rules, in order.
@@ -142,7 +168,8 @@ impl RuleSet {
     /// How `module_path` is served: the first matching rule, else
     /// [`Route::DEFAULT`] (upstream, public checksum database).
     pub fn route(&self, module_path: &str) -> Route {
-        self.rules
+        let mut route = self
+            .rules
             .iter()
             .position(|rule| match_prefix_patterns(&rule.r#match, module_path))
             .map_or(Route::DEFAULT, |index| {
@@ -152,7 +179,16 @@ impl RuleSet {
                     sumdb: rule.sumdb && rule.source == Source::Upstream,
                     rule_index: Some(index),
                 }
-            })
+            });
+        if route.sumdb
+            && self
+                .nosumdb
+                .iter()
+                .any(|list| match_prefix_patterns(list, module_path))
+        {
+            route.sumdb = false;
+        }
+        route
     }
 
     /// Whether `module_path` is private: the first rule matching it has a
@@ -168,25 +204,9 @@ impl RuleSet {
 
 /// Checks a GOPRIVATE-style list; the error is the reason, for [`RuleError`].
 fn check_pattern_list(list: &str) -> Result<(), String> {
-    if list.is_empty() {
-        return Err("empty pattern list".to_owned());
-    }
-    for glob in list.split(',') {
-        // match_glob ignores one trailing slash, so validate without it.
-        let trimmed = glob.strip_suffix('/').unwrap_or(glob);
-        if trimmed.is_empty() {
-            return Err(format!("empty pattern in {list:?}"));
-        }
-        // "a, b" is a classic mistake: Go would look for a path starting
-        // with " b", which no module path can.
-        if glob.trim() != glob {
-            return Err(format!("pattern {glob:?} has surrounding whitespace"));
-        }
-        if !is_valid_glob(trimmed) {
-            return Err(format!("malformed pattern {glob:?}"));
-        }
-    }
-    Ok(())
+    parse_pattern_list(list)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

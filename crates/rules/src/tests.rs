@@ -262,3 +262,20 @@ fn hostile_paths_do_not_panic() {
         let _ = rules.is_private(path);
     }
 }
+
+#[test]
+fn nosumdb_patterns_turn_off_public_lookups_for_any_route() {
+    let rules = RuleSet::new(vec![rule("corp.example/direct", Source::Direct, true)])
+        .unwrap()
+        .with_nosumdb(vec!["corp.example/*".into(), "other.example".into()]);
+    let nosumdb = rules.route("corp.example/secret");
+    assert_eq!(
+        (nosumdb.source, nosumdb.sumdb, nosumdb.rule_index),
+        (Source::Upstream, false, None)
+    );
+    assert!(nosumdb.is_private());
+    assert!(!rules.route("other.example/x/y").sumdb);
+    assert!(rules.route("public.example/x").sumdb);
+    assert!(!rules.route("public.example/x").is_private());
+    assert_eq!(rules.route("corp.example/direct").source, Source::Direct);
+}

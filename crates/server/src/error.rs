@@ -1,8 +1,16 @@
-//! The one mapping from errors to HTTP statuses.
+//! The one mapping from errors to HTTP answers.
+//!
+//! Library errors say what kind of failure they are
+//! ([`modvault_error::ErrorKind`]); this file alone decides the status, the
+//! headers and the one-line body for each kind. Which kind a library should
+//! use is documented in `modvault_error`. Handlers return `HttpError`
+//! (through `?` on any library error, or built here for HTTP-level
+//! refusals such as a wrong method) and never pick a status themselves.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use modvault_error::{chain, ErrorKind, HasKind};
 use modvault_proxy::ProxyError;
 
 /// An error answer: a status and a one-line reason, sent as `text/plain` so
@@ -23,31 +31,66 @@ impl HttpError {
         }
     }
 
+    /// What a client sees for an error of `kind` with reason `reason`.
+    pub fn of_kind(kind: ErrorKind, reason: &str) -> Self {
+        let (status, message) = match kind {
+            // Invalid, unavailable and not-a-module all mean "not here" for
+            // a read: 404 lets a client's `,` chain fall through.
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, format!("not found: {reason}")),
+            // Also 404, as proxy.golang.org does for failed origin fetches:
+            // a client's `,` list may then try its next source, so builds
+            // survive an upstream outage. The reason says what happened.
+            ErrorKind::Unavailable => (
+                StatusCode::NOT_FOUND,
+                format!("not found: upstream error: {reason}"),
+            ),
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, format!("bad request: {reason}")),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, format!("conflict: {reason}")),
+            ErrorKind::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, format!("unauthorized: {reason}"))
+            }
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, format!("forbidden: {reason}")),
+            // Terminal for the go command (not 404/410), and shown to its
+            // user: the reason starts with "SECURITY ERROR".
+            ErrorKind::Security => (StatusCode::FORBIDDEN, reason.to_owned()),
+            // Our own store or state failed: retryable, and not a reason
+            // for a client to try elsewhere silently.
+            ErrorKind::Storage => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storage error: {reason}"),
+            ),
+            ErrorKind::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("too large: {reason}"),
+            ),
+        };
+        HttpError::new(status, message)
+    }
+
+    /// The answer for a library error. Failures of our own (storage) are
+    /// logged here with their whole cause chain, once.
+    pub fn from_error<E: HasKind + 'static>(error: &E) -> Self {
+        let kind = error.kind();
+        if kind == ErrorKind::Storage {
+            tracing::error!(error = %chain(error), "storage failure");
+        }
+        HttpError::of_kind(kind, &error.to_string())
+    }
+
     pub fn not_found(reason: &str) -> Self {
-        HttpError::new(StatusCode::NOT_FOUND, format!("not found: {reason}"))
+        HttpError::of_kind(ErrorKind::NotFound, reason)
     }
 
     pub fn bad_request(reason: &str) -> Self {
-        HttpError::new(StatusCode::BAD_REQUEST, format!("bad request: {reason}"))
+        HttpError::of_kind(ErrorKind::Invalid, reason)
     }
 
     pub fn unauthorized(reason: &str) -> Self {
-        HttpError::new(StatusCode::UNAUTHORIZED, format!("unauthorized: {reason}"))
+        HttpError::of_kind(ErrorKind::Unauthenticated, reason)
     }
 
     pub fn forbidden(reason: &str) -> Self {
-        HttpError::new(StatusCode::FORBIDDEN, format!("forbidden: {reason}"))
-    }
-
-    pub fn conflict(reason: &str) -> Self {
-        HttpError::new(StatusCode::CONFLICT, format!("conflict: {reason}"))
-    }
-
-    pub fn internal(reason: &str) -> Self {
-        HttpError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal error: {reason}"),
-        )
+        HttpError::of_kind(ErrorKind::Forbidden, reason)
     }
 
     pub fn method_not_allowed() -> Self {
@@ -71,26 +114,28 @@ impl HttpError {
 impl From<ProxyError> for HttpError {
     fn from(e: ProxyError) -> Self {
         match e {
-            // Invalid, unavailable and not-a-module all mean "not here": 404
-            // lets a client's `,` chain fall through.
-            ProxyError::NotFound(reason) => HttpError::not_found(&reason),
-            // Also 404, as proxy.golang.org does for failed origin fetches:
-            // a client's `,` list may then try its next source, so builds
-            // survive an upstream outage. The reason says what happened.
-            ProxyError::Upstream(reason) => {
-                HttpError::not_found(&format!("upstream error: {reason}"))
-            }
-            ProxyError::Storage(reason) => HttpError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("storage error: {reason}"),
-            ),
             ProxyError::RangeNotSatisfiable { size } => HttpError::range_not_satisfiable(size),
-            // Terminal for the go command (not 404/410), and shown to its
-            // user: the message starts with "SECURITY ERROR".
-            ProxyError::Security(message) => HttpError::new(StatusCode::FORBIDDEN, message),
+            other => HttpError::from_error(&other),
         }
     }
 }
+
+macro_rules! from_library_errors {
+    ($($error:ty),*) => {
+        $(impl From<$error> for HttpError {
+            fn from(e: $error) -> Self {
+                HttpError::from_error(&e)
+            }
+        })*
+    };
+}
+
+from_library_errors!(
+    modvault_proxy::PublishError,
+    modvault_checksum::SumdbError,
+    modvault_state::StateError,
+    modvault_store::StoreError
+);
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {

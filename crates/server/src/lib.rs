@@ -20,9 +20,10 @@ use bytes::Bytes;
 
 use futures::TryStreamExt;
 use modvault_access::Scope;
-use modvault_proxy::{FetchPolicy, FileRequest, ModuleProxy, RuleSet};
-use modvault_store::{layout, PutBody, PutMode};
-use modvault_upstream::ByteStream;
+use modvault_proxy::{FetchPolicy, FileRequest, ModuleProxy, Request as ModuleRequest, RuleSet};
+use modvault_store::{layout, ByteStream, PutBody, PutMode};
+
+use route::Endpoint;
 
 pub use access::Access;
 pub use error::HttpError;
@@ -38,7 +39,7 @@ pub struct AppState {
     pub sumdb_relay: Option<Arc<modvault_checksum::Relay>>,
     /// Who may read and publish what.
     pub access: Arc<Access>,
-    /// Routing rules; `deny` is enforced here.
+    /// Routing rules and GONOSUMDB patterns: consulted once per request.
     pub rules: Arc<RuleSet>,
 }
 
@@ -50,77 +51,81 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(log_request))
 }
 
+/// Every request, top to bottom: what the path asks for, who is asking,
+/// the module's route (decided here, once, and carried along), whether the
+/// caller may, then the proxy or the relay; every error becomes a response
+/// through `error.rs`.
 async fn handle(
     State(state): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
     request: Request,
 ) -> Response {
+    match answer(&state, &method, &headers, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<Response, HttpError> {
     let publishing = method == Method::PUT;
     if method != Method::GET && method != Method::HEAD && !publishing {
-        return HttpError::method_not_allowed().into_response();
+        return Err(HttpError::method_not_allowed());
     }
-    let route = match route::parse(request.uri().path()) {
-        Ok(route) => route,
+    let endpoint = route::parse(request.uri().path()).map_err(|route::NoRoute(reason)| {
         // An upload to a bad path is a bad request, not a missing file.
-        Err(route::NoRoute(reason)) if publishing => {
-            return HttpError::bad_request(&reason).into_response()
+        if publishing {
+            HttpError::bad_request(&reason)
+        } else {
+            HttpError::not_found(&reason)
         }
-        Err(route::NoRoute(reason)) => return HttpError::not_found(&reason).into_response(),
-    };
-    let caller = match state.access.caller(&headers) {
-        Ok(caller) => caller,
-        Err(refusal) => return refusal.into_response(),
-    };
-    match route {
-        route::Route::Module {
+    })?;
+    let caller = state.access.caller(headers).await?;
+    match endpoint {
+        Endpoint::Module {
             module,
             file: FileRequest::Zip(version),
             ..
         } if publishing => {
-            if let Err(refusal) =
-                state
-                    .access
-                    .check(caller.as_ref(), &state.rules, &module.path, Scope::Publish)
-            {
-                return refusal.into_response();
-            }
+            let route = state.rules.route(&module.path);
+            state
+                .access
+                .check(caller.as_ref(), &route, &module.path, Scope::Publish)?;
             let body: ByteStream = Box::pin(
                 request
                     .into_body()
                     .into_data_stream()
                     .map_err(|e| std::io::Error::other(e.to_string())),
             );
-            publish::answer(
-                state.proxy.publish(&module, &version, body).await,
-                &module.path,
-                &version,
-            )
+            let published = state.proxy.publish(&module, &version, body).await?;
+            Ok(publish::answer(published, &module.path, &version))
         }
-        _ if publishing => HttpError::method_not_allowed().into_response(),
-        route::Route::Health => plain(StatusCode::OK, "ok\n"),
-        route::Route::Ready => ready(&state).await,
-        route::Route::Metrics => (
+        _ if publishing => Err(HttpError::method_not_allowed()),
+        Endpoint::Health => Ok(plain(StatusCode::OK, "ok\n")),
+        Endpoint::Ready => Ok(ready(state).await),
+        Endpoint::Metrics => Ok((
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
             state.proxy.metrics().render(),
         )
-            .into_response(),
-        route::Route::Sumdb(rest) => sumdb::serve(&state, caller.as_ref(), &rest, &method).await,
-        route::Route::Module {
+            .into_response()),
+        Endpoint::Sumdb(rest) => Ok(sumdb::serve(state, caller.as_ref(), &rest, method).await),
+        Endpoint::Module {
             module,
             file,
             policy,
         } => {
-            if let Err(refusal) =
-                state
-                    .access
-                    .check(caller.as_ref(), &state.rules, &module.path, Scope::Read)
-            {
-                return refusal.into_response();
-            }
+            let route = state.rules.route(&module.path);
+            state
+                .access
+                .check(caller.as_ref(), &route, &module.path, Scope::Read)?;
             let fetch_disabled = headers
                 .get(DISABLE_MODULE_FETCH)
                 .and_then(|v| v.to_str().ok())
@@ -130,10 +135,14 @@ async fn handle(
             } else {
                 policy
             };
-            match state.proxy.serve(&module, &file, policy).await {
-                Ok(answer) => respond::answer(&state.proxy, &file, answer, &method, &headers).await,
-                Err(e) => HttpError::from(e).into_response(),
-            }
+            let request = ModuleRequest {
+                module,
+                route,
+                file,
+                policy,
+            };
+            let answer = state.proxy.serve(&request).await?;
+            respond::answer(&state.proxy, &request.file, answer, method, headers).await
         }
     }
 }

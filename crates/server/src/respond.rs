@@ -20,7 +20,7 @@ pub async fn answer(
     answer: Answer,
     method: &Method,
     request: &HeaderMap,
-) -> Response {
+) -> Result<Response, HttpError> {
     let content_type = match file {
         FileRequest::List | FileRequest::GoMod(_) => "text/plain; charset=utf-8",
         FileRequest::Info(_) | FileRequest::Latest => "application/json",
@@ -50,17 +50,14 @@ pub async fn answer(
             };
             Response::new(body)
         }
-        Body::Stored { key, meta } => match stored(proxy, &key, &meta, method, request).await {
-            Ok(response) => response,
-            Err(e) => return e.into_response(),
-        },
+        Body::Stored { key, meta } => stored(proxy, &key, &meta, method, request).await?,
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(value) = HeaderValue::from_str(&cache_control) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    response
+    Ok(response)
 }
 
 async fn stored(

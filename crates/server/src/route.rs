@@ -1,4 +1,5 @@
-//! From a request path to what it asks for (spec §1.1).
+//! From a request path to what it asks for (spec §1.1). Which source
+//! serves a module is decided after this, from the rules (`modvault_rules`).
 
 use modvault_core::escape::{unescape_path, unescape_version};
 use modvault_proxy::{FetchPolicy, FileRequest, Module};
@@ -9,7 +10,7 @@ use percent_encoding::percent_decode_str;
 pub const CACHED_ONLY_PREFIX: &str = "/cached-only/";
 
 #[derive(Debug)]
-pub enum Route {
+pub enum Endpoint {
     Health,
     Ready,
     Metrics,
@@ -27,20 +28,20 @@ pub enum Route {
 #[derive(Debug, PartialEq, Eq)]
 pub struct NoRoute(pub String);
 
-pub fn parse(raw_path: &str) -> Result<Route, NoRoute> {
+pub fn parse(raw_path: &str) -> Result<Endpoint, NoRoute> {
     // Percent-decode first (the go command sends `!` as `%21`); `+` stays a
     // plus, as in `+incompatible`.
     let decoded = percent_decode_str(raw_path)
         .decode_utf8()
         .map_err(|_| NoRoute(format!("path {raw_path:?} is not valid UTF-8")))?;
     match decoded.as_ref() {
-        "/healthz" => return Ok(Route::Health),
-        "/readyz" => return Ok(Route::Ready),
-        "/metrics" => return Ok(Route::Metrics),
+        "/healthz" => return Ok(Endpoint::Health),
+        "/readyz" => return Ok(Endpoint::Ready),
+        "/metrics" => return Ok(Endpoint::Metrics),
         _ => {}
     }
     if let Some(rest) = decoded.strip_prefix("/sumdb/") {
-        return Ok(Route::Sumdb(rest.to_owned()));
+        return Ok(Endpoint::Sumdb(rest.to_owned()));
     }
     let (rest, policy) = match decoded.strip_prefix(CACHED_ONLY_PREFIX) {
         Some(rest) => (rest, FetchPolicy::CachedOnly),
@@ -58,7 +59,7 @@ pub fn parse(raw_path: &str) -> Result<Route, NoRoute> {
     };
     let path = unescape_path(escaped_module).map_err(|e| NoRoute(e.to_string()))?;
     let module = Module::new(&path).map_err(|e| NoRoute(e.to_string()))?;
-    Ok(Route::Module {
+    Ok(Endpoint::Module {
         module,
         file,
         policy,
@@ -90,7 +91,7 @@ mod tests {
 
     fn module_route(path: &str) -> (String, FileRequest, FetchPolicy) {
         match parse(path).unwrap() {
-            Route::Module {
+            Endpoint::Module {
                 module,
                 file,
                 policy,
@@ -159,7 +160,7 @@ mod tests {
 
     #[test]
     fn health_routes() {
-        assert!(matches!(parse("/healthz"), Ok(Route::Health)));
-        assert!(matches!(parse("/readyz"), Ok(Route::Ready)));
+        assert!(matches!(parse("/healthz"), Ok(Endpoint::Health)));
+        assert!(matches!(parse("/readyz"), Ok(Endpoint::Ready)));
     }
 }

@@ -34,14 +34,24 @@ fn app() -> App {
         max_concurrent_fetches: 4,
     };
     let fetcher = Arc::new(FileProxy::new(dir.path().join("upstream")));
+    let shared = modvault_state::SharedState::embedded(&modvault_state::embedded::EmbeddedPaths {
+        tokens_file: dir.path().join("tokens.json"),
+        log_dir: None,
+        catalog_file: dir.path().join("catalog.sqlite"),
+    })
+    .unwrap();
     let proxy = ModuleProxy::new(
         store,
-        fetcher,
+        modvault_proxy::Sources::single(fetcher),
         settings,
         modvault_proxy::Integrity::default(),
+        modvault_proxy::ProxyState {
+            leases: shared.leases,
+            catalog: shared.catalog,
+        },
     )
     .unwrap();
-    let tokens = modvault_access::TokenStore::open(&dir.path().join("tokens.json")).unwrap();
+    let tokens = shared.tokens;
     App {
         _dir: dir,
         router: router(AppState {

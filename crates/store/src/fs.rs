@@ -18,7 +18,7 @@ use crate::{
 
 /// Temporary files live inside the root so that committing them is a
 /// same-filesystem link or rename, which is what makes it atomic.
-const TMP_DIR: &str = ".modvault/tmp";
+const TMP_DIR: &str = crate::layout::FS_TMP_DIR;
 /// Temporary files older than this at start-up belong to a process that died
 /// mid-write (for example kill -9); nothing will ever commit them.
 const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
@@ -167,7 +167,7 @@ impl FsStore {
                 } else {
                     format!("{key_prefix}/{name}")
                 };
-                if key == ".modvault" {
+                if key == crate::layout::PRIVATE {
                     continue;
                 }
                 let file_type = entry.file_type().map_err(|e| StoreError::io(prefix, e))?;

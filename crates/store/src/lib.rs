@@ -87,6 +87,22 @@ impl StoreError {
     }
 }
 
+impl modvault_error::HasKind for StoreError {
+    fn kind(&self) -> modvault_error::ErrorKind {
+        use modvault_error::ErrorKind;
+        match self {
+            // A key the store cannot name (too long an element, say) holds
+            // nothing and never will: for a client that is "not here".
+            StoreError::InvalidKey(_) => ErrorKind::NotFound,
+            StoreError::Io { source, .. } if source.kind() == io::ErrorKind::InvalidFilename => {
+                ErrorKind::NotFound
+            }
+            StoreError::RangeNotSatisfiable { .. } => ErrorKind::Invalid,
+            StoreError::Io { .. } => ErrorKind::Storage,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The storage interface. Keys are `/`-separated relative paths without `.`
@@ -144,35 +160,7 @@ pub async fn read_to_bytes(
     Ok(Some((object.meta, Bytes::from(chunks.concat()))))
 }
 
-/// Store keys of the GOPROXY file-tree layout. Both arguments are already
-/// escaped with the module escaping rules (`!` for upper case).
-pub mod layout {
-    pub fn list(escaped_path: &str) -> String {
-        format!("{escaped_path}/@v/list")
-    }
-    pub fn latest(escaped_path: &str) -> String {
-        format!("{escaped_path}/@latest")
-    }
-    pub fn info(escaped_path: &str, escaped_version: &str) -> String {
-        format!("{escaped_path}/@v/{escaped_version}.info")
-    }
-    pub fn go_mod(escaped_path: &str, escaped_version: &str) -> String {
-        format!("{escaped_path}/@v/{escaped_version}.mod")
-    }
-    pub fn zip(escaped_path: &str, escaped_version: &str) -> String {
-        format!("{escaped_path}/@v/{escaped_version}.zip")
-    }
-    /// The zip's `h1:` hash, as the go command keeps it in its module cache.
-    pub fn zip_hash(escaped_path: &str, escaped_version: &str) -> String {
-        format!("{escaped_path}/@v/{escaped_version}.ziphash")
-    }
-    /// The prefix of every version file of a module.
-    pub fn versions_prefix(escaped_path: &str) -> String {
-        format!("{escaped_path}/@v/")
-    }
-    /// Probe object written by readiness checks.
-    pub const READY_PROBE: &str = ".modvault/readyz";
-}
+pub mod layout;
 
 #[cfg(test)]
 mod tests {

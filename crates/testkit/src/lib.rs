@@ -403,6 +403,19 @@ impl Drop for Modvault {
     }
 }
 
+/// `file://` URL of a local directory (a GOPROXY file tree, say).
+pub fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// A string field of a `go ... -json` answer; fails the test if missing.
+pub fn field(json: &serde_json::Value, name: &str) -> String {
+    json[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
+        .to_owned()
+}
+
 /// A loopback port nothing listens on.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -95,6 +95,7 @@ impl Fetcher for FileProxy {
             .map_err(|e| io_error(&path, e))?;
         let declared_len = file.metadata().await.ok().map(|m| m.len());
         Ok(ZipBody {
+            from_vcs: false,
             declared_len,
             stream: Box::pin(ReaderStream::with_capacity(file, 64 * 1024)),
         })

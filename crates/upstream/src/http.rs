@@ -183,6 +183,7 @@ impl Fetcher for HttpProxy {
             .bytes_stream()
             .map_err(|e| std::io::Error::other(error_chain(&e)));
         Ok(ZipBody {
+            from_vcs: false,
             declared_len,
             stream: Box::pin(stream),
         })

@@ -5,12 +5,8 @@ mod chain;
 mod file;
 mod http;
 
-use std::io;
-use std::pin::Pin;
-
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
 use serde::Deserialize;
 
 pub use chain::{parse_proxy_list, Chain, ChainEntry, EntrySource, ProxyListError};
@@ -22,7 +18,7 @@ pub use reqwest::Url;
 /// real, small enough that a lying upstream cannot exhaust memory.
 pub const MAX_METADATA_BYTES: usize = 4 << 20;
 
-pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+pub use modvault_store::ByteStream;
 
 /// Why a fetch did not produce a result. Only [`FetchError::NotFound`] lets a
 /// `,` chain go on, exactly as only 404/410 do for the go command.
@@ -33,6 +29,15 @@ pub enum FetchError {
     /// The source failed or answered something unusable.
     #[error("{0}")]
     Upstream(String),
+}
+
+impl modvault_error::HasKind for FetchError {
+    fn kind(&self) -> modvault_error::ErrorKind {
+        match self {
+            FetchError::NotFound(_) => modvault_error::ErrorKind::NotFound,
+            FetchError::Upstream(_) => modvault_error::ErrorKind::Unavailable,
+        }
+    }
 }
 
 impl FetchError {
@@ -92,6 +97,9 @@ impl RevInfo {
 pub struct ZipBody {
     /// What the source announced, if anything; never trusted for limits.
     pub declared_len: Option<u64>,
+    /// Built from version control by this process (the `direct` source),
+    /// rather than downloaded from a module proxy.
+    pub from_vcs: bool,
     pub stream: ByteStream,
 }
 

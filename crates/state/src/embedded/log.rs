@@ -1,4 +1,5 @@
-//! modvault's own transparent log, kept durably on local disk.
+//! The embedded [`crate::ChecksumLog`]: modvault's own transparent log,
+//! kept durably on local disk.
 //!
 //! Three files in one directory:
 //! - `records`: every record, as a 4-byte big-endian length and the text;
@@ -18,9 +19,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use modvault_sumdb::tlog::{
-    self, stored_hash_count, stored_hashes, tree_hash, Hash, HashReader, Tile,
-};
+use modvault_sumdb::tlog::{self, stored_hash_count, stored_hashes, tree_hash, Hash, HashReader};
 
 const HASH_SIZE: u64 = 32;
 
@@ -195,32 +194,6 @@ impl TransparentLog {
     pub fn tree_hash(&self) -> Result<Hash, LogError> {
         Ok(tree_hash(self.size(), self)?)
     }
-
-    /// Whether every hash or record a tile covers is in the tree.
-    pub fn has_tile(&self, tile: &Tile) -> bool {
-        let leaves_per_entry = if tile.l < 0 {
-            1i128
-        } else {
-            1i128 << (tile.h * tile.l).min(62)
-        };
-        let entries_needed = ((tile.n as i128) << tile.h) + tile.w as i128;
-        entries_needed * leaves_per_entry <= self.size() as i128
-    }
-
-    /// The bytes of a hash tile, or of a data tile (records, each followed
-    /// by a newline, as x/mod/sumdb/server.go serves them).
-    pub fn tile_data(&self, tile: &Tile) -> Result<Vec<u8>, LogError> {
-        if tile.l >= 0 {
-            return Ok(tlog::read_tile_data(tile, self)?);
-        }
-        let start = tile.n << tile.h;
-        let mut data = Vec::new();
-        for id in start..start + tile.w {
-            data.extend_from_slice(&self.record(id)?);
-            data.push(b'\n');
-        }
-        Ok(data)
-    }
 }
 
 /// `<path> <version>` from a record's first line.
@@ -256,7 +229,7 @@ impl HashReader for TransparentLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use modvault_sumdb::tlog::{check_record, prove_record, record_hash};
+    use modvault_sumdb::tlog::{check_record, prove_record, read_tile_data, record_hash, Tile};
 
     fn text(i: i64) -> String {
         format!("example.com/m{i} v1.0.0 h1:zip{i}=\nexample.com/m{i} v1.0.0/go.mod h1:mod{i}=\n")
@@ -285,41 +258,17 @@ mod tests {
             n: 1,
             w: 44,
         };
-        let before = log.tile_data(&tile).unwrap();
+        let before = read_tile_data(&tile, &log).unwrap();
         drop(log);
 
         let log = TransparentLog::open(dir.path()).unwrap();
         assert_eq!(log.size(), 300);
         assert_eq!(log.tree_hash().unwrap(), hash);
-        assert_eq!(log.tile_data(&tile).unwrap(), before);
+        assert_eq!(read_tile_data(&tile, &log).unwrap(), before);
         assert_eq!(log.lookup("example.com/m42", "v1.0.0"), Some(42));
         assert_eq!(log.record(42).unwrap(), text(42).as_bytes());
         let proof = prove_record(300, 42, &log).unwrap();
         check_record(&proof, 300, hash, 42, record_hash(text(42).as_bytes())).unwrap();
-        assert!(log.has_tile(&Tile {
-            h: 8,
-            l: 0,
-            n: 0,
-            w: 256
-        }));
-        assert!(!log.has_tile(&Tile {
-            h: 8,
-            l: 0,
-            n: 1,
-            w: 45
-        }));
-        assert!(log.has_tile(&Tile {
-            h: 8,
-            l: -1,
-            n: 1,
-            w: 44
-        }));
-        assert!(!log.has_tile(&Tile {
-            h: 8,
-            l: 1,
-            n: 0,
-            w: 2
-        }));
     }
 
     #[test]
