@@ -1,6 +1,8 @@
 //! The two ways a lookup fails, as the proxy needs to tell them apart: the
-//! repository says there is no such thing (404, a `,` chain goes on), or we
-//! could not find out (502).
+//! repository says there is no such thing (kind *not found*: remembered for
+//! `not_found_ttl`), or we could not find out (kind *unavailable*: not
+//! remembered as not-found). Both answer 404, so a client's `,` chain goes
+//! on; see `modvault_error`.
 
 use modvault_upstream::FetchError;
 

@@ -8,6 +8,7 @@ use modvault_store::FsStore;
 use modvault_upstream::{FetchResult, ZipBody};
 
 use modvault_error::{ErrorKind, HasKind};
+use modvault_state::{CatalogQuery, Origin};
 use modvault_store::{PutBody, PutMode, Store};
 use modvault_upstream::{FetchError, Fetcher, RevInfo};
 
@@ -139,9 +140,10 @@ fn good_zip(version: &str) -> Bytes {
 }
 
 struct Setup {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     upstream: Arc<FakeUpstream>,
     proxy: ModuleProxy,
+    state: ProxyState,
     module: Module,
 }
 
@@ -155,18 +157,20 @@ fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
         spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 8,
     };
+    let state = test_state(dir.path());
     let proxy = ModuleProxy::new(
         store,
         Sources::single(upstream.clone()),
         settings,
         Integrity::default(),
-        test_state(dir.path()),
+        state.clone(),
     )
     .unwrap();
     Setup {
-        _dir: dir,
+        dir,
         upstream,
         proxy,
+        state,
         module: Module::new("example.com/m").unwrap(),
     }
 }
@@ -508,4 +512,173 @@ async fn list_includes_versions_stored_here() {
         body_bytes(&s.proxy, answer).await.unwrap(),
         "v1.0.0\nv1.2.0\n"
     );
+}
+
+#[tokio::test]
+async fn stored_versions_are_catalogued_with_origin_and_last_served() {
+    let upstream = FakeUpstream::default();
+    let zip = good_zip("v1.0.0");
+    upstream.add_version("v1.0.0", zip.clone());
+    let s = setup(upstream, Duration::from_secs(60));
+    let zip_request = request(
+        &s.module,
+        &FileRequest::Zip("v1.0.0".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    body_bytes(&s.proxy, s.proxy.serve(&zip_request).await.unwrap())
+        .await
+        .unwrap();
+    let entries = s
+        .state
+        .catalog
+        .search(&CatalogQuery::module("example.com/m"))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (entries[0].origin, entries[0].size),
+        (Origin::Upstream, zip.len() as u64)
+    );
+    assert_eq!(entries[0].last_served, None);
+    // Served again, from the store: noted for eviction.
+    s.proxy.serve(&zip_request).await.unwrap();
+    let entries = s
+        .state
+        .catalog
+        .search(&CatalogQuery::module("example.com/m"))
+        .await
+        .unwrap();
+    assert!(entries[0].last_served.is_some());
+
+    let published = module_zip(
+        "example.com/m@v1.1.0/",
+        &[("go.mod", b"module example.com/m\n")],
+    );
+    let body: modvault_store::ByteStream = Box::pin(futures::stream::iter([Ok(published)]));
+    assert!(
+        s.proxy
+            .publish(&s.module, "v1.1.0", body)
+            .await
+            .unwrap()
+            .created
+    );
+    let entries = s
+        .state
+        .catalog
+        .search(&CatalogQuery::module("example.com/m"))
+        .await
+        .unwrap();
+    let origins: Vec<_> = entries
+        .iter()
+        .map(|e| (e.version.as_str(), e.origin))
+        .collect();
+    assert_eq!(
+        origins,
+        [("v1.0.0", Origin::Upstream), ("v1.1.0", Origin::Published)]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_catalog_is_filled_from_the_store() {
+    let upstream = FakeUpstream::default();
+    upstream.add_version("v1.0.0", good_zip("v1.0.0"));
+    let s = setup(upstream, Duration::from_secs(60));
+    let zip_request = request(
+        &s.module,
+        &FileRequest::Zip("v1.0.0".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    body_bytes(&s.proxy, s.proxy.serve(&zip_request).await.unwrap())
+        .await
+        .unwrap();
+    // Things in the store that are not module zips are not versions.
+    for key in [
+        "sumdb/sum.golang.org/tile/8/0/000",
+        "example.com/m/@v/list",
+        "example.com/m/@v/v9.zip",
+    ] {
+        s.proxy
+            .store()
+            .put(
+                key,
+                PutBody::Bytes(Bytes::from_static(b"x")),
+                PutMode::Overwrite,
+            )
+            .await
+            .unwrap();
+    }
+
+    // The same store with a new, empty catalog (an upgrade).
+    let fresh =
+        modvault_state::embedded::SqliteCatalog::open(&s.dir.path().join("new-catalog.sqlite"))
+            .unwrap();
+    let state = ProxyState {
+        leases: s.state.leases.clone(),
+        catalog: Arc::new(fresh),
+    };
+    let settings = ProxySettings {
+        list_ttl: Duration::from_secs(60),
+        not_found_ttl: Duration::from_secs(60),
+        spool_dir: s.dir.path().join("spool2"),
+        max_concurrent_fetches: 1,
+    };
+    let proxy = ModuleProxy::new(
+        s.proxy.store().clone(),
+        Sources::single(s.upstream.clone()),
+        settings,
+        Integrity::default(),
+        state.clone(),
+    )
+    .unwrap();
+    assert_eq!(proxy.backfill_catalog().await.unwrap(), 1);
+    let entries = state
+        .catalog
+        .search(&CatalogQuery::module("example.com/m"))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].version.as_str(), entries[0].origin),
+        ("v1.0.0", Origin::Unknown)
+    );
+    assert_eq!(
+        proxy.backfill_catalog().await.unwrap(),
+        0,
+        "only an empty catalog is filled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_stored_by_another_process_while_waiting_for_the_lease_is_not_fetched() {
+    let upstream = FakeUpstream::default();
+    let zip = good_zip("v1.0.0");
+    upstream.add_version("v1.0.0", zip.clone());
+    let s = setup(upstream, Duration::from_secs(60));
+    let key = "example.com/m/@v/v1.0.0.zip";
+    // Another replica holds the lease and is fetching.
+    let lease = s.state.leases.acquire(key).await.unwrap();
+    let (proxy, module) = (s.proxy.clone(), s.module.clone());
+    let client = tokio::spawn(async move {
+        let zip_request = request(
+            &module,
+            &FileRequest::Zip("v1.0.0".into()),
+            FetchPolicy::FetchOnMiss,
+        );
+        let answer = proxy.serve(&zip_request).await.unwrap();
+        body_bytes(&proxy, answer).await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !client.is_finished(),
+        "the client waits for the lease holder"
+    );
+    // ... which stores the zip and lets go.
+    s.proxy
+        .store()
+        .put(key, PutBody::Bytes(zip.clone()), PutMode::CreateOnly)
+        .await
+        .unwrap();
+    drop(lease);
+    assert_eq!(client.await.unwrap(), zip);
+    assert_eq!(s.upstream.calls("zip"), 0, "one fetch across processes");
 }
