@@ -682,3 +682,163 @@ async fn a_zip_stored_by_another_process_while_waiting_for_the_lease_is_not_fetc
     assert_eq!(client.await.unwrap(), zip);
     assert_eq!(s.upstream.calls("zip"), 0, "one fetch across processes");
 }
+
+/// A zip written byte by byte (stored entries), so that it can hold what no
+/// zip writer library allows: two entries with one name.
+fn raw_zip(entries: &[(&str, &[u8])]) -> Bytes {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in data {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in entries {
+        let (offset, crc) = (out.len() as u32, crc32(data));
+        let common = |v: &mut Vec<u8>| {
+            v.extend_from_slice(&20u16.to_le_bytes()); // version needed
+            v.extend_from_slice(&0u16.to_le_bytes()); // flags
+            v.extend_from_slice(&0u16.to_le_bytes()); // stored
+            v.extend_from_slice(&0u32.to_le_bytes()); // time, date
+            v.extend_from_slice(&crc.to_le_bytes());
+            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes()); // extra
+        };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        common(&mut central);
+        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let (start, len, n) = (out.len() as u32, central.len() as u32, entries.len() as u16);
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&start.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    Bytes::from(out)
+}
+
+#[tokio::test]
+async fn zips_with_two_entries_for_one_file_are_refused_from_upstream_and_upload() {
+    let duplicate = |version: &str| {
+        let go_mod = format!("example.com/m@{version}/go.mod");
+        let code = format!("example.com/m@{version}/m.go");
+        raw_zip(&[
+            (&go_mod, b"module example.com/m\n"),
+            (&code, b"package m\n"),
+            (&code, b"package m // again\n"),
+        ])
+    };
+    let upstream = FakeUpstream::default();
+    upstream.add_version("v1.0.0", duplicate("v1.0.0"));
+    // The same writer without the duplicate makes a zip that is accepted.
+    let single = raw_zip(&[("example.com/m@v1.0.1/go.mod", b"module example.com/m\n")]);
+    upstream.add_version("v1.0.1", single);
+    let s = setup(upstream, Duration::from_secs(60));
+    let zip_request = |v: &str| {
+        request(
+            &s.module,
+            &FileRequest::Zip(v.into()),
+            FetchPolicy::FetchOnMiss,
+        )
+    };
+    let err = body_bytes(
+        &s.proxy,
+        s.proxy.serve(&zip_request("v1.0.0")).await.unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("multiple entries for file"),
+        "{err}"
+    );
+    assert!(s
+        .proxy
+        .store()
+        .head("example.com/m/@v/v1.0.0.zip")
+        .await
+        .unwrap()
+        .is_none());
+    body_bytes(
+        &s.proxy,
+        s.proxy.serve(&zip_request("v1.0.1")).await.unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let body: modvault_store::ByteStream =
+        Box::pin(futures::stream::iter([Ok(duplicate("v1.2.0"))]));
+    let err = s
+        .proxy
+        .publish(&s.module, "v1.2.0", body)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    assert!(
+        err.to_string().contains("multiple entries for file"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_publishes_of_one_version_end_in_one_201_and_conflicts() {
+    let s = setup(FakeUpstream::default(), Duration::from_secs(60));
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (proxy, module) = (s.proxy.clone(), s.module.clone());
+        tasks.push(tokio::spawn(async move {
+            let content = format!("package m\n\nconst N = {i}\n");
+            let zip = module_zip(
+                "example.com/m@v1.0.0/",
+                &[
+                    ("go.mod", b"module example.com/m\n"),
+                    ("m.go", content.as_bytes()),
+                ],
+            );
+            let body: modvault_store::ByteStream = Box::pin(futures::stream::iter([Ok(zip)]));
+            proxy.publish(&module, "v1.0.0", body).await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(published) => {
+                assert!(published.created);
+                created += 1;
+            }
+            Err(e) => assert_eq!(
+                e.kind(),
+                ErrorKind::Conflict,
+                "every loser is a conflict: {e}"
+            ),
+        }
+    }
+    assert_eq!(created, 1);
+    assert!(
+        std::fs::read_dir(s.dir.path().join("spool"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no spool file is left"
+    );
+}
