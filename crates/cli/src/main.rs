@@ -388,6 +388,10 @@ fn init_logging(config: &Config) {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     let data = DataDir::new(&config.data_dir);
+    // First: nothing in the data directory is touched before this.
+    let _lock = data
+        .lock()
+        .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
     let store: Arc<dyn Store> = Arc::new(
         FsStore::open(data.root())
             .with_context(|| format!("cannot open data_dir {}", data.root().display()))?,

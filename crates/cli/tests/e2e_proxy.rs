@@ -388,6 +388,43 @@ fn bad_settings_stop_start_up_naming_the_key() {
     );
 }
 
+#[test]
+fn a_second_server_on_one_data_dir_refuses_to_start_and_touches_nothing() {
+    let dir = modvault_testkit::TempDir::new().unwrap();
+    let data_dir = dir.path().join("data");
+    let first = Modvault::start_in(&modvault_bin(), &data_dir, "off", &[], &[]);
+    // Stands for a download the first server is spooling.
+    let spooled = data_dir.join(".modvault/spool/fetch-in-progress.zip");
+    std::fs::write(&spooled, b"partial").unwrap();
+    let output = std::process::Command::new(modvault_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "off",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        message.contains("is in use by another modvault process"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&data_dir.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        spooled.exists(),
+        "the second server cleared the first one's spool"
+    );
+    assert_eq!(first.get("/healthz").status().as_u16(), 200);
+}
+
 /// A forward proxy that records request lines and answers every request
 /// with a 404 that names it.
 fn recording_forward_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {

@@ -217,12 +217,29 @@ async fn a_path_the_store_cannot_name_is_not_found_on_every_route() {
     let long = format!("example.com/{}", "a".repeat(300));
     // The parent directory must exist for the file system to look at the
     // long name at all.
-    assert_eq!(send(&app, "GET", "/example.com/!upper/@v/list", &[]).await.0, StatusCode::OK);
-    for file in ["@v/list", "@latest", "@v/v1.0.0.info", "@v/v1.0.0.mod", "@v/v1.0.0.zip", "@v/main.info"] {
+    assert_eq!(
+        send(&app, "GET", "/example.com/!upper/@v/list", &[])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    for file in [
+        "@v/list",
+        "@latest",
+        "@v/v1.0.0.info",
+        "@v/v1.0.0.mod",
+        "@v/v1.0.0.zip",
+        "@v/main.info",
+    ] {
         for base in ["", "/cached-only"] {
             let uri = format!("{base}/{long}/{file}");
             let (status, _, body) = send(&app, "GET", &uri, &[]).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{base}/…/{file}: {}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{base}/…/{file}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
     // And a long version.

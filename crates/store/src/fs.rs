@@ -5,7 +5,7 @@ use std::io::{self, ErrorKind, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -19,9 +19,6 @@ use crate::{
 /// Temporary files live inside the root so that committing them is a
 /// same-filesystem link or rename, which is what makes it atomic.
 const TMP_DIR: &str = crate::layout::FS_TMP_DIR;
-/// Temporary files older than this at start-up belong to a process that died
-/// mid-write (for example kill -9); nothing will ever commit them.
-const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
 const READ_CHUNK: usize = 64 * 1024;
 /// Objects up to this size are read in one go rather than streamed.
 const SMALL_OBJECT: u64 = 64 * 1024;
@@ -56,20 +53,15 @@ impl FsStore {
         &self.root
     }
 
+    /// Every temporary file belongs to a process that died mid-write (kill
+    /// -9, power loss): the caller holds the data directory's lock
+    /// (`layout::DataDir::lock`), so no other process is writing here.
     fn remove_stale_temporaries(&self) {
         let Ok(entries) = fs::read_dir(&self.tmp) else {
             return;
         };
         for entry in entries.flatten() {
-            let stale = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age > STALE_TMP_AGE);
-            if stale {
-                let _ = fs::remove_file(entry.path());
-            }
+            let _ = fs::remove_file(entry.path());
         }
     }
 
@@ -91,25 +83,34 @@ impl FsStore {
     /// Puts the bytes under a private temporary name, durably.
     fn stage(&self, body: PutBody) -> io::Result<PathBuf> {
         let staged = self.temp_path();
-        match body {
-            PutBody::Bytes(bytes) => {
-                let mut file = File::create(&staged)?;
+        let written = match body {
+            PutBody::Bytes(bytes) => File::create(&staged).and_then(|mut file| {
                 io::Write::write_all(&mut file, &bytes)?;
-                file.sync_all()?;
-            }
+                file.sync_all()
+            }),
             PutBody::File(source) => {
-                File::open(&source)?.sync_all()?;
-                match fs::hard_link(&source, &staged) {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(18 /* EXDEV */) => {
-                        fs::copy(&source, &staged)?;
-                        File::open(&staged)?.sync_all()?;
-                    }
-                    Err(e) => return Err(e),
-                }
+                File::open(&source)
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| {
+                        match fs::hard_link(&source, &staged) {
+                            Ok(()) => Ok(()),
+                            Err(e) if e.raw_os_error() == Some(18 /* EXDEV */) => {
+                                fs::copy(&source, &staged)?;
+                                File::open(&staged)?.sync_all()
+                            }
+                            Err(e) => Err(e),
+                        }
+                    })
+            }
+        };
+        match written {
+            Ok(()) => Ok(staged),
+            Err(e) => {
+                // A full disk must not also leave a half-written file.
+                let _ = fs::remove_file(&staged);
+                Err(e)
             }
         }
-        Ok(staged)
     }
 
     fn put_blocking(&self, key: &str, body: PutBody, mode: PutMode) -> StoreResult<PutOutcome> {
@@ -332,6 +333,7 @@ async fn read_all(object: Object) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn store() -> (tempfile::TempDir, FsStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -480,14 +482,15 @@ mod tests {
     }
 
     #[test]
-    fn stale_temporaries_are_removed_on_open() {
+    fn every_temporary_is_removed_on_open() {
+        // One process per data directory (its lock), so every temporary
+        // file at start-up is left over from a crash, however recent.
         let dir = tempfile::tempdir().unwrap();
         let tmp = dir.path().join(TMP_DIR);
         fs::create_dir_all(&tmp).unwrap();
-        let stale = tmp.join("stale");
-        let fresh = tmp.join("fresh");
+        let (stale, recent) = (tmp.join("stale"), tmp.join("recent"));
         fs::write(&stale, b"half").unwrap();
-        fs::write(&fresh, b"in progress").unwrap();
+        fs::write(&recent, b"").unwrap();
         let old = SystemTime::now() - Duration::from_secs(7200);
         File::options()
             .write(true)
@@ -497,6 +500,6 @@ mod tests {
             .unwrap();
         FsStore::open(dir.path()).unwrap();
         assert!(!stale.exists());
-        assert!(fresh.exists());
+        assert!(!recent.exists());
     }
 }

@@ -104,4 +104,39 @@ impl DataDir {
     pub fn catalog(&self) -> PathBuf {
         self.private("catalog.sqlite")
     }
+
+    /// Takes the data directory for this process: one process per data
+    /// directory, as the go command locks its module cache
+    /// (`lockedfile`). Nothing in the directory may be touched before this
+    /// (start-up clears spool and temporary files). The lock is released
+    /// when the returned file is dropped or the process dies.
+    pub fn lock(&self) -> std::io::Result<DataDirLock> {
+        let dir = self.root.join(PRIVATE);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!(
+                    "data_dir {} is in use by another modvault process (it holds {}); \
+                     one process per data directory",
+                    self.root.display(),
+                    path.display()
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+/// The data directory's lock, held for as long as this lives.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
 }
