@@ -78,6 +78,18 @@ impl FromStr for Scope {
     }
 }
 
+/// Who may read `/metrics` (setting `auth.metrics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone.
+    Public,
+    /// Anyone on a loopback address (a local Prometheus agent); others
+    /// need a token.
+    Loopback,
+    /// Only callers with a token.
+    Token,
+}
+
 /// An authenticated caller: the token's name and what it may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {

@@ -13,7 +13,8 @@ use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
 use modvault_config::{Config, LogFormat, Sources as ConfigSources, TlsFiles, SETTINGS};
 use modvault_git::{GitSource, GitSourceOptions};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources};
-use modvault_server::{router, Access, AppState};
+use modvault_server::listen::{self, Limits};
+use modvault_server::{router, Access, AppState, EdgeSettings, FailedAuth};
 use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
@@ -412,6 +413,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     };
     let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &shared)?;
     let access = Arc::new(Access {
+        failures: FailedAuth::new(config.auth_failure_limit, config.auth_failure_delay),
         tokens: shared.tokens.clone(),
         policy: AccessPolicy::new(config.anonymous_read.clone())
             .context("invalid auth.anonymous_read")?,
@@ -419,6 +421,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let settings = ProxySettings {
         list_ttl: config.list_ttl,
         not_found_ttl: config.not_found_ttl,
+        failure_ttl: config.upstream_failure_ttl,
         spool_dir: data.spool(),
         max_concurrent_fetches: config.max_concurrent_fetches,
     };
@@ -438,25 +441,40 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
+    let limits = Limits {
+        max_connections: usable_connections(config.max_connections),
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
+        max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+    };
+    let edge = EdgeSettings {
+        metrics: config.metrics_access,
+        body_timeout: config.body_timeout,
+        max_upload_bytes: config.max_upload_bytes,
+        max_path_bytes: usize::try_from(config.max_path_bytes).unwrap_or(usize::MAX),
+    };
     let app = router(AppState {
         proxy,
         sumdb_relay,
         access,
         rules: Arc::new(config.rules.clone()),
+        edge,
     });
 
+    // A bad certificate stops start-up before anything says "listening".
+    let tls = match &config.tls {
+        Some(files) => Some((files.clone(), load_tls(files).await?)),
+        None => None,
+    };
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         data_dir = %config.data_dir.display(),
-        upstream = %config.upstream_list,
+        upstream = %modvault_error::redact_urls(&config.upstream_list),
+        max_connections = limits.max_connections,
         "listening on {scheme}://{address}"
     );
 
@@ -468,25 +486,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("shutting down: no new connections; letting in-flight requests finish");
         stopper.graceful_shutdown(Some(grace));
     });
-    let service = app.into_make_service();
-    match &config.tls {
-        Some(tls) => {
-            let tls_config = load_tls(tls).await?;
-            tokio::spawn(on_sighup(Some((tls.clone(), tls_config.clone()))));
-            axum_server::from_tcp_rustls(listener, tls_config)?
-                .handle(handle)
-                .serve(service)
-                .await
-        }
-        None => {
-            tokio::spawn(on_sighup(None));
-            axum_server::from_tcp(listener)?
-                .handle(handle)
-                .serve(service)
-                .await
-        }
-    }
-    .context("server failed")?;
+    let rustls = tls.as_ref().map(|(_, config)| config.clone());
+    tokio::spawn(on_sighup(tls));
+    listen::serve(listener, app, rustls, &limits, handle)
+        .await
+        .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -614,6 +618,43 @@ fn git_source(
     Ok(Arc::new(
         GitSource::new(options).context("cannot prepare the git mirror directory")?,
     ))
+}
+
+/// `max_connections`, or fewer if the process may not open that many files
+/// (the soft limit is first raised to the hard one, as the go runtime does).
+fn usable_connections(wanted: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    let files = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return wanted;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+        limit.rlim_cur
+    };
+    // Keep room for the store, spool files, git and upstream connections.
+    let usable = usize::try_from(files.saturating_sub(256))
+        .unwrap_or(usize::MAX)
+        .max(16);
+    if usable < wanted {
+        tracing::warn!(
+            max_connections = wanted,
+            usable,
+            "the open-file limit allows fewer connections than max_connections"
+        );
+    }
+    wanted.min(usable)
 }
 
 async fn shutdown_signal() {

@@ -53,6 +53,13 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "vcs_timeout", default: "10m", help: "Longest any one git command (clone, fetch, archive) may run" },
     Setting { key: "max_concurrent_vcs", default: "8", help: "Upper bound on git commands running at once" },
     Setting {
+        key: "auth.metrics",
+        default: "loopback",
+        help: "Who may read /metrics: loopback (anyone on a loopback address, others with a token), token, or public",
+    },
+    Setting { key: "auth.failure_limit", default: "10", help: "Failed authentications per address per minute before each further failure is answered slowly" },
+    Setting { key: "auth.failure_delay", default: "2s", help: "How long a failed authentication over auth.failure_limit waits before its 401" },
+    Setting {
         key: "auth.anonymous_read",
         default: "*",
         help: "Module patterns anonymous clients may read, comma-separated; empty: a token is needed for everything",
@@ -64,6 +71,22 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "upstream_idle_timeout", default: "60s", help: "Longest silence while reading an upstream body (zips included)" },
     Setting { key: "upstream_retries", default: "2", help: "Retries after an upstream connection error, 429 or 5xx" },
     Setting { key: "max_concurrent_fetches", default: "64", help: "Upper bound on concurrent upstream fetches" },
+    Setting { key: "max_connections", default: "1024", help: "Open client connections at most; past it new ones are refused at once (503)" },
+    Setting {
+        key: "header_timeout",
+        default: "60s",
+        help: "Time a client has to send a request's headers, from when the connection waits for one (also closes idle keep-alive connections)",
+    },
+    Setting { key: "idle_timeout", default: "75s", help: "A connection that moves no byte either way for this long is closed" },
+    Setting { key: "body_timeout", default: "60s", help: "Longest silence while an upload's body arrives" },
+    Setting { key: "max_header_bytes", default: "64KiB", help: "Largest request head (request line and headers)" },
+    Setting { key: "max_path_bytes", default: "4096", help: "Longest request path; longer ones answer 414" },
+    Setting { key: "max_upload_bytes", default: "500MiB", help: "Largest upload (PUT of a module zip); at most 500MiB, the module zip limit" },
+    Setting {
+        key: "upstream_failure_ttl",
+        default: "5s",
+        help: "How long a failed upstream answer (5xx, connection error) is remembered, so retries do not hammer the upstream",
+    },
     Setting { key: "shutdown_timeout", default: "60s", help: "On SIGTERM, how long in-flight requests may take to finish" },
     Setting { key: "log_format", default: "text", help: "Log format: text or json" },
     Setting { key: "log_level", default: "info", help: "Log filter, in RUST_LOG syntax (e.g. info, modvault=debug)" },
@@ -89,6 +112,8 @@ pub const SETTINGS: &[Setting] = &[
 pub const DEFAULT_SUMDB: &str =
     "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 https://sum.golang.org";
 
+pub use modvault_access::MetricsAccess;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -113,6 +138,17 @@ pub struct Config {
     pub upstream_retries: u32,
     pub max_concurrent_fetches: usize,
     pub shutdown_timeout: Duration,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_header_bytes: u64,
+    pub max_path_bytes: u64,
+    pub max_upload_bytes: u64,
+    pub upstream_failure_ttl: Duration,
+    pub metrics_access: MetricsAccess,
+    pub auth_failure_limit: u32,
+    pub auth_failure_delay: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
     pub sumdb: SumdbConfig,
@@ -315,12 +351,52 @@ impl Config {
                     .ok_or_else(|| "expected a whole number of at least 1".to_owned())
             })?,
             shutdown_timeout: layered.parse("shutdown_timeout", parse_duration)?,
+            max_connections: layered.parse("max_connections", |v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| "expected a whole number of at least 1".to_owned())
+            })?,
+            header_timeout: layered.parse("header_timeout", parse_positive_duration)?,
+            idle_timeout: layered.parse("idle_timeout", parse_positive_duration)?,
+            body_timeout: layered.parse("body_timeout", parse_positive_duration)?,
+            max_header_bytes: layered.parse("max_header_bytes", |v| {
+                parse_size(v).and_then(|n| if n < 8192 { Err("must be at least 8KiB".into()) } else { Ok(n) })
+            })?,
+            max_path_bytes: layered.parse("max_path_bytes", |v| {
+                parse_size(v).and_then(|n| if n < 256 { Err("must be at least 256".into()) } else { Ok(n) })
+            })?,
+            max_upload_bytes: layered.parse("max_upload_bytes", |v| {
+                let limit = modvault_core::modzip::MAX_ZIP_FILE;
+                parse_size(v).and_then(|n| {
+                    if n == 0 || n > limit {
+                        Err(format!("must be between 1 and {limit} bytes (500MiB, the module zip limit)"))
+                    } else {
+                        Ok(n)
+                    }
+                })
+            })?,
+            upstream_failure_ttl: layered.parse("upstream_failure_ttl", parse_duration)?,
+            metrics_access: layered.parse("auth.metrics", |v| match v {
+                "public" => Ok(MetricsAccess::Public),
+                "loopback" => Ok(MetricsAccess::Loopback),
+                "token" => Ok(MetricsAccess::Token),
+                _ => Err("expected loopback, token or public".into()),
+            })?,
+            auth_failure_limit: layered.parse("auth.failure_limit", |v| {
+                v.parse::<u32>().map_err(|_| "expected a whole number".to_owned())
+            })?,
+            auth_failure_delay: layered.parse("auth.failure_delay", parse_duration)?,
             log_format: layered.parse("log_format", |v| match v {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
                 _ => Err("expected text or json".into()),
             })?,
-            log_level: layered.parse("log_level", |v| Ok(v.to_owned()))?,
+            log_level: layered.parse("log_level", |v| {
+                tracing_subscriber::EnvFilter::try_new(v)
+                    .map(|_| v.to_owned())
+                    .map_err(|e| format!("not a log filter (RUST_LOG syntax, e.g. info or info,modvault_proxy=debug): {e}"))
+            })?,
             sumdb: SumdbConfig {
                 upstream: layered.parse("sumdb.upstream", parse_sumdb_list)?,
                 nosumdb: nosumdb.clone(),
@@ -662,6 +738,39 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|_| "expected a duration such as 60s or 5m".to_owned())
 }
 
+/// `500MiB`, `64KiB`, `200GB`, `1.5GiB` or a bare number of bytes: the
+/// binary (KiB, MiB, GiB, TiB) and decimal (KB, MB, GB, TB) units, as
+/// people write them.
+pub fn parse_size(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "kB" => 1000,
+        "MB" => 1000_u64.pow(2),
+        "GB" => 1000_u64.pow(3),
+        "TB" => 1000_u64.pow(4),
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => {
+            return Err("expected a size such as 500MiB, 64KiB, 200GB or a number of bytes".into())
+        }
+    };
+    let number: f64 = number.parse().map_err(|_| {
+        "expected a size such as 500MiB, 64KiB, 200GB or a number of bytes".to_owned()
+    })?;
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err("size out of range".into());
+    }
+    Ok(bytes as u64)
+}
+
 fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     parse_duration(value).and_then(|d| {
         if d.is_zero() {
@@ -970,6 +1079,55 @@ mod tests {
         assert_eq!(
             Config::load(&absolute).unwrap().data_dir,
             PathBuf::from("/srv/mv")
+        );
+    }
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("200GB"), Ok(200_000_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("10 parsecs").is_err());
+        let big = Sources {
+            env: env(&[("MODVAULT_MAX_UPLOAD_BYTES", "1GiB")]),
+            ..Sources::default()
+        };
+        assert!(Config::load(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("for max_upload_bytes"));
+        let metrics = Sources {
+            env: env(&[("MODVAULT_AUTH_METRICS", "everyone")]),
+            ..Sources::default()
+        };
+        assert!(Config::load(&metrics)
+            .unwrap_err()
+            .to_string()
+            .contains("expected loopback, token or public"));
+    }
+
+    #[test]
+    fn a_bad_log_level_stops_start_up() {
+        let bad = Sources {
+            env: env(&[("MODVAULT_LOG_LEVEL", "info,=")]),
+            ..Sources::default()
+        };
+        let message = Config::load(&bad).unwrap_err().to_string();
+        assert!(
+            message
+                .starts_with("invalid value \"info,=\" for log_level (from environment variable"),
+            "{message}"
+        );
+        let good = Sources {
+            env: env(&[("MODVAULT_LOG_LEVEL", "warn,modvault_proxy=debug")]),
+            ..Sources::default()
+        };
+        assert_eq!(
+            Config::load(&good).unwrap().log_level,
+            "warn,modvault_proxy=debug"
         );
     }
 

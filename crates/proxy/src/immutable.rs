@@ -58,32 +58,14 @@ impl ModuleProxy {
         }
         match file {
             VersionFile::Zip => {
-                // .info and .mod follow in the background; our own log
-                // needs the go.mod once the zip is stored.
-                let go_mod = self.spawn_metadata(version, route);
-                let job = self.zip_job(version, route, go_mod)?;
-                if !self.inner.integrity.verifies(route) {
-                    // Nothing to verify: the zip streams as it arrives.
-                    if let Joined::Streaming(stream) = self.inner.zip_flights.join(job).await? {
-                        return Ok(Answer {
-                            body: Body::Streaming(stream),
-                            freshness: Freshness::Immutable,
-                        });
-                    }
-                } else {
-                    // A checksum mismatch must be a status code (403), so
-                    // the answer waits until the zip is verified and
-                    // committed.
-                    self.inner.zip_flights.wait_committed(job).await?;
+                if let Some(e) = self.inner.failures.get(&key) {
+                    return Err(e);
                 }
-                let meta =
-                    self.inner.store.head(&key).await?.ok_or_else(|| {
-                        ProxyError::Corrupt(format!("{key}: missing after commit"))
-                    })?;
-                Ok(Answer {
-                    body: Body::Stored { key, meta },
-                    freshness: Freshness::Immutable,
-                })
+                let served = self.fetch_zip(version, route).await;
+                if let Err(e) = &served {
+                    self.inner.failures.insert(&key, e);
+                }
+                served
             }
             VersionFile::Info | VersionFile::GoMod => {
                 let (info, go_mod) = self.ensure_metadata(version, route).await?;
@@ -98,6 +80,38 @@ impl ModuleProxy {
         }
     }
 
+    /// A zip miss: joins (or starts) the version's zip fetch.
+    async fn fetch_zip(&self, version: &ModVersion, route: &Route) -> ProxyResult<Answer> {
+        // .info and .mod follow in the background; our own log needs the
+        // go.mod once the zip is stored.
+        let go_mod = self.spawn_metadata(version, route);
+        let job = self.zip_job(version, route, go_mod)?;
+        if !self.inner.integrity.verifies(route) {
+            // Nothing to verify: the zip streams as it arrives.
+            if let Joined::Streaming(stream) = self.inner.zip_flights.join(job).await? {
+                return Ok(Answer {
+                    body: Body::Streaming(stream),
+                    freshness: Freshness::Immutable,
+                });
+            }
+        } else {
+            // A checksum mismatch must be a status code (403), so the
+            // answer waits until the zip is verified and committed.
+            self.inner.zip_flights.wait_committed(job).await?;
+        }
+        let key = version.zip_key();
+        let meta = self
+            .inner
+            .store
+            .head(&key)
+            .await?
+            .ok_or_else(|| ProxyError::Corrupt(format!("{key}: missing after commit")))?;
+        Ok(Answer {
+            body: Body::Stored { key, meta },
+            freshness: Freshness::Immutable,
+        })
+    }
+
     /// Fetches and stores `.info` and `.mod` of a canonical version (one
     /// upstream request each, however many clients ask at once).
     pub(crate) async fn ensure_metadata(
@@ -106,8 +120,8 @@ impl ModuleProxy {
         route: &Route,
     ) -> ProxyResult<(Bytes, Bytes)> {
         let info_key = version.info_key();
-        if let Some(reason) = self.inner.not_found.get(&info_key) {
-            return Err(ProxyError::NotFound(reason));
+        if let Some(e) = self.inner.failures.get(&info_key) {
+            return Err(e);
         }
         let source = self.inner.sources.for_route(version.path(), route)?.clone();
         let (this, v) = (self.clone(), version.clone());
@@ -120,17 +134,18 @@ impl ModuleProxy {
                     .info(v.path(), &v.version)
                     .await
                     .map_err(ProxyError::from);
-                match fetched.and_then(|info| checked_info(&v.module, info, Some(&v.version))) {
+                let checked =
+                    fetched.and_then(|info| checked_info(&v.module, info, Some(&v.version)));
+                match checked {
                     Ok(info) => {
                         this.store_best_effort(&info_key, info.raw.clone(), PutMode::CreateOnly)
                             .await;
                         Ok(info.raw)
                     }
-                    Err(ProxyError::Fetch(e)) if e.is_not_found() => {
-                        this.inner.not_found.insert(&info_key, &e.to_string());
-                        Err(ProxyError::Fetch(e))
+                    Err(e) => {
+                        this.inner.failures.insert(&info_key, &e);
+                        Err(e)
                     }
-                    Err(e) => Err(e),
                 }
             })
             .await?;

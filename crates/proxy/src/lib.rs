@@ -63,6 +63,8 @@ pub struct ProxySettings {
     pub list_ttl: Duration,
     /// How long a not-found answer from upstream is remembered.
     pub not_found_ttl: Duration,
+    /// How long a failed source (5xx, connection error) is remembered.
+    pub failure_ttl: Duration,
     /// Local directory for zips on their way into the store.
     pub spool_dir: PathBuf,
     /// Upper bound on concurrent upstream fetches.
@@ -87,7 +89,7 @@ struct Inner {
     sources: Sources,
     settings: ProxySettings,
     state: ProxyState,
-    not_found: NegativeCache,
+    failures: NegativeCache,
     metadata_flights: Flights<ProxyResult<Bytes>>,
     zip_flights: ZipFlights,
     fetch_permits: Arc<Semaphore>,
@@ -107,7 +109,7 @@ impl ModuleProxy {
         let fetch_permits = Arc::new(Semaphore::new(settings.max_concurrent_fetches.max(1)));
         Ok(ModuleProxy {
             inner: Arc::new(Inner {
-                not_found: NegativeCache::new(settings.not_found_ttl),
+                failures: NegativeCache::new(settings.not_found_ttl, settings.failure_ttl),
                 zip_flights: ZipFlights::new(settings.spool_dir.clone(), fetch_permits.clone()),
                 store,
                 sources,

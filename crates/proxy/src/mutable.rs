@@ -125,10 +125,15 @@ impl ModuleProxy {
                 "{key}: not cached and fetching is disabled for this request"
             )));
         }
-        if stored.is_none() {
-            if let Some(reason) = self.inner.not_found.get(&key) {
-                return Err(ProxyError::NotFound(reason));
-            }
+        if let Some(e) = self.inner.failures.get(&key) {
+            // Asked and failed a moment ago: the stale copy, or the answer.
+            return match stored {
+                Some(meta) => Ok(Answer {
+                    body: Body::Stored { key, meta },
+                    freshness: fresh,
+                }),
+                None => Err(e),
+            };
         }
         let this = self.clone();
         let flight_key = key.clone();
@@ -143,10 +148,7 @@ impl ModuleProxy {
                         this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite)
                             .await
                     }
-                    Err(e) if is_not_found(e) => {
-                        this.inner.not_found.insert(&flight_key, &e.to_string())
-                    }
-                    Err(_) => {}
+                    Err(e) => this.inner.failures.insert(&flight_key, e),
                 }
                 bytes
             })

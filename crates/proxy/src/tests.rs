@@ -154,6 +154,7 @@ fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
     let settings = ProxySettings {
         list_ttl,
         not_found_ttl: Duration::from_secs(60),
+        failure_ttl: Duration::from_secs(5),
         spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 8,
     };
@@ -619,6 +620,7 @@ async fn an_empty_catalog_is_filled_from_the_store() {
     let settings = ProxySettings {
         list_ttl: Duration::from_secs(60),
         not_found_ttl: Duration::from_secs(60),
+        failure_ttl: Duration::from_secs(5),
         spool_dir: s.dir.path().join("spool2"),
         max_concurrent_fetches: 1,
     };
@@ -840,5 +842,29 @@ async fn concurrent_publishes_of_one_version_end_in_one_201_and_conflicts() {
             .next()
             .is_none(),
         "no spool file is left"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_upstream_is_asked_once_per_failure_ttl() {
+    let s = setup(FakeUpstream::default(), Duration::from_secs(60));
+    *s.upstream.list.lock().unwrap() = Some(Err(FetchError::Upstream("502 Bad Gateway".into())));
+    for _ in 0..5 {
+        let err = s
+            .proxy
+            .serve(&request(
+                &s.module,
+                &FileRequest::List,
+                FetchPolicy::FetchOnMiss,
+            ))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+    assert_eq!(
+        s.upstream.calls("list"),
+        1,
+        "retries within upstream_failure_ttl are answered from memory"
     );
 }

@@ -100,6 +100,13 @@ impl HttpError {
         )
     }
 
+    pub fn uri_too_long(limit: usize) -> Self {
+        HttpError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("uri too long: paths are limited to {limit} bytes (max_path_bytes)"),
+        )
+    }
+
     pub fn range_not_satisfiable(size: u64) -> Self {
         HttpError {
             content_range_size: Some(size),

@@ -2,30 +2,32 @@
 
 mod access;
 mod error;
+pub mod listen;
 mod publish;
 mod respond;
 mod route;
 mod sumdb;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 
-use futures::TryStreamExt;
-use modvault_access::Scope;
+use modvault_access::{MetricsAccess, Principal, Scope};
 use modvault_proxy::{FetchPolicy, FileRequest, ModuleProxy, Request as ModuleRequest, RuleSet};
 use modvault_store::{layout, ByteStream, PutBody, PutMode};
 
 use route::Endpoint;
 
-pub use access::Access;
+pub use access::{Access, FailedAuth};
 pub use error::HttpError;
 pub use route::CACHED_ONLY_PREFIX;
 
@@ -41,6 +43,29 @@ pub struct AppState {
     pub access: Arc<Access>,
     /// Routing rules and GONOSUMDB patterns: consulted once per request.
     pub rules: Arc<RuleSet>,
+    pub edge: EdgeSettings,
+}
+
+/// Limits and policies of the HTTP edge itself.
+#[derive(Clone, Debug)]
+pub struct EdgeSettings {
+    pub metrics: MetricsAccess,
+    /// Longest silence while an upload's body arrives.
+    pub body_timeout: Duration,
+    pub max_upload_bytes: u64,
+    /// Longer request paths answer 414.
+    pub max_path_bytes: usize,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings {
+            metrics: MetricsAccess::Loopback,
+            body_timeout: Duration::from_secs(60),
+            max_upload_bytes: modvault_core::modzip::MAX_ZIP_FILE,
+            max_path_bytes: 4096,
+        }
+    }
 }
 
 /// The whole HTTP application.
@@ -61,23 +86,43 @@ async fn handle(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
-    match answer(&state, &method, &headers, request).await {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let (parts, body) = request.into_parts();
+    let mut body = Some(body);
+    let response = match answer(&state, &method, &headers, parts.uri.path(), peer, &mut body).await
+    {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    };
+    if let Some(body) = body {
+        if method == Method::PUT {
+            // Answer now, read the rest of the refused upload beside it.
+            let (timeout, limit) = (state.edge.body_timeout, state.edge.max_upload_bytes);
+            tokio::spawn(drain_refused_upload(body, headers, timeout, limit));
+        }
     }
+    response
 }
 
 async fn answer(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
-    request: Request,
+    path: &str,
+    peer: Option<SocketAddr>,
+    body: &mut Option<Body>,
 ) -> Result<Response, HttpError> {
     let publishing = method == Method::PUT;
     if method != Method::GET && method != Method::HEAD && !publishing {
         return Err(HttpError::method_not_allowed());
     }
-    let endpoint = route::parse(request.uri().path()).map_err(|route::NoRoute(reason)| {
+    if path.len() > state.edge.max_path_bytes {
+        return Err(HttpError::uri_too_long(state.edge.max_path_bytes));
+    }
+    let endpoint = route::parse(path).map_err(|route::NoRoute(reason)| {
         // An upload to a bad path is a bad request, not a missing file.
         if publishing {
             HttpError::bad_request(&reason)
@@ -85,7 +130,7 @@ async fn answer(
             HttpError::not_found(&reason)
         }
     })?;
-    let caller = state.access.caller(headers).await?;
+    let caller = state.access.caller(headers, peer).await?;
     match endpoint {
         Endpoint::Module {
             module,
@@ -96,26 +141,24 @@ async fn answer(
             state
                 .access
                 .check(caller.as_ref(), &route, &module.path, Scope::Publish)?;
-            let body: ByteStream = Box::pin(
-                request
-                    .into_body()
-                    .into_data_stream()
-                    .map_err(|e| std::io::Error::other(e.to_string())),
-            );
-            let published = state.proxy.publish(&module, &version, body).await?;
+            let upload = upload_stream(body.take().unwrap_or_default(), headers, &state.edge)?;
+            let published = state.proxy.publish(&module, &version, upload).await?;
             Ok(publish::answer(published, &module.path, &version))
         }
         _ if publishing => Err(HttpError::method_not_allowed()),
         Endpoint::Health => Ok(plain(StatusCode::OK, "ok\n")),
         Endpoint::Ready => Ok(ready(state).await),
-        Endpoint::Metrics => Ok((
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            state.proxy.metrics().render(),
-        )
-            .into_response()),
+        Endpoint::Metrics => {
+            check_metrics_access(state.edge.metrics, caller.as_ref(), peer)?;
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                state.proxy.metrics().render(),
+            )
+                .into_response())
+        }
         Endpoint::Sumdb(rest) => Ok(sumdb::serve(state, caller.as_ref(), &rest, method).await),
         Endpoint::Module {
             module,
@@ -143,6 +186,103 @@ async fn answer(
             };
             let answer = state.proxy.serve(&request).await?;
             respond::answer(&state.proxy, &request.file, answer, method, headers).await
+        }
+    }
+}
+
+fn check_metrics_access(
+    access: MetricsAccess,
+    caller: Option<&Principal>,
+    peer: Option<SocketAddr>,
+) -> Result<(), HttpError> {
+    let allowed = match access {
+        MetricsAccess::Public => true,
+        MetricsAccess::Loopback => {
+            caller.is_some() || peer.is_some_and(|peer| peer.ip().is_loopback())
+        }
+        MetricsAccess::Token => caller.is_some(),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(HttpError::unauthorized(
+            "/metrics needs a token from this address (auth.metrics)",
+        ))
+    }
+}
+
+/// An upload as a stream of at most `max_upload_bytes`, each piece within
+/// `body_timeout` of the last.
+fn upload_stream(
+    body: Body,
+    headers: &HeaderMap,
+    edge: &EdgeSettings,
+) -> Result<ByteStream, HttpError> {
+    let max = edge.max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(HttpError::of_kind(
+            modvault_error::ErrorKind::TooLarge,
+            &format!("the upload is larger than max_upload_bytes ({max})"),
+        ));
+    }
+    let timeout = edge.body_timeout;
+    let stream = body
+        .into_data_stream()
+        .map_err(|e| std::io::Error::other(e.to_string()));
+    let state = (Box::pin(stream), 0u64);
+    Ok(Box::pin(futures::stream::unfold(
+        state,
+        move |(mut stream, seen)| async move {
+            match tokio::time::timeout(timeout, stream.next()).await {
+                Err(_) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no upload data for body_timeout",
+                    )),
+                    (stream, u64::MAX),
+                )),
+                Ok(None) => None,
+                Ok(Some(Ok(_))) if seen == u64::MAX => None,
+                Ok(Some(Ok(chunk))) => {
+                    let seen = seen + chunk.len() as u64;
+                    if seen > max {
+                        let e = std::io::Error::other(format!(
+                            "the upload is larger than max_upload_bytes ({max})"
+                        ));
+                        Some((Err(e), (stream, u64::MAX)))
+                    } else {
+                        Some((Ok(chunk), (stream, seen)))
+                    }
+                }
+                Ok(Some(Err(e))) => Some((Err(e), (stream, u64::MAX))),
+            }
+        },
+    )))
+}
+
+/// A refused upload still arriving: read (and drop) it, up to the largest
+/// upload accepted, so that the connection (HTTP/1.1) or the stream
+/// (HTTP/2) is not reset while the client is still sending, which can make
+/// it lose the refusal. A client that waits for `100 Continue` has sent
+/// nothing, and is sent nothing more.
+async fn drain_refused_upload(body: Body, headers: HeaderMap, timeout: Duration, limit: u64) {
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects_continue {
+        return;
+    }
+    let mut stream = body.into_data_stream();
+    let mut drained = 0u64;
+    while drained <= limit {
+        match tokio::time::timeout(timeout, stream.next()).await {
+            Ok(Some(Ok(chunk))) => drained += chunk.len() as u64,
+            _ => break,
         }
     }
 }

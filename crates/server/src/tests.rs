@@ -30,6 +30,7 @@ fn app() -> App {
     let settings = ProxySettings {
         list_ttl: Duration::from_secs(60),
         not_found_ttl: Duration::from_secs(60),
+        failure_ttl: Duration::from_secs(5),
         spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 4,
     };
@@ -60,8 +61,10 @@ fn app() -> App {
             access: Arc::new(Access {
                 tokens,
                 policy: modvault_access::AccessPolicy::default(),
+                failures: FailedAuth::default(),
             }),
             rules: Arc::new(RuleSet::default()),
+            edge: EdgeSettings::default(),
         }),
     }
 }

@@ -135,7 +135,7 @@ impl Chain {
                             reason,
                         }
                     })?),
-                    url.to_string(),
+                    crate::http::redacted(url),
                 ),
                 EntrySource::File(path) => (
                     Arc::new(FileProxy::new(path.clone())),

@@ -37,30 +37,39 @@ impl FileProxy {
     async fn read_small(&self, path: &Path, limit: u64) -> FetchResult<Bytes> {
         let metadata = tokio::fs::metadata(path)
             .await
-            .map_err(|e| io_error(path, e))?;
+            .map_err(|e| self.io_error(path, e))?;
         if metadata.len() > limit {
             return Err(FetchError::Upstream(format!(
                 "{}: larger than {limit} bytes",
-                path.display()
+                self.shown(path)
             )));
         }
         tokio::fs::read(path)
             .await
             .map(Bytes::from)
-            .map_err(|e| io_error(path, e))
+            .map_err(|e| self.io_error(path, e))
     }
 
     async fn read_info(&self, path: &Path) -> FetchResult<RevInfo> {
         let raw = self.read_small(path, MAX_METADATA_BYTES as u64).await?;
-        RevInfo::parse(raw).map_err(|e| FetchError::Upstream(format!("{}: {e}", path.display())))
+        RevInfo::parse(raw).map_err(|e| FetchError::Upstream(format!("{}: {e}", self.shown(path))))
     }
-}
 
-fn io_error(path: &Path, error: std::io::Error) -> FetchError {
-    let message = format!("{}: {error}", path.display());
-    match error.kind() {
-        ErrorKind::NotFound | ErrorKind::NotADirectory => FetchError::NotFound(message),
-        _ => FetchError::Upstream(message),
+    /// What messages call a file: its path below the tree's root, never
+    /// the local path (messages reach clients; the chain logs the root).
+    fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    fn io_error(&self, path: &Path, error: std::io::Error) -> FetchError {
+        let message = format!("{}: {error}", self.shown(path));
+        match error.kind() {
+            ErrorKind::NotFound | ErrorKind::NotADirectory => FetchError::NotFound(message),
+            _ => FetchError::Upstream(message),
+        }
     }
 }
 
@@ -70,7 +79,7 @@ impl Fetcher for FileProxy {
         let path = self.module_dir(module)?.join("@v/list");
         let raw = self.read_small(&path, MAX_METADATA_BYTES as u64).await?;
         String::from_utf8(raw.to_vec())
-            .map_err(|_| FetchError::Upstream(format!("{}: not UTF-8", path.display())))
+            .map_err(|_| FetchError::Upstream(format!("{}: not UTF-8", self.shown(&path))))
     }
 
     async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
@@ -92,7 +101,7 @@ impl Fetcher for FileProxy {
         let path = self.version_file(module, version, "zip")?;
         let file = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| self.io_error(&path, e))?;
         let declared_len = file.metadata().await.ok().map(|m| m.len());
         Ok(ZipBody {
             from_vcs: false,

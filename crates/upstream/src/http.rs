@@ -55,7 +55,6 @@ impl HttpOptions {
 
 pub struct HttpProxy {
     base: Url,
-    label: String,
     client: Client,
     options: HttpOptions,
 }
@@ -70,7 +69,6 @@ impl HttpProxy {
         let trimmed = base.path().trim_end_matches('/').to_owned();
         base.set_path(&trimmed);
         HttpProxy {
-            label: redacted(&base),
             base,
             client,
             options: options.clone(),
@@ -89,6 +87,17 @@ impl HttpProxy {
             .map_err(|e| FetchError::Upstream(format!("cannot build upstream URL: {e}")))
     }
 
+    /// What messages call a request: the file below the base URL. Messages
+    /// reach clients, and the proxy's address (internal, perhaps with
+    /// credentials) is not theirs to know; the chain logs it with the error.
+    fn shown(&self, url: &Url) -> String {
+        url.path()
+            .strip_prefix(self.base.path())
+            .unwrap_or(url.path())
+            .trim_start_matches('/')
+            .to_owned()
+    }
+
     fn version_file(&self, module: &str, version: &str, ext: &str) -> FetchResult<Url> {
         let escaped = escape_version(version).map_err(|e| FetchError::NotFound(e.to_string()))?;
         self.url(module, &format!("@v/{}.{ext}", url_path_escape(&escaped)))
@@ -97,7 +106,7 @@ impl HttpProxy {
     /// Sends a GET, retrying connection errors, 429 and 5xx a bounded number
     /// of times, and turns any status but 200 into a [`FetchError`].
     async fn get(&self, url: Url, total_timeout: Option<Duration>) -> FetchResult<Response> {
-        let shown = redacted(&url);
+        let shown = self.shown(&url);
         let mut attempt = 0;
         loop {
             let mut request = self.client.get(url.clone());
@@ -115,12 +124,12 @@ impl HttpProxy {
                     }
                 }
                 Err(e) if e.is_connect() => {
-                    FetchError::Upstream(format!("{shown}: {}", error_chain(&e)))
+                    FetchError::Upstream(format!("{shown}: {}", error_chain(&e.without_url())))
                 }
                 Err(e) => {
                     return Err(FetchError::Upstream(format!(
                         "{shown}: {}",
-                        error_chain(&e)
+                        error_chain(&e.without_url())
                     )))
                 }
             };
@@ -135,7 +144,7 @@ impl HttpProxy {
     }
 
     async fn get_small(&self, url: Url, limit: usize) -> FetchResult<Bytes> {
-        let shown = redacted(&url);
+        let shown = self.shown(&url);
         let response = self.get(url, Some(self.options.request_timeout)).await?;
         read_limited(response, limit)
             .await
@@ -143,7 +152,7 @@ impl HttpProxy {
     }
 
     async fn get_info(&self, url: Url) -> FetchResult<RevInfo> {
-        let shown = redacted(&url);
+        let shown = self.shown(&url);
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
         RevInfo::parse(body)
             .map_err(|e| FetchError::Upstream(format!("{shown}: invalid response from proxy: {e}")))
@@ -155,9 +164,8 @@ impl Fetcher for HttpProxy {
     async fn list(&self, module: &str) -> FetchResult<String> {
         let url = self.url(module, "@v/list")?;
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
-        String::from_utf8(body.to_vec()).map_err(|_| {
-            FetchError::Upstream(format!("{}: list for {module} is not UTF-8", self.label))
-        })
+        String::from_utf8(body.to_vec())
+            .map_err(|_| FetchError::Upstream(format!("{module}/@v/list: not UTF-8")))
     }
 
     async fn latest(&self, module: &str) -> FetchResult<RevInfo> {
@@ -181,7 +189,7 @@ impl Fetcher for HttpProxy {
         let declared_len = response.content_length();
         let stream = response
             .bytes_stream()
-            .map_err(|e| std::io::Error::other(error_chain(&e)));
+            .map_err(|e| std::io::Error::other(error_chain(&e.without_url())));
         Ok(ZipBody {
             from_vcs: false,
             declared_len,
@@ -220,7 +228,7 @@ async fn read_limited(response: Response, limit: usize) -> Result<Bytes, String>
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| error_chain(&e))?;
+        let chunk = chunk.map_err(|e| error_chain(&e.without_url()))?;
         if body.len() + chunk.len() > limit {
             return Err(format!("response larger than {limit} bytes"));
         }
@@ -230,7 +238,7 @@ async fn read_limited(response: Response, limit: usize) -> Result<Bytes, String>
 }
 
 /// A URL safe to show: credentials removed.
-fn redacted(url: &Url) -> String {
+pub(crate) fn redacted(url: &Url) -> String {
     let mut url = url.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);

@@ -27,3 +27,21 @@ pub fn keygen(dir: &Path, file: &str, name: &str) -> (PathBuf, String) {
         String::from_utf8(output.stdout).unwrap().trim().to_owned(),
     )
 }
+
+/// `modvault token create` on `data_dir`, for every module: the token.
+pub fn create_token(data_dir: &Path, name: &str, scope: &str) -> String {
+    let output = run_ok(
+        Command::new(modvault_bin())
+            .args([
+                "token",
+                "create",
+                "--name",
+                name,
+                "--scope",
+                scope,
+                "--data-dir",
+            ])
+            .arg(data_dir),
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
