@@ -36,7 +36,7 @@ impl HttpTiles {
 
     async fn remote(&self, tile: &Tile) -> Result<Bytes, String> {
         let url = format!("{}/{}", self.url, tile.path());
-        let shown = modvault_error::redact_urls(&url);
+        let shown = tile.path();
         let response = self
             .client
             .get(&url)

@@ -128,23 +128,26 @@ impl SumdbVerifier {
             }
         }
         let url = format!("{}/lookup/{escaped}", self.url);
-        let response = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| self.unavailable(format!("{url}: {e}")))?;
+        // Messages reach clients: the database's name says which one; its
+        // address (internal, perhaps with credentials) stays in our config.
+        let shown = format!("lookup/{escaped}");
+        let response = self.client.get(&url).send().await.map_err(|e| {
+            self.unavailable(format!(
+                "{shown}: {}",
+                modvault_error::chain(&e.without_url())
+            ))
+        })?;
         let status = response.status();
         let body = crate::relay::read_limited(response)
             .await
-            .map_err(|e| self.unavailable(format!("{url}: {e}")))?;
+            .map_err(|e| self.unavailable(format!("{shown}: {e}")))?;
         if !status.is_success() {
             let detail = String::from_utf8_lossy(&body)
                 .lines()
                 .next()
                 .unwrap_or_default()
                 .to_owned();
-            return Err(self.unavailable(format!("{url}: {status} {detail}")));
+            return Err(self.unavailable(format!("{shown}: {status} {detail}")));
         }
 
         let tiles = self.tiles();

@@ -210,3 +210,65 @@ fn metrics_are_for_loopback_or_tokens() {
         .unwrap()
         .contains("modvault_zips_stored_total"));
 }
+
+#[test]
+fn credentials_and_internal_addresses_stay_out_of_logs_and_answers() {
+    let dir = TempDir::new().unwrap();
+    let (_, vkey) = common::keygen(dir.path(), "db.key", "sum.secret.example");
+    let dead = modvault_testkit::closed_port();
+    let tree = dir.path().join("tree");
+    let versions = tree.join("example.com/m/@v");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(versions.join("v1.0.0.info"), r#"{"Version":"v1.0.0"}"#).unwrap();
+    std::fs::write(versions.join("v1.0.0.mod"), "module example.com/m\n").unwrap();
+    // A dead proxy with credentials, then a file tree `|` after it, and a
+    // checksum database behind credentials, also dead.
+    let upstream = format!(
+        "http://alice:SECRET-A@127.0.0.1:{dead}|{}",
+        modvault_testkit::file_url(&tree)
+    );
+    let sumdb = format!("{vkey} http://bob:SECRET-B@127.0.0.1:{dead}");
+    let modvault = Modvault::start(
+        &modvault_bin(),
+        &upstream,
+        &["--sumdb-upstream", &sumdb, "--upstream-retries", "0"],
+    );
+    let mut bodies = Vec::new();
+    for path in [
+        "/example.com/m/@v/list",
+        "/example.com/m/@v/v1.0.0.mod",
+        "/example.com/m/@v/v2.0.0.zip",
+        "/sumdb/sum.secret.example/lookup/example.com/m@v1.0.0",
+        "/sumdb/sum.secret.example/latest",
+    ] {
+        let response = modvault.get(path);
+        bodies.push(format!(
+            "{path}: {} {}",
+            response.status(),
+            response.text().unwrap()
+        ));
+    }
+    let everything = format!("{}\n{}", bodies.join("\n"), modvault.log().join("\n"));
+    for secret in ["SECRET-A", "SECRET-B", "alice", "bob"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
+    }
+    for body in &bodies {
+        assert!(
+            !body.contains(&format!(":{dead}")),
+            "an upstream address reached a client: {body}"
+        );
+        assert!(
+            !body.contains(tree.to_str().unwrap()),
+            "a local path reached a client: {body}"
+        );
+    }
+    assert!(bodies[1].contains("checksum database sum.secret.example unavailable"), "{}", bodies[1]);
+    // The log keeps the address, for the operator.
+    assert!(modvault
+        .log()
+        .iter()
+        .any(|line| line.contains(&format!("127.0.0.1:{dead}"))));
+}
