@@ -1,5 +1,7 @@
 //! `modvault`: a Go module proxy and private module registry.
 
+mod tls_client;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -242,7 +244,10 @@ async fn publish(
     let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(
         tokio::fs::File::from_std(zip),
     ));
-    let mut request = reqwest::Client::new()
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls_client::client_config()?)
+        .build()?;
+    let mut request = client
         .put(&url)
         .header(reqwest::header::CONTENT_LENGTH, length)
         .body(body);

@@ -265,7 +265,11 @@ fn credentials_and_internal_addresses_stay_out_of_logs_and_answers() {
             "a local path reached a client: {body}"
         );
     }
-    assert!(bodies[1].contains("checksum database sum.secret.example unavailable"), "{}", bodies[1]);
+    assert!(
+        bodies[1].contains("checksum database sum.secret.example unavailable"),
+        "{}",
+        bodies[1]
+    );
     // The log keeps the address, for the operator.
     assert!(modvault
         .log()

@@ -130,3 +130,96 @@ fn https_with_a_test_ca_and_certificate_reload_on_sighup() {
         .unwrap()
         .success());
 }
+
+/// A self-signed certificate as `openssl req -x509` makes it (marked as a
+/// CA), trusted through SSL_CERT_FILE: the go command accepts it, and so
+/// must `modvault publish`.
+#[test]
+fn publish_trusts_a_self_signed_certificate_as_the_go_command_does() {
+    let go = Go::new();
+    let dir = TempDir::new().unwrap();
+    let (cert, key) = (dir.path().join("self.crt"), dir.path().join("self.key"));
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .args([
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ]),
+    );
+    let data_dir = dir.path().join("data");
+    let token = common::create_token(&data_dir, "publisher", "publish");
+    let modvault = Modvault::start_in(
+        &modvault_bin(),
+        &data_dir,
+        "off",
+        &[
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let module = dir.path().join("selfsigned");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("go.mod"),
+        "module example.com/selfsigned\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(module.join("s.go"), "package selfsigned\n").unwrap();
+    let publish = |trust: Option<&Path>| {
+        let mut command = Command::new(modvault_bin());
+        command
+            .args(["publish", "--server", &modvault.url, "--token", &token])
+            .arg(&module)
+            .arg("v1.0.0");
+        command
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(trust) = trust {
+            command.env("SSL_CERT_FILE", trust);
+        }
+        command.output().unwrap()
+    };
+    let untrusted = publish(None);
+    assert!(
+        !untrusted.status.success(),
+        "a certificate nobody trusts is refused"
+    );
+    let trusted = publish(Some(&cert));
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    // The go command, trusting the same file, agrees.
+    let output = go
+        .command(&modvault.url, &go.mod_cache("selfsigned"))
+        .env("SSL_CERT_FILE", &cert)
+        .args(["mod", "download", "-json", "example.com/selfsigned@v1.0.0"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
