@@ -429,6 +429,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         failure_ttl: config.upstream_failure_ttl,
         spool_dir: data.spool(),
         max_concurrent_fetches: config.max_concurrent_fetches,
+        max_concurrent_zip_fetches: config.max_concurrent_zip_fetches,
+        // A request waits for a fetch slot no longer than for the fetch.
+        fetch_slot_wait: config.upstream_timeout,
+        zip_min_rate: config.upstream_min_rate,
+        rate_window: std::time::Duration::from_secs(30),
     };
     let state = ProxyState {
         leases: shared.leases.clone(),

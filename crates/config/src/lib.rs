@@ -70,7 +70,21 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "upstream_timeout", default: "60s", help: "Whole-request timeout for upstream list/.info/.mod/@latest" },
     Setting { key: "upstream_idle_timeout", default: "60s", help: "Longest silence while reading an upstream body (zips included)" },
     Setting { key: "upstream_retries", default: "2", help: "Retries after an upstream connection error, 429 or 5xx" },
-    Setting { key: "max_concurrent_fetches", default: "64", help: "Upper bound on concurrent upstream fetches" },
+    Setting {
+        key: "max_concurrent_fetches",
+        default: "64",
+        help: "Upper bound on concurrent upstream fetches of list, .info, .mod and @latest",
+    },
+    Setting {
+        key: "max_concurrent_zip_fetches",
+        default: "32",
+        help: "Upper bound on concurrent zip fetches (a pool of its own, so slow zips cannot hold up small fetches)",
+    },
+    Setting {
+        key: "upstream_min_rate",
+        default: "1KiB",
+        help: "Bytes per second a zip must at least arrive at, averaged over 30s; slower ones are abandoned (0: no minimum)",
+    },
     Setting { key: "max_connections", default: "1024", help: "Open client connections at most; past it new ones are refused at once (503)" },
     Setting {
         key: "header_timeout",
@@ -137,6 +151,9 @@ pub struct Config {
     pub upstream_idle_timeout: Duration,
     pub upstream_retries: u32,
     pub max_concurrent_fetches: usize,
+    pub max_concurrent_zip_fetches: usize,
+    /// Bytes per second; 0: no minimum.
+    pub upstream_min_rate: u64,
     pub shutdown_timeout: Duration,
     pub max_connections: usize,
     pub header_timeout: Duration,
@@ -350,6 +367,13 @@ impl Config {
                     .filter(|n| *n >= 1)
                     .ok_or_else(|| "expected a whole number of at least 1".to_owned())
             })?,
+            max_concurrent_zip_fetches: layered.parse("max_concurrent_zip_fetches", |v| {
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| "expected a whole number of at least 1".to_owned())
+            })?,
+            upstream_min_rate: layered.parse("upstream_min_rate", parse_size)?,
             shutdown_timeout: layered.parse("shutdown_timeout", parse_duration)?,
             max_connections: layered.parse("max_connections", |v| {
                 v.parse::<usize>()

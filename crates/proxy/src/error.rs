@@ -46,6 +46,12 @@ pub enum ProxyError {
         #[source]
         source: Arc<std::io::Error>,
     },
+    /// No fetch slot came free in time: retryable, like a failed source.
+    #[error("{0}")]
+    Busy(String),
+    /// Every request waiting on a fetch went away; it was stopped.
+    #[error("the fetch was stopped: nobody waits for it any more")]
+    Abandoned,
     #[error("range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
 }
@@ -65,7 +71,9 @@ impl HasKind for ProxyError {
             ProxyError::NotFound(_) => ErrorKind::NotFound,
             ProxyError::Denied(_) => ErrorKind::Forbidden,
             ProxyError::Fetch(e) => e.kind(),
-            ProxyError::BadUpstream(_) => ErrorKind::Unavailable,
+            ProxyError::BadUpstream(_) | ProxyError::Busy(_) | ProxyError::Abandoned => {
+                ErrorKind::Unavailable
+            }
             ProxyError::Verify(e) => e.kind(),
             ProxyError::Store(e) => e.kind(),
             ProxyError::State(e) => e.kind(),

@@ -129,7 +129,7 @@ impl ModuleProxy {
             .inner
             .metadata_flights
             .run(info_key.clone(), async move {
-                let _permit = this.inner.fetch_permits.acquire().await;
+                let _permit = this.inner.fetch_permits.enter().await?;
                 let fetched = source
                     .info(v.path(), &v.version)
                     .await
@@ -158,7 +158,7 @@ impl ModuleProxy {
                 self.inner
                     .metadata_flights
                     .run(mod_key.clone(), async move {
-                        let _permit = this.inner.fetch_permits.acquire().await;
+                        let _permit = this.inner.fetch_permits.enter().await?;
                         let go_mod = source.go_mod(v.path(), &v.version).await?;
                         let hash = hash_go_mod(&go_mod);
                         this.inner

@@ -25,6 +25,7 @@ mod local;
 mod metrics;
 mod mutable;
 mod negative;
+mod pool;
 mod publish;
 mod request;
 mod sources;
@@ -36,7 +37,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::Semaphore;
 
 use modvault_checksum::OwnSumdb;
 use modvault_core::path::{check, is_canonical_version};
@@ -45,6 +45,7 @@ use modvault_store::Store;
 
 use flight::Flights;
 use negative::NegativeCache;
+use pool::FetchPool;
 use zipflight::ZipFlights;
 
 pub use error::{ProxyError, ProxyResult};
@@ -67,8 +68,35 @@ pub struct ProxySettings {
     pub failure_ttl: Duration,
     /// Local directory for zips on their way into the store.
     pub spool_dir: PathBuf,
-    /// Upper bound on concurrent upstream fetches.
+    /// Upper bound on concurrent upstream fetches of `list`, `.info`,
+    /// `.mod` and `@latest`.
     pub max_concurrent_fetches: usize,
+    /// Upper bound on concurrent zip fetches (a pool of its own: slow zips
+    /// must not hold up small fetches).
+    pub max_concurrent_zip_fetches: usize,
+    /// Longest wait for a fetch slot before the request fails.
+    pub fetch_slot_wait: Duration,
+    /// A zip arriving slower than this (bytes per second, averaged over
+    /// `rate_window`) is abandoned; 0: no minimum.
+    pub zip_min_rate: u64,
+    pub rate_window: Duration,
+}
+
+impl ProxySettings {
+    /// The defaults of the server's settings, spooling in `spool_dir`.
+    pub fn new(spool_dir: PathBuf) -> ProxySettings {
+        ProxySettings {
+            list_ttl: Duration::from_secs(60),
+            not_found_ttl: Duration::from_secs(60),
+            failure_ttl: Duration::from_secs(5),
+            spool_dir,
+            max_concurrent_fetches: 64,
+            max_concurrent_zip_fetches: 32,
+            fetch_slot_wait: Duration::from_secs(60),
+            zip_min_rate: 1024,
+            rate_window: Duration::from_secs(30),
+        }
+    }
 }
 
 /// What the proxy shares with other processes: who fetches what, and the
@@ -92,7 +120,7 @@ struct Inner {
     failures: NegativeCache,
     metadata_flights: Flights<ProxyResult<Bytes>>,
     zip_flights: ZipFlights,
-    fetch_permits: Arc<Semaphore>,
+    fetch_permits: FetchPool,
     integrity: Integrity,
     metrics: Arc<Metrics>,
 }
@@ -106,11 +134,24 @@ impl ModuleProxy {
         state: ProxyState,
     ) -> std::io::Result<ModuleProxy> {
         zipflight::prepare_spool_dir(&settings.spool_dir)?;
-        let fetch_permits = Arc::new(Semaphore::new(settings.max_concurrent_fetches.max(1)));
+        let fetch_permits = FetchPool::new(
+            settings.max_concurrent_fetches,
+            settings.fetch_slot_wait,
+            "metadata fetch",
+        );
+        let zip_permits = FetchPool::new(
+            settings.max_concurrent_zip_fetches,
+            settings.fetch_slot_wait,
+            "zip fetch",
+        );
+        let rate = zipflight::MinRate {
+            bytes_per_second: settings.zip_min_rate,
+            window: settings.rate_window,
+        };
         Ok(ModuleProxy {
             inner: Arc::new(Inner {
                 failures: NegativeCache::new(settings.not_found_ttl, settings.failure_ttl),
-                zip_flights: ZipFlights::new(settings.spool_dir.clone(), fetch_permits.clone()),
+                zip_flights: ZipFlights::new(settings.spool_dir.clone(), zip_permits, rate),
                 store,
                 sources,
                 settings,

@@ -141,8 +141,10 @@ impl ModuleProxy {
             .inner
             .metadata_flights
             .run(flight_key.clone(), async move {
-                let _permit = this.inner.fetch_permits.acquire().await;
-                let bytes = fetch.await;
+                let bytes = match this.inner.fetch_permits.enter().await {
+                    Ok(_permit) => fetch.await,
+                    Err(e) => Err(e),
+                };
                 match &bytes {
                     Ok(bytes) => {
                         this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite)

@@ -43,6 +43,10 @@ impl NegativeCache {
     /// anything else (our own storage, a security error) is not an answer
     /// about the module and is not remembered.
     pub fn insert(&self, key: &str, error: &ProxyError) {
+        if matches!(error, ProxyError::Busy(_) | ProxyError::Abandoned) {
+            // About us, not the source: the next request may well succeed.
+            return;
+        }
         let ttl = match error.kind() {
             ErrorKind::NotFound => self.not_found_ttl,
             ErrorKind::Unavailable => self.failure_ttl,

@@ -131,6 +131,24 @@ fn module_zip(prefix: &str, files: &[(&str, &[u8])]) -> Bytes {
     Bytes::from(out.into_inner())
 }
 
+/// A zip of about 20 KB that does not compress: 20 pieces from the fake
+/// upstream.
+fn noisy_zip(version: &str) -> Bytes {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let noise: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    module_zip(
+        &format!("example.com/m@{version}/"),
+        &[("go.mod", b"module example.com/m\n"), ("noise.bin", &noise)],
+    )
+}
+
 fn good_zip(version: &str) -> Bytes {
     let big = vec![b'x'; 20_000];
     module_zip(
@@ -148,16 +166,18 @@ struct Setup {
 }
 
 fn setup(upstream: FakeUpstream, list_ttl: Duration) -> Setup {
+    setup_with(upstream, |settings| ProxySettings {
+        list_ttl,
+        max_concurrent_fetches: 8,
+        ..settings
+    })
+}
+
+fn setup_with(upstream: FakeUpstream, tune: impl FnOnce(ProxySettings) -> ProxySettings) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(FsStore::open(dir.path().join("data")).unwrap());
     let upstream = Arc::new(upstream);
-    let settings = ProxySettings {
-        list_ttl,
-        not_found_ttl: Duration::from_secs(60),
-        failure_ttl: Duration::from_secs(5),
-        spool_dir: dir.path().join("spool"),
-        max_concurrent_fetches: 8,
-    };
+    let settings = tune(ProxySettings::new(dir.path().join("spool")));
     let state = test_state(dir.path());
     let proxy = ModuleProxy::new(
         store,
@@ -619,10 +639,8 @@ async fn an_empty_catalog_is_filled_from_the_store() {
     };
     let settings = ProxySettings {
         list_ttl: Duration::from_secs(60),
-        not_found_ttl: Duration::from_secs(60),
-        failure_ttl: Duration::from_secs(5),
-        spool_dir: s.dir.path().join("spool2"),
         max_concurrent_fetches: 1,
+        ..ProxySettings::new(s.dir.path().join("spool2"))
     };
     let proxy = ModuleProxy::new(
         s.proxy.store().clone(),
@@ -867,4 +885,140 @@ async fn a_failing_upstream_is_asked_once_per_failure_ttl() {
         1,
         "retries within upstream_failure_ttl are answered from memory"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_zips_neither_starve_small_fetches_nor_queue_for_ever() {
+    let upstream = FakeUpstream {
+        zip_delay: Some(Duration::from_millis(100)),
+        ..Default::default()
+    };
+    for v in ["v1.0.0", "v1.0.1", "v1.0.2", "v1.0.3"] {
+        upstream.add_version(v, noisy_zip(v));
+    }
+    let s = setup_with(upstream, |settings| ProxySettings {
+        max_concurrent_zip_fetches: 2,
+        max_concurrent_fetches: 2,
+        fetch_slot_wait: Duration::from_millis(300),
+        zip_min_rate: 0,
+        ..settings
+    });
+    // Two slow zips take every zip slot...
+    let mut slow = Vec::new();
+    for v in ["v1.0.0", "v1.0.1"] {
+        let (proxy, module) = (s.proxy.clone(), s.module.clone());
+        slow.push(tokio::spawn(async move {
+            let answer = proxy
+                .serve(&request(
+                    &module,
+                    &FileRequest::Zip(v.into()),
+                    FetchPolicy::FetchOnMiss,
+                ))
+                .await;
+            body_bytes(&proxy, answer.unwrap()).await.unwrap()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ... yet a metadata miss is answered while they still arrive,
+    let info = request(
+        &s.module,
+        &FileRequest::Info("v1.0.3".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    s.proxy.serve(&info).await.unwrap();
+    assert!(
+        slow.iter().all(|task| !task.is_finished()),
+        "the zips were still arriving"
+    );
+    // and a third zip is refused after fetch_slot_wait instead of waiting
+    // for them.
+    let third = request(
+        &s.module,
+        &FileRequest::Zip("v1.0.2".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    let err = match s.proxy.serve(&third).await {
+        Err(e) => e,
+        Ok(answer) => body_bytes(&s.proxy, answer)
+            .await
+            .map(|_| ())
+            .map_err(|e| ProxyError::BadUpstream(e.to_string()))
+            .unwrap_err(),
+    };
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().contains("busy"), "{err}");
+    for task in slow {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_zip_dripping_under_the_minimum_rate_is_abandoned() {
+    let upstream = FakeUpstream {
+        zip_delay: Some(Duration::from_millis(50)),
+        ..Default::default()
+    };
+    upstream.add_version("v1.0.0", noisy_zip("v1.0.0"));
+    // 1000-byte pieces every 50 ms: 20 KB/s, under the 100 KB/s asked.
+    let s = setup_with(upstream, |settings| ProxySettings {
+        zip_min_rate: 100_000,
+        rate_window: Duration::from_millis(200),
+        ..settings
+    });
+    let zip = request(
+        &s.module,
+        &FileRequest::Zip("v1.0.0".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    let err = body_bytes(&s.proxy, s.proxy.serve(&zip).await.unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("under upstream_min_rate"), "{err}");
+    assert!(s
+        .proxy
+        .store()
+        .head("example.com/m/@v/v1.0.0.zip")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_fetch_nobody_waits_for_any_more_is_stopped() {
+    let upstream = FakeUpstream {
+        zip_delay: Some(Duration::from_millis(20)),
+        ..Default::default()
+    };
+    upstream.add_version("v1.0.0", noisy_zip("v1.0.0"));
+    let s = setup_with(upstream, |settings| ProxySettings {
+        zip_min_rate: 0,
+        ..settings
+    });
+    let zip = request(
+        &s.module,
+        &FileRequest::Zip("v1.0.0".into()),
+        FetchPolicy::FetchOnMiss,
+    );
+    let Body::Streaming(mut stream) = s.proxy.serve(&zip).await.unwrap().body else {
+        panic!("a miss streams")
+    };
+    stream.next().await.unwrap().unwrap();
+    drop(stream); // the client went away
+                  // Long enough for the whole zip (about 21 pieces of 20 ms) to arrive.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        s.proxy
+            .store()
+            .head("example.com/m/@v/v1.0.0.zip")
+            .await
+            .unwrap()
+            .is_none(),
+        "the fetch went on"
+    );
+    // The next request fetches again, and completes.
+    let again = body_bytes(&s.proxy, s.proxy.serve(&zip).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again, noisy_zip("v1.0.0"));
+    assert_eq!(s.upstream.calls("zip"), 2);
 }

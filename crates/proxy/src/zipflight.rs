@@ -9,13 +9,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures::future::{BoxFuture, Shared};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use modvault_checksum::HashKind;
 use modvault_core::modzip::MAX_ZIP_FILE;
@@ -26,6 +26,7 @@ use modvault_store::{ByteStream, PutBody, PutMode, PutOutcome, Store};
 use modvault_upstream::Fetcher;
 
 use crate::integrity::SpoolFile;
+use crate::pool::{FetchPool, WaiterGuard, Waiters};
 use crate::verify::verify_zip_file;
 use crate::{Integrity, Metrics, ModVersion, ProxyError, ProxyResult};
 
@@ -79,11 +80,21 @@ enum ZipState {
 struct Flight {
     spool: Arc<File>,
     state: watch::Receiver<ZipState>,
+    waiters: Waiters,
+}
+
+/// The slowest a zip may arrive, measured over a window.
+#[derive(Clone, Copy, Debug)]
+pub struct MinRate {
+    /// 0: no minimum.
+    pub bytes_per_second: u64,
+    pub window: Duration,
 }
 
 pub struct ZipFlights {
     spool_dir: PathBuf,
-    permits: Arc<Semaphore>,
+    permits: FetchPool,
+    rate: MinRate,
     in_flight: Arc<Mutex<HashMap<String, Arc<Flight>>>>,
 }
 
@@ -99,10 +110,11 @@ pub fn prepare_spool_dir(dir: &Path) -> io::Result<()> {
 }
 
 impl ZipFlights {
-    pub fn new(spool_dir: PathBuf, permits: Arc<Semaphore>) -> Self {
+    pub(crate) fn new(spool_dir: PathBuf, permits: FetchPool, rate: MinRate) -> Self {
         ZipFlights {
             spool_dir,
             permits,
+            rate,
             in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -111,7 +123,7 @@ impl ZipFlights {
     /// how to read it once upstream has answered. An upstream failure before
     /// the first byte is returned as an error, so it can become a status code.
     pub async fn join(&self, job: ZipJob) -> ProxyResult<Joined> {
-        let flight = self.flight(job)?;
+        let (flight, waiting) = self.flight(job)?;
         let mut state = flight.state.clone();
         loop {
             match &*state.borrow_and_update() {
@@ -124,13 +136,17 @@ impl ZipFlights {
                 return Err(ended_without_result());
             }
         }
-        Ok(Joined::Streaming(spool_reader(flight.spool.clone(), state)))
+        Ok(Joined::Streaming(spool_reader(
+            flight.spool.clone(),
+            state,
+            waiting,
+        )))
     }
 
     /// Joins (or starts) the fetch of the job's zip and waits until it is
     /// committed or refused, without reading it.
     pub async fn wait_committed(&self, job: ZipJob) -> ProxyResult<()> {
-        let flight = self.flight(job)?;
+        let (flight, _waiting) = self.flight(job)?;
         let mut state = flight.state.clone();
         loop {
             match &*state.borrow_and_update() {
@@ -144,20 +160,22 @@ impl ZipFlights {
         }
     }
 
-    fn flight(&self, job: ZipJob) -> ProxyResult<Arc<Flight>> {
-        let flight = {
-            let mut in_flight = self.in_flight.lock().expect("zip flight map poisoned");
-            let key = job.version.zip_key();
-            match in_flight.get(&key) {
-                Some(flight) => flight.clone(),
-                None => {
-                    let flight = Arc::new(self.start(job)?);
-                    in_flight.insert(key, flight.clone());
-                    flight
-                }
+    /// The flight of the job's zip (started if there is none), with this
+    /// caller counted as waiting on it; counted under the map's lock, so a
+    /// new flight never looks abandoned before its first waiter is in.
+    fn flight(&self, job: ZipJob) -> ProxyResult<(Arc<Flight>, WaiterGuard)> {
+        let mut in_flight = self.in_flight.lock().expect("zip flight map poisoned");
+        let key = job.version.zip_key();
+        let flight = match in_flight.get(&key) {
+            Some(flight) => flight.clone(),
+            None => {
+                let flight = Arc::new(self.start(job)?);
+                in_flight.insert(key, flight.clone());
+                flight
             }
         };
-        Ok(flight)
+        let waiting = flight.waiters.join();
+        Ok((flight, waiting))
     }
 
     fn start(&self, job: ZipJob) -> ProxyResult<Flight> {
@@ -177,7 +195,8 @@ impl ZipFlights {
             .try_clone()
             .map_err(|e| ProxyError::spool("spool file", e))?;
         let (tx, rx) = watch::channel(ZipState::Opening);
-        let permits = self.permits.clone();
+        let waiters = Waiters::default();
+        let (permits, rate, watched) = (self.permits.clone(), self.rate, waiters.clone());
         let registry = self.in_flight.clone();
         tokio::spawn(async move {
             let key = job.version.zip_key();
@@ -187,6 +206,8 @@ impl ZipFlights {
                 tokio::fs::File::from_std(writer),
                 &tx,
                 permits,
+                rate,
+                &watched,
             )
             .await;
             drop(spool_file);
@@ -219,6 +240,7 @@ impl ZipFlights {
         Ok(Flight {
             spool: Arc::new(spool),
             state: rx,
+            waiters,
         })
     }
 }
@@ -274,12 +296,11 @@ async fn fetch_verify_commit(
     path: &Path,
     mut writer: tokio::fs::File,
     state: &watch::Sender<ZipState>,
-    permits: Arc<Semaphore>,
+    permits: FetchPool,
+    rate: MinRate,
+    waiters: &Waiters,
 ) -> ProxyResult<Fetched> {
-    let _permit = permits
-        .acquire_owned()
-        .await
-        .map_err(|e| ProxyError::spool("fetch permit", io::Error::other(e)))?;
+    let _permit = permits.enter().await?;
     let key = job.version.zip_key();
     // Other processes sharing the store wait here while one fetches.
     let _lease = job.leases.acquire(&key).await?;
@@ -294,6 +315,7 @@ async fn fetch_verify_commit(
     let spool_error = |e: io::Error| ProxyError::spool(format!("{what}: writing spool file"), e);
     state.send_replace(ZipState::Writing { written: 0 });
     let mut written = 0u64;
+    let (mut window_start, mut window_bytes) = (Instant::now(), 0u64);
     while let Some(chunk) = body.stream.next().await {
         let chunk = chunk.map_err(|e| {
             ProxyError::BadUpstream(format!("{what}: reading zip from upstream: {e}"))
@@ -307,6 +329,26 @@ async fn fetch_verify_commit(
         writer.write_all(&chunk).await.map_err(spool_error)?;
         writer.flush().await.map_err(spool_error)?;
         state.send_replace(ZipState::Writing { written });
+        // Nobody to serve: stop, unless it is nearly done (then finishing
+        // is cheaper than fetching again later).
+        let nearly_done = body
+            .declared_len
+            .is_some_and(|len| written.saturating_mul(10) >= len.saturating_mul(9));
+        if waiters.none() && !nearly_done {
+            return Err(ProxyError::Abandoned);
+        }
+        window_bytes += chunk.len() as u64;
+        let elapsed = window_start.elapsed();
+        if rate.bytes_per_second > 0 && elapsed >= rate.window {
+            if (window_bytes as f64) < rate.bytes_per_second as f64 * elapsed.as_secs_f64() {
+                return Err(ProxyError::BadUpstream(format!(
+                    "{what}: the zip arrives at {:.0} bytes/s, under upstream_min_rate ({} bytes/s)",
+                    window_bytes as f64 / elapsed.as_secs_f64(),
+                    rate.bytes_per_second
+                )));
+            }
+            (window_start, window_bytes) = (Instant::now(), 0);
+        }
     }
     writer.sync_all().await.map_err(spool_error)?;
     let (check_path, target) = (path.to_owned(), job.version.target());
@@ -344,18 +386,25 @@ async fn fetch_verify_commit(
 
 /// A client's view of a spooled zip: every byte as soon as it is written,
 /// the end only once the zip is committed, and an error if it fails.
-fn spool_reader(spool: Arc<File>, state: watch::Receiver<ZipState>) -> ByteStream {
+fn spool_reader(
+    spool: Arc<File>,
+    state: watch::Receiver<ZipState>,
+    waiting: WaiterGuard,
+) -> ByteStream {
     struct Cursor {
         spool: Arc<File>,
         state: watch::Receiver<ZipState>,
         position: u64,
         finished: bool,
+        /// Counts this reader as waiting until the stream is dropped.
+        _waiting: WaiterGuard,
     }
     let cursor = Cursor {
         spool,
         state,
         position: 0,
         finished: false,
+        _waiting: waiting,
     };
     Box::pin(futures::stream::unfold(cursor, |mut cursor| async move {
         if cursor.finished {

@@ -29,10 +29,8 @@ fn app() -> App {
     let store = Arc::new(FsStore::open(dir.path().join("data")).unwrap());
     let settings = ProxySettings {
         list_ttl: Duration::from_secs(60),
-        not_found_ttl: Duration::from_secs(60),
-        failure_ttl: Duration::from_secs(5),
-        spool_dir: dir.path().join("spool"),
         max_concurrent_fetches: 4,
+        ..ProxySettings::new(dir.path().join("spool"))
     };
     let fetcher = Arc::new(FileProxy::new(dir.path().join("upstream")));
     let shared = modvault_state::SharedState::embedded(&modvault_state::embedded::EmbeddedPaths {
