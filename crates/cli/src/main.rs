@@ -11,7 +11,7 @@ use clap::{Arg, ArgMatches, Command};
 use modvault_access::{AccessPolicy, Scope, TokenStore};
 use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
 use modvault_config::{Config, LogFormat, Sources, TlsFiles, SETTINGS};
-use modvault_git::{GitSource, GitSourceOptions, GoImport};
+use modvault_git::{GitCredential, GitSource, GitSourceOptions, GoImport};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings};
 use modvault_proxy::{RoutedFetcher, RuleSet};
 use modvault_server::Access;
@@ -590,7 +590,19 @@ fn git_source(config: &Config, http: &HttpOptions) -> anyhow::Result<Arc<dyn Fet
             subdir: g.subdir.clone(),
         })
         .collect();
+    options.credentials = config
+        .git_credentials
+        .iter()
+        .map(|c| GitCredential {
+            url_prefix: c.url_prefix.clone(),
+            username: c.username.clone(),
+            secret_file: c.secret_file.clone(),
+        })
+        .collect();
     options.refs_ttl = config.list_ttl;
+    // A repository that failed (authentication, host key, timeout) is
+    // remembered like any not-found.
+    options.failure_ttl = config.not_found_ttl;
     options.command_timeout = config.vcs_timeout;
     options.max_concurrent_commands = config.max_concurrent_vcs;
     options.http = http.clone();
