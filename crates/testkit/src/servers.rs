@@ -121,6 +121,17 @@ impl GitHttpsServer {
                 .trim(),
         )
         .join("git-http-backend");
+        let goget = d.join("go-get.cgi");
+        std::fs::write(
+            &goget,
+            "#!/bin/sh\nprintf 'Content-Type: text/html\\r\\n\\r\\n'\n\
+             printf '<!DOCTYPE html><html><head><meta name=\"go-import\" content=\"%s git https://%s\"></head><body></body></html>\\n' \"$GO_IMPORT_ROOT\" \"$GO_IMPORT_ROOT\"\n",
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&goget, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let error_log = d.join("error.log");
         for _attempt in 0..5 {
             let port = closed_port();
@@ -136,6 +147,7 @@ impl GitHttpsServer {
                     access_log: &access_log,
                     socket: &socket,
                     backend: &backend,
+                    goget: &goget,
                     repos,
                 }),
             )
@@ -216,6 +228,7 @@ struct NginxConf<'a> {
     access_log: &'a Path,
     socket: &'a Path,
     backend: &'a Path,
+    goget: &'a Path,
     repos: &'a Path,
 }
 
@@ -244,11 +257,15 @@ http {{
     auth_basic_user_file {htpasswd};
     default_type text/html;
     location ~ "^/(?<owner>[^/]+)/(?<project>[^/.?]+)" {{
+      # go-get pages come from a CGI script too: a `return` here would
+      # answer before auth_basic runs.
+      set $script {backend};
       if ($args ~ "(^|&)go-get=1(&|$)") {{
-        return 200 '<!DOCTYPE html><html><head><meta name="go-import" content="$host/$owner/$project git https://$host/$owner/$project"></head><body></body></html>\n';
+        set $script {goget};
       }}
       fastcgi_pass unix:{socket};
-      fastcgi_param SCRIPT_FILENAME {backend};
+      fastcgi_param SCRIPT_FILENAME $script;
+      fastcgi_param GO_IMPORT_ROOT $host/$owner/$project;
       fastcgi_param GIT_PROJECT_ROOT {repos};
       fastcgi_param GIT_HTTP_EXPORT_ALL "";
       fastcgi_param PATH_INFO $uri;
@@ -270,6 +287,7 @@ http {{
         htpasswd = c.htpasswd.display(),
         socket = c.socket.display(),
         backend = c.backend.display(),
+        goget = c.goget.display(),
         repos = c.repos.display(),
     )
 }
