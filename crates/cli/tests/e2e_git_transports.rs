@@ -47,7 +47,13 @@ fn build_repo(path: PathBuf, go: &Go, module: &str) {
 /// What a go client learns about `module`: the version list, `@latest`, a
 /// branch query, and for v1.0.0 and the pseudo-version of main: Version,
 /// Time, Sum and GoModSum.
-fn observe(go: &Go, goproxy: &str, name: &str, env: &[(&str, String)], module: &str) -> Vec<String> {
+fn observe(
+    go: &Go,
+    goproxy: &str,
+    name: &str,
+    env: &[(&str, String)],
+    module: &str,
+) -> Vec<String> {
     let cache = go.mod_cache(name);
     let json = |args: &[&str]| -> Value {
         let mut command = go.command(goproxy, &cache);
@@ -204,7 +210,13 @@ repo = "{scp_repo}"
         ("GONOSUMDB", "git.corp.example,github.com/team".to_owned()),
     ];
     for module in [HTTPS_MODULE, SSH_MODULE] {
-        let direct = observe(&go, "direct", &format!("direct-{module}"), &direct_env, module);
+        let direct = observe(
+            &go,
+            "direct",
+            &format!("direct-{module}"),
+            &direct_env,
+            module,
+        );
         let through = observe(
             &go,
             &modvault.url,
@@ -214,7 +226,10 @@ repo = "{scp_repo}"
         );
         assert_eq!(through, direct, "{module}");
     }
-    assert!(proxy.tunnels() > 0, "git.corp.example was reached through the proxy");
+    assert!(
+        proxy.tunnels() > 0,
+        "git.corp.example was reached through the proxy"
+    );
     assert!(ssh.connections() > 0);
 
     // A wrong token: every request answers one line naming the repository,
@@ -229,7 +244,11 @@ repo = "{scp_repo}"
         assert_eq!(again.status().as_u16(), 404);
         assert_eq!(again.text().unwrap(), body);
     }
-    assert_eq!(https.requests(), served, "retries must not reach the server");
+    assert_eq!(
+        https.requests(),
+        served,
+        "retries must not reach the server"
+    );
     assert_eq!(body.lines().count(), 1, "{body:?}");
     assert!(
         body.contains("authentication to https://git.corp.example/other/lib failed"),
@@ -251,11 +270,11 @@ repo = "{scp_repo}"
         assert!(log.iter().all(|l| !l.contains(secret)), "{log:#?}");
     }
     assert!(
-        !dir.path().join("data/.modvault/git/mirrors").read_dir().unwrap().any(|e| e
+        !dir.path()
+            .join("data/.modvault/git/mirrors")
+            .read_dir()
             .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .contains("other")),
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains("other")),
         "no half-made mirror"
     );
 }

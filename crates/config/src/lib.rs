@@ -611,22 +611,27 @@ fn validate_git_credentials(
                     ));
                 }
                 if parsed.query().is_some() || parsed.fragment().is_some() {
-                    return Err(invalid("url", url, "must be a URL prefix without ? or #".into()));
+                    return Err(invalid(
+                        "url",
+                        url,
+                        "must be a URL prefix without ? or #".into(),
+                    ));
                 }
                 let rest = &url["https://".len()..];
                 let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-                format!("https://{}{}", authority.to_ascii_lowercase(), path.trim_end_matches('/'))
+                format!(
+                    "https://{}{}",
+                    authority.to_ascii_lowercase(),
+                    path.trim_end_matches('/')
+                )
             }
             (Some(_), Some(url)) => {
                 return Err(invalid("url", url, "give host or url, not both".into()))
             }
-            (None, None) => {
-                return Err(invalid("host", "", "host or url is required".into()))
-            }
+            (None, None) => return Err(invalid("host", "", "host or url is required".into())),
         };
         let username = entry.username.unwrap_or_default();
-        if username.is_empty() || username.contains(':') || username.chars().any(char::is_control)
-        {
+        if username.is_empty() || username.contains(':') || username.chars().any(char::is_control) {
             return Err(invalid(
                 "username",
                 &username,
@@ -679,8 +684,8 @@ fn check_secret_file(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if text.split('\n').next().unwrap_or_default().is_empty() {
         return Err(format!(
             "{} has nothing on its first line (the secret)",
@@ -1211,13 +1216,20 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(config.go_imports[0].repo, "git@git.corp.example:group/x.git");
+        assert_eq!(
+            config.go_imports[0].repo,
+            "git@git.corp.example:group/x.git"
+        );
 
         let message = |text: &str| load(text).unwrap_err().to_string();
         let open = message("[[git_credential]]\nhost = \"h.example\"\nusername = \"u\"\ntoken_file = \"open.token\"\n");
         assert!(
-            open.starts_with("invalid value \"open.token\" for git_credential[0].token_file (from config file")
-                && open.contains(&format!("{} is readable by everyone (mode 644)", dir.path().join("open.token").display())),
+            open.starts_with(
+                "invalid value \"open.token\" for git_credential[0].token_file (from config file"
+            ) && open.contains(&format!(
+                "{} is readable by everyone (mode 644)",
+                dir.path().join("open.token").display()
+            )),
             "{open}"
         );
         for (text, expected) in [
