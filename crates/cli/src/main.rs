@@ -621,7 +621,11 @@ fn git_source(
 ) -> anyhow::Result<Arc<dyn Fetcher>> {
     let mut options = GitSourceOptions::new(data.git_mirrors(), data.git_scratch());
     options.go_imports = config.go_imports.clone();
+    options.credentials = config.git_credentials.clone();
     options.refs_ttl = config.list_ttl;
+    // A repository that failed (authentication, host key, timeout) is
+    // remembered like any not-found.
+    options.failure_ttl = config.not_found_ttl;
     options.command_timeout = config.vcs_timeout;
     options.max_concurrent_commands = config.max_concurrent_vcs;
     options.http = http.clone();

@@ -171,6 +171,9 @@ pub struct Config {
     pub sumdb: SumdbConfig,
     /// `[[go_import]]` entries: where modules live, ahead of discovery.
     pub go_imports: Vec<GoImport>,
+    /// `[[git_credential]]` entries: credentials modvault hands to git and
+    /// sends with go-get discovery.
+    pub git_credentials: Vec<GitCredential>,
     pub vcs_timeout: Duration,
     pub max_concurrent_vcs: usize,
     /// `[[rule]]` entries, validated: which source serves which modules.
@@ -213,6 +216,22 @@ pub struct SumdbConfig {
 
 /// A static go-import entry, as in a `<meta name="go-import">` tag.
 pub use modvault_git::GoImport;
+
+/// A `[[git_credential]]` table as written.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitCredentialTable {
+    host: Option<String>,
+    url: Option<String>,
+    username: Option<String>,
+    password_file: Option<String>,
+    token_file: Option<String>,
+}
+
+/// A validated `[[git_credential]]` entry: `https://host[:port]` (from
+/// `host`) or the `url` prefix, the user name, and the secret file
+/// (`password_file` or `token_file`, absolute, never world-readable).
+pub use modvault_git::GitCredential;
 
 /// Where a value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -280,10 +299,12 @@ impl Config {
                 .map(|(_, v)| PathBuf::from(v))
         });
         let mut go_imports = Vec::new();
+        let mut git_credentials = Vec::new();
         let mut rules = Vec::new();
         if let Some(path) = &config_file {
             let contents = read_file(path)?;
             go_imports = contents.go_imports;
+            git_credentials = contents.git_credentials;
             rules = contents.rules;
             for (key, value) in contents.values {
                 let setting = lookup(&key).ok_or_else(|| ConfigError::UnknownKey {
@@ -427,6 +448,11 @@ impl Config {
                 own: own_sumdb(&layered)?,
             },
             go_imports: validate_go_imports(go_imports, config_file.as_deref())?,
+            git_credentials: validate_git_credentials(
+                git_credentials,
+                config_file.as_deref(),
+                &layered,
+            )?,
             vcs_timeout: layered.parse("vcs_timeout", parse_positive_duration)?,
             max_concurrent_vcs: layered.parse("max_concurrent_vcs", |v| {
                 v.parse::<usize>()
@@ -582,8 +608,10 @@ fn validate_go_imports(
         if !matches!(entry.vcs.as_str(), "git" | "mod") {
             return Err(invalid("vcs", &entry.vcs, "expected git or mod".into()));
         }
-        modvault_upstream::Url::parse(&entry.repo)
-            .map_err(|e| invalid("repo", &entry.repo, e.to_string()))?;
+        if !(entry.vcs == "git" && is_scp_like(&entry.repo)) {
+            modvault_upstream::Url::parse(&entry.repo)
+                .map_err(|e| invalid("repo", &entry.repo, e.to_string()))?;
+        }
         if let Some(subdir) = &entry.subdir {
             if subdir.starts_with(['/', '-'])
                 || subdir.split('/').any(|e| e == ".." || e.is_empty())
@@ -597,6 +625,161 @@ fn validate_go_imports(
         }
     }
     Ok(entries)
+}
+
+/// git's scp-like syntax, `[user@]host:path` (no `://`, no slash before
+/// the first colon), with a host that cannot be taken for an ssh option.
+fn is_scp_like(repo: &str) -> bool {
+    let Some((authority, path)) = repo.split_once(':') else {
+        return false;
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    !repo.contains("://")
+        && !authority.contains('/')
+        && !path.is_empty()
+        && !host.is_empty()
+        && !authority.starts_with('-')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// `[[git_credential]]`: `host` or `url` (https only), `username`, and
+/// `password_file` or `token_file`, which must exist, hold the secret on
+/// its first line, and not be readable by everyone.
+fn validate_git_credentials(
+    entries: Vec<GitCredentialTable>,
+    file: Option<&Path>,
+    layered: &Layered,
+) -> Result<Vec<GitCredential>, ConfigError> {
+    let origin = Origin::File(file.map(Path::to_owned).unwrap_or_default());
+    let mut valid = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let invalid = |field: &str, value: &str, reason: String| ConfigError::InvalidValue {
+            key: format!("git_credential[{i}].{field}"),
+            value: value.to_owned(),
+            origin: origin.clone(),
+            reason,
+        };
+        let url_prefix = match (&entry.host, &entry.url) {
+            (Some(host), None) => {
+                let host = host.trim().to_ascii_lowercase();
+                let parsed = modvault_upstream::Url::parse(&format!("https://{host}/"));
+                let plain = !host.is_empty()
+                    && !host.contains(['/', '@', '?', '#'])
+                    && parsed.is_ok_and(|u| u.host_str().is_some() && u.path() == "/");
+                if !plain {
+                    return Err(invalid(
+                        "host",
+                        &host,
+                        "expected a host name, optionally with :port (use url for a URL prefix)"
+                            .into(),
+                    ));
+                }
+                format!("https://{host}")
+            }
+            (None, Some(url)) => {
+                let parsed = modvault_upstream::Url::parse(url)
+                    .map_err(|e| invalid("url", url, e.to_string()))?;
+                if parsed.scheme() != "https" {
+                    return Err(invalid(
+                        "url",
+                        url,
+                        "must be an https:// URL: credentials are never sent over plain connections"
+                            .into(),
+                    ));
+                }
+                if !parsed.username().is_empty() || parsed.password().is_some() {
+                    return Err(invalid(
+                        "url",
+                        url,
+                        "must not hold credentials: give username and a password_file or token_file"
+                            .into(),
+                    ));
+                }
+                if parsed.query().is_some() || parsed.fragment().is_some() {
+                    return Err(invalid(
+                        "url",
+                        url,
+                        "must be a URL prefix without ? or #".into(),
+                    ));
+                }
+                let rest = &url["https://".len()..];
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                format!(
+                    "https://{}{}",
+                    authority.to_ascii_lowercase(),
+                    path.trim_end_matches('/')
+                )
+            }
+            (Some(_), Some(url)) => {
+                return Err(invalid("url", url, "give host or url, not both".into()))
+            }
+            (None, None) => return Err(invalid("host", "", "host or url is required".into())),
+        };
+        let username = entry.username.unwrap_or_default();
+        if username.is_empty() || username.contains(':') || username.chars().any(char::is_control) {
+            return Err(invalid(
+                "username",
+                &username,
+                "required: a user name without ':' (for a token, whatever the server expects, e.g. oauth2 for GitLab)".into(),
+            ));
+        }
+        let (field, path) = match (entry.password_file, entry.token_file) {
+            (Some(path), None) => ("password_file", path),
+            (None, Some(path)) => ("token_file", path),
+            (Some(_), Some(path)) => {
+                return Err(invalid(
+                    "token_file",
+                    &path,
+                    "give password_file or token_file, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "token_file",
+                    "",
+                    "password_file or token_file is required".into(),
+                ))
+            }
+        };
+        let secret_file = layered.absolute(&path);
+        check_secret_file(&secret_file).map_err(|reason| invalid(field, &path, reason))?;
+        valid.push(GitCredential {
+            url_prefix,
+            username,
+            secret_file,
+        });
+    }
+    Ok(valid)
+}
+
+/// A file holding a password or token: readable, not readable by everyone,
+/// with something on its first line.
+fn check_secret_file(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o004 != 0 {
+        return Err(format!(
+            "{} is readable by everyone (mode {mode:03o}); make it private first, e.g. chmod 600 {}",
+            path.display(),
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.split('\n').next().unwrap_or_default().is_empty() {
+        return Err(format!(
+            "{} has nothing on its first line (the secret)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 fn lookup(key: &str) -> Option<&'static Setting> {
@@ -669,6 +852,7 @@ struct FileContents {
     /// Settings as text, keyed like `SETTINGS` (`[sumdb] name` is `sumdb.name`).
     values: Vec<(String, String)>,
     go_imports: Vec<GoImport>,
+    git_credentials: Vec<GitCredentialTable>,
     rules: Vec<modvault_rules::RuleConfig>,
 }
 
@@ -687,6 +871,7 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
     let mut contents = FileContents {
         values: Vec::new(),
         go_imports: Vec::new(),
+        git_credentials: Vec::new(),
         rules: Vec::new(),
     };
     let mut flat: Vec<(String, toml::Value)> = Vec::new();
@@ -694,6 +879,9 @@ fn read_file(path: &Path) -> Result<FileContents, ConfigError> {
         match (key.as_str(), value) {
             ("rule", value) => contents.rules = table_list("rule", value, origin())?,
             ("go_import", value) => contents.go_imports = table_list("go_import", value, origin())?,
+            ("git_credential", value) => {
+                contents.git_credentials = table_list("git_credential", value, origin())?
+            }
             (_, toml::Value::Table(inner))
                 if SETTINGS
                     .iter()
@@ -1153,6 +1341,82 @@ mod tests {
             Config::load(&good).unwrap().log_level,
             "warn,modvault_proxy=debug"
         );
+    }
+
+    #[test]
+    fn git_credentials_are_validated_and_their_files_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = |name: &str, mode: u32| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "tok-123\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        secret("gitlab.token", 0o600);
+        secret("group.password", 0o640);
+        secret("open.token", 0o644);
+        let file = dir.path().join("m.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(&Sources {
+                config_file: Some(file.clone()),
+                working_dir: Some(dir.path().to_owned()),
+                ..Sources::default()
+            })
+        };
+        let config = load(
+            "[[git_credential]]\nhost = \"GitLab.Corp.Example:8443\"\nusername = \"oauth2\"\ntoken_file = \"gitlab.token\"\n\n\
+             [[git_credential]]\nurl = \"https://git.corp.example/group/\"\nusername = \"bob\"\npassword_file = \"group.password\"\n\n\
+             [[go_import]]\nprefix = \"git.corp.example/x\"\nvcs = \"git\"\nrepo = \"git@git.corp.example:group/x.git\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.git_credentials,
+            [
+                GitCredential {
+                    url_prefix: "https://gitlab.corp.example:8443".into(),
+                    username: "oauth2".into(),
+                    secret_file: dir.path().join("gitlab.token"),
+                },
+                GitCredential {
+                    url_prefix: "https://git.corp.example/group".into(),
+                    username: "bob".into(),
+                    secret_file: dir.path().join("group.password"),
+                },
+            ]
+        );
+        assert_eq!(
+            config.go_imports[0].repo,
+            "git@git.corp.example:group/x.git"
+        );
+
+        let message = |text: &str| load(text).unwrap_err().to_string();
+        let open = message("[[git_credential]]\nhost = \"h.example\"\nusername = \"u\"\ntoken_file = \"open.token\"\n");
+        assert!(
+            open.starts_with(
+                "invalid value \"open.token\" for git_credential[0].token_file (from config file"
+            ) && open.contains(&format!(
+                "{} is readable by everyone (mode 644)",
+                dir.path().join("open.token").display()
+            )),
+            "{open}"
+        );
+        for (text, expected) in [
+            ("url = \"http://h.example/\"\nusername = \"u\"\ntoken_file = \"gitlab.token\"", "git_credential[0].url"),
+            ("url = \"https://u:p@h.example/\"\nusername = \"u\"\ntoken_file = \"gitlab.token\"", "must not hold credentials"),
+            ("host = \"h.example\"\nurl = \"https://h.example\"\nusername = \"u\"\ntoken_file = \"gitlab.token\"", "not both"),
+            ("host = \"h.example/path\"\nusername = \"u\"\ntoken_file = \"gitlab.token\"", "git_credential[0].host"),
+            ("username = \"u\"\ntoken_file = \"gitlab.token\"", "host or url is required"),
+            ("host = \"h.example\"\ntoken_file = \"gitlab.token\"", "git_credential[0].username"),
+            ("host = \"h.example\"\nusername = \"u\"", "password_file or token_file is required"),
+            ("host = \"h.example\"\nusername = \"u\"\ntoken_file = \"missing\"", "git_credential[0].token_file"),
+            ("host = \"h.example\"\nusername = \"u\"\npasword_file = \"x\"", "pasword_file"),
+        ] {
+            let got = message(&format!("[[git_credential]]\n{text}\n"));
+            assert!(got.contains(expected), "{text}: {got}");
+        }
+        let injected = message("[[go_import]]\nprefix = \"h.example/x\"\nvcs = \"git\"\nrepo = \"-oProxyCommand=x:y\"\n");
+        assert!(injected.contains("go_import[0].repo"), "{injected}");
     }
 
     #[test]

@@ -9,6 +9,15 @@
 //! changes: `GIT_TERMINAL_PROMPT=0` (nobody is there to answer), `LC_ALL=C`
 //! (error messages are classified by their English text) and the extra
 //! variables from [`crate::GitSourceOptions::git_env`].
+//!
+//! Commands that reach a remote (`fetch`, `ls-remote`) also get modvault's
+//! own credentials (a helper scoped to their hosts, see
+//! [`crate::credentials`]) and, when the ssh command is OpenSSH's `ssh`,
+//! `-o BatchMode=yes -o ConnectTimeout=<connect timeout>` after the user's
+//! own options (which win, as ssh takes the first value of an option): a
+//! host that accepts a connection and never speaks fails after the connect
+//! timeout instead of holding a request for the whole command timeout, and
+//! ssh never waits for a password or a host-key question nobody can answer.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -20,7 +29,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::redact::redact_urls;
+use modvault_error::redact_urls;
 
 /// How much of git's stderr is kept for error messages.
 const STDERR_LIMIT: usize = 64 << 10;
@@ -89,6 +98,10 @@ pub(crate) struct GitRunner {
     env: Vec<(OsString, OsString)>,
     /// Where commands that need no repository run.
     neutral_dir: PathBuf,
+    /// Leading arguments of commands that reach a remote (`-c` settings).
+    remote_args: Vec<OsString>,
+    /// Extra environment of those commands (`GIT_SSH_COMMAND`).
+    remote_env: Vec<(OsString, OsString)>,
 }
 
 impl GitRunner {
@@ -106,7 +119,49 @@ impl GitRunner {
                 .map(|(k, v)| (OsString::from(k), OsString::from(v)))
                 .collect(),
             neutral_dir,
+            remote_args: Vec::new(),
+            remote_env: Vec::new(),
         }
+    }
+
+    /// Settings for commands that reach a remote: `args` go in front of
+    /// theirs, and the ssh command gets a connect timeout and batch mode
+    /// (see the module documentation).
+    pub(crate) fn with_remote_settings(
+        mut self,
+        args: Vec<String>,
+        connect_timeout: Duration,
+    ) -> GitRunner {
+        self.remote_args = args.into_iter().map(OsString::from).collect();
+        let core_ssh_command = || {
+            let out = std::process::Command::new("git")
+                .args(["config", "--get", "core.sshCommand"])
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .env_remove("GIT_DIR")
+                .current_dir(&self.neutral_dir)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            let value = String::from_utf8(out.stdout).ok()?;
+            Some(value.trim().to_owned()).filter(|v| out.status.success() && !v.is_empty())
+        };
+        let lookup = |name: &str| {
+            self.env_var(name)
+                .map(|v| v.to_string_lossy().into_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let ssh = effective_ssh_command(
+            lookup("GIT_SSH_COMMAND"),
+            lookup("GIT_SSH"),
+            core_ssh_command,
+        );
+        if let Some(command) = ssh.filter(|c| is_openssh(c)) {
+            let seconds = connect_timeout.as_secs_f64().ceil().max(1.0) as u64;
+            let command = format!("{command} -o BatchMode=yes -o ConnectTimeout={seconds}");
+            self.remote_env = vec![("GIT_SSH_COMMAND".into(), command.into())];
+        }
+        self
     }
 
     /// The value an environment variable has for git processes.
@@ -130,6 +185,28 @@ impl GitRunner {
         args: &[S],
         sink: Sink<'_>,
     ) -> Result<Vec<u8>, GitError> {
+        self.run_with(git_dir, args, sink, false).await
+    }
+
+    /// [`GitRunner::output`] for a command that reaches a remote, with
+    /// modvault's credentials and ssh settings.
+    pub(crate) async fn remote_output<S: AsRef<OsStr>>(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[S],
+        limit: u64,
+    ) -> Result<Vec<u8>, GitError> {
+        self.run_with(git_dir, args, Sink::Capture { limit }, true)
+            .await
+    }
+
+    async fn run_with<S: AsRef<OsStr>>(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[S],
+        sink: Sink<'_>,
+        remote: bool,
+    ) -> Result<Vec<u8>, GitError> {
         let command_name = describe(args);
         let _permit = self
             .permits
@@ -138,9 +215,17 @@ impl GitRunner {
             .map_err(|_| GitError::Spawn(std::io::Error::other("shutting down")))?;
 
         let mut command = Command::new("git");
+        if remote {
+            command.args(&self.remote_args);
+        }
         command
             .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        if remote {
+            // After `env`: derived from it, with the timeout added.
+            command.envs(self.remote_env.iter().map(|(k, v)| (k, v)));
+        }
+        command
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
@@ -231,6 +316,34 @@ impl GitRunner {
     ) -> Result<Vec<u8>, GitError> {
         self.run(git_dir, args, Sink::Capture { limit }).await
     }
+}
+
+/// The ssh command git would use: `GIT_SSH_COMMAND`, else `GIT_SSH` (a
+/// program, quoted as a command), else `core.sshCommand`, else `ssh`.
+fn effective_ssh_command(
+    git_ssh_command: Option<String>,
+    git_ssh: Option<String>,
+    core_ssh_command: impl FnOnce() -> Option<String>,
+) -> Option<String> {
+    if let Some(command) = git_ssh_command {
+        return Some(command);
+    }
+    if let Some(program) = git_ssh {
+        return Some(format!("'{}'", program.replace('\'', "'\\''")));
+    }
+    Some(core_ssh_command().unwrap_or_else(|| "ssh".to_owned()))
+}
+
+/// Whether a command runs OpenSSH's `ssh` (by the name of its first word,
+/// as git's own `ssh.variant` detection does), so `-o` options are safe.
+fn is_openssh(command: &str) -> bool {
+    let first = command
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_matches(['\'', '"']);
+    let name = first.rsplit('/').next().unwrap_or(first);
+    name == "ssh" || name == "ssh.exe"
 }
 
 /// The subcommand and its arguments, URLs redacted, for messages.
@@ -399,6 +512,28 @@ mod tests {
         let err = git.output(None, &["snooze"], 1 << 10).await.unwrap_err();
         assert!(matches!(err, GitError::Timeout { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn ssh_commands_get_a_connect_timeout_only_when_they_are_openssh() {
+        let none = || None;
+        assert_eq!(
+            effective_ssh_command(Some("ssh -i k".into()), Some("/x".into()), none),
+            Some("ssh -i k".into())
+        );
+        assert_eq!(
+            effective_ssh_command(None, Some("/usr/bin/ssh".into()), none),
+            Some("'/usr/bin/ssh'".into())
+        );
+        assert_eq!(
+            effective_ssh_command(None, None, || Some("ssh -F c".into())),
+            Some("ssh -F c".into())
+        );
+        assert_eq!(effective_ssh_command(None, None, none), Some("ssh".into()));
+        assert!(is_openssh("ssh -i key"));
+        assert!(is_openssh("'/usr/bin/ssh'"));
+        assert!(!is_openssh("plink -batch"));
+        assert!(!is_openssh("/opt/wrapper.sh ssh"));
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! reads HTML with `encoding/xml` in non-strict mode; the tokenizer below
 //! follows that decoder's rules for the constructs that matter).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::netrc::{self, NetrcEntry};
+use crate::credentials::Credentials;
 use crate::paths::has_path_prefix;
 
 /// Upper bound for a discovery page; the tags are in `<head>`.
@@ -38,15 +39,19 @@ pub(crate) struct DiscoveredRoot {
 pub(crate) struct Discovery {
     client: reqwest::Client,
     timeout: Duration,
-    netrc: Vec<NetrcEntry>,
+    credentials: Arc<Credentials>,
 }
 
 impl Discovery {
-    pub(crate) fn new(client: reqwest::Client, timeout: Duration) -> Discovery {
+    pub(crate) fn new(
+        client: reqwest::Client,
+        timeout: Duration,
+        credentials: Arc<Credentials>,
+    ) -> Discovery {
         Discovery {
             client,
             timeout,
-            netrc: netrc::load(),
+            credentials,
         }
     }
 
@@ -115,13 +120,13 @@ impl Discovery {
             return Err("import path does not begin with hostname".into());
         }
         let secure = format!("https://{host}{path}?go-get=1");
-        let (shown, status, body) = match self.get(&secure, Some(host)).await {
+        let (shown, status, body) = match self.get(&secure, true).await {
             Ok((status, body)) => (secure, status, body),
             Err(e) if !insecure => return Err(format!("https fetch: {e}")),
             Err(_) => {
                 let plain = format!("http://{host}{path}?go-get=1");
                 let (status, body) = self
-                    .get(&plain, None)
+                    .get(&plain, false)
                     .await
                     .map_err(|e| format!("http/https fetch: {e}"))?;
                 (plain, status, body)
@@ -136,16 +141,23 @@ impl Discovery {
         Ok((shown, imports))
     }
 
-    async fn get(&self, url: &str, netrc_host: Option<&str>) -> Result<(u16, Vec<u8>), String> {
+    async fn get(&self, url: &str, authenticate: bool) -> Result<(u16, Vec<u8>), String> {
         let url = Url::parse(url).map_err(|e| e.to_string())?;
+        // Private GitLab and Gitea projects answer discovery only to an
+        // authenticated client. Credentials go only over HTTPS, as with the
+        // go command (`basic_auth` answers nothing for other schemes).
+        let auth = if authenticate {
+            self.credentials.basic_auth(&url)
+        } else {
+            None
+        };
         let mut request = self
             .client
             .get(url)
             .timeout(self.timeout)
             .header("User-Agent", "GoCommand/1 (+https://go.dev/cmd/go)");
-        // Credentials go only over HTTPS, as with the go command.
-        if let Some(entry) = netrc_host.and_then(|host| netrc::lookup(&self.netrc, host)) {
-            request = request.basic_auth(&entry.login, Some(&entry.password));
+        if let Some((user, secret)) = auth {
+            request = request.basic_auth(user, Some(secret));
         }
         let mut response = request.send().await.map_err(|e| error_chain(&e))?;
         let status = response.status().as_u16();
@@ -169,7 +181,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    crate::redact::redact_urls(&text)
+    modvault_error::redact_urls(&text)
 }
 
 /// Why no tag applies to an import path.

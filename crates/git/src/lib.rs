@@ -13,12 +13,12 @@
 mod cache;
 mod coderepo;
 mod command;
+mod credentials;
 mod discovery;
 mod error;
 mod mirror;
 mod netrc;
 mod paths;
-mod redact;
 mod resolve;
 mod timefmt;
 mod zipbuild;
@@ -43,11 +43,14 @@ use modvault_upstream::{
 use crate::cache::ObjectCache;
 use crate::coderepo::{CodeRepo, ModuleRev};
 use crate::command::GitRunner;
+use crate::credentials::Credentials;
 use crate::discovery::Discovery;
-use crate::mirror::Mirror;
+use crate::mirror::{Mirror, MirrorContext};
+
+pub use crate::credentials::GitCredential;
 use crate::paths::has_path_prefix;
-use crate::redact::redact_urls;
 use crate::resolve::{from_vcs_paths, RepoLocation};
+use modvault_error::redact_urls;
 
 /// A static `[[go_import]]` entry: what a go-get discovery page would say
 /// for `prefix`, given in the configuration instead. Entries take
@@ -85,8 +88,17 @@ pub struct GitSourceOptions {
     pub command_timeout: Duration,
     /// Git processes running at once, over all repositories.
     pub max_concurrent_commands: usize,
-    /// Timeouts and proxies for go-get discovery and `mod` upstreams.
+    /// How long a failure to reach a repository (authentication, an
+    /// unknown host key, a timeout, a missing repository) is answered from
+    /// memory before the remote is contacted again.
+    pub failure_ttl: Duration,
+    /// Timeouts and proxies for go-get discovery and `mod` upstreams; its
+    /// connect timeout also bounds an ssh connection up to the server's
+    /// greeting (`ssh -o ConnectTimeout`).
     pub http: HttpOptions,
+    /// Credentials modvault holds itself (`[[git_credential]]`): handed to
+    /// git for matching https remotes and sent with go-get discovery.
+    pub credentials: Vec<GitCredential>,
     /// Extra environment for every git process (e.g. `GIT_CONFIG_GLOBAL`).
     pub git_env: Vec<(String, String)>,
     /// GOINSECURE-style patterns: matching module paths may use plain-HTTP
@@ -105,7 +117,9 @@ impl GitSourceOptions {
             refs_ttl: Duration::from_secs(60),
             command_timeout: Duration::from_secs(600),
             max_concurrent_commands: 8,
+            failure_ttl: Duration::from_secs(60),
             http: HttpOptions::default(),
+            credentials: Vec::new(),
             git_env: Vec::new(),
             insecure: String::new(),
         }
@@ -116,9 +130,8 @@ impl GitSourceOptions {
 pub struct GitSource {
     options: GitSourceOptions,
     git: Arc<GitRunner>,
-    /// Commit times and small files of all mirrors.
-    objects: Arc<ObjectCache>,
-    http: reqwest::Client,
+    /// What every mirror is made with.
+    mirror_context: MirrorContext,
     discovery: Discovery,
     mirrors: Mutex<HashMap<String, Arc<Mirror>>>,
     proxies: Mutex<HashMap<String, Arc<HttpProxy>>>,
@@ -170,18 +183,34 @@ impl GitSource {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        let git = Arc::new(GitRunner::new(
-            options.max_concurrent_commands,
-            options.command_timeout,
-            &options.git_env,
-            options.scratch_dir.clone(),
-        ));
-        let discovery = Discovery::new(http.clone(), options.http.request_timeout);
+        let credentials = Arc::new(Credentials::new(&options.credentials));
+        let git = Arc::new(
+            GitRunner::new(
+                options.max_concurrent_commands,
+                options.command_timeout,
+                &options.git_env,
+                options.scratch_dir.clone(),
+            )
+            .with_remote_settings(credentials.git_args(), options.http.connect_timeout),
+        );
+        let discovery = Discovery::new(
+            http.clone(),
+            options.http.request_timeout,
+            credentials.clone(),
+        );
+        let mirror_context = MirrorContext {
+            git: git.clone(),
+            cache: Arc::new(ObjectCache::new()),
+            refs_ttl: options.refs_ttl,
+            failure_ttl: options.failure_ttl,
+            http,
+            http_timeout: options.http.request_timeout,
+            credentials,
+        };
         Ok(GitSource {
             options,
             git,
-            objects: Arc::new(ObjectCache::new()),
-            http,
+            mirror_context,
             discovery,
             mirrors: Mutex::new(HashMap::new()),
             proxies: Mutex::new(HashMap::new()),
@@ -302,7 +331,7 @@ impl GitSource {
             let url = format!("{scheme}://{repo}");
             if self
                 .git
-                .output(None, &["ls-remote", url.as_str()], 64 << 20)
+                .remote_output(None, &["ls-remote", url.as_str()], 64 << 20)
                 .await
                 .is_ok()
             {
@@ -322,11 +351,7 @@ impl GitSource {
                 Arc::new(Mirror::new(
                     url,
                     &self.options.mirror_root,
-                    self.git.clone(),
-                    self.objects.clone(),
-                    self.options.refs_ttl,
-                    self.http.clone(),
-                    self.options.http.request_timeout,
+                    &self.mirror_context,
                 ))
             })
             .clone()
@@ -342,7 +367,7 @@ impl GitSource {
         let proxy = Arc::new(HttpProxy::with_client(
             url,
             &self.options.http,
-            self.http.clone(),
+            self.mirror_context.http.clone(),
         ));
         lock(&self.proxies).insert(base.to_owned(), proxy.clone());
         Ok(proxy)

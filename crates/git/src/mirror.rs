@@ -33,8 +33,9 @@ use modvault_core::modzip::MAX_ZIP_FILE;
 
 use crate::cache::{BlobEntry, ObjectCache};
 use crate::command::{GitError, GitRunner, Sink};
+use crate::credentials::Credentials;
 use crate::error::{RepoError, RepoResult};
-use crate::redact::redact_urls;
+use modvault_error::redact_urls;
 
 /// Written to `info/attributes` so that `export-subst` and `export-ignore`
 /// in the repository do not change archives (Go's `ensureGitAttributes`,
@@ -156,6 +157,22 @@ struct State {
     generation: u64,
     /// 40 (SHA-1) or 64 (SHA-256).
     hex_len: usize,
+    /// The last failure to reach the remote and when it happened: answered
+    /// again, without contacting the remote, for the failure TTL.
+    failed: Option<(Instant, RepoError)>,
+}
+
+/// What all mirrors share.
+#[derive(Clone)]
+pub(crate) struct MirrorContext {
+    pub(crate) git: Arc<GitRunner>,
+    pub(crate) cache: Arc<ObjectCache>,
+    pub(crate) refs_ttl: Duration,
+    /// How long a failure to reach a remote is answered from memory.
+    pub(crate) failure_ttl: Duration,
+    pub(crate) http: reqwest::Client,
+    pub(crate) http_timeout: Duration,
+    pub(crate) credentials: Arc<Credentials>,
 }
 
 pub(crate) struct Mirror {
@@ -169,42 +186,40 @@ pub(crate) struct Mirror {
     cache: Arc<ObjectCache>,
     git: Arc<GitRunner>,
     refs_ttl: Duration,
+    failure_ttl: Duration,
     /// Used to tell "not found" from "not allowed" when git fails to reach
     /// an http(s) remote, as Go's `loadRefs` does.
     http: reqwest::Client,
     http_timeout: Duration,
+    credentials: Arc<Credentials>,
     /// One fetch at a time per repository.
     fetch_lock: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
 
 impl Mirror {
-    pub(crate) fn new(
-        remote_url: &str,
-        mirror_root: &Path,
-        git: Arc<GitRunner>,
-        cache: Arc<ObjectCache>,
-        refs_ttl: Duration,
-        http: reqwest::Client,
-        http_timeout: Duration,
-    ) -> Mirror {
+    pub(crate) fn new(remote_url: &str, mirror_root: &Path, context: &MirrorContext) -> Mirror {
         let dir_name = mirror_dir_name(remote_url);
+        let context = context.clone();
         Mirror {
             remote_url: remote_url.to_owned(),
             shown_url: redact_urls(remote_url),
             dir: mirror_root.join(&dir_name),
             cache_key: dir_name.into(),
-            cache,
-            git,
-            refs_ttl,
-            http,
-            http_timeout,
+            cache: context.cache,
+            git: context.git,
+            refs_ttl: context.refs_ttl,
+            failure_ttl: context.failure_ttl,
+            http: context.http,
+            http_timeout: context.http_timeout,
+            credentials: context.credentials,
             fetch_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(State {
                 snapshot: None,
                 refreshed_at: None,
                 generation: 0,
                 hex_len: 40,
+                failed: None,
             }),
         }
     }
@@ -276,17 +291,32 @@ impl Mirror {
     }
 
     /// Creates the mirror or fetches into it, and publishes the new refs.
-    /// The caller holds `fetch_lock`.
+    /// The caller holds `fetch_lock`. A failure to reach the remote is
+    /// logged once and answered from memory for the failure TTL, so that
+    /// clients retrying (or queued behind the failed fetch) do not each
+    /// contact the remote again.
     async fn fetch_locked(&self, generation: u64) -> RepoResult<Arc<RefSnapshot>> {
+        if let Some((at, error)) = &self.state().failed {
+            if at.elapsed() < self.failure_ttl {
+                return Err(error.clone());
+            }
+        }
         tracing::debug!(repo = %self.shown_url, "fetching");
         let started = Instant::now();
-        if self.is_initialized() {
-            if let Err(e) = self.fetch_into(&self.dir).await {
-                return Err(self.remote_failure(e).await);
+        let fetched = if self.is_initialized() {
+            match self.fetch_into(&self.dir).await {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.remote_failure(e).await),
             }
         } else {
-            self.create().await?;
+            self.create().await
+        };
+        if let Err(error) = fetched {
+            tracing::warn!(repo = %self.shown_url, error = %error, retry_after = ?self.failure_ttl, "cannot fetch from the repository");
+            self.state().failed = Some((Instant::now(), error.clone()));
+            return Err(error);
         }
+        self.state().failed = None;
         let snapshot = self.load_snapshot().await?;
         let mut state = self.state();
         state.generation = generation + 1;
@@ -382,14 +412,14 @@ impl Mirror {
         ];
         let head_refspec = format!("+HEAD:{HEAD_REF}");
         let with_head = [args.as_slice(), &[head_refspec.as_str()]].concat();
-        match self.git.output(Some(dir), &with_head, 1 << 20).await {
+        match self.git.remote_output(Some(dir), &with_head, 1 << 20).await {
             Ok(_) => return Ok(()),
             // An empty repository, or one whose HEAD names a missing branch:
             // there is no HEAD to record (Go: refs["HEAD"] == "").
             Err(e) if e.stderr().contains("couldn't find remote ref HEAD") => {}
             Err(e) => return Err(e),
         }
-        self.git.output(Some(dir), &args, 1 << 20).await?;
+        self.git.remote_output(Some(dir), &args, 1 << 20).await?;
         match self
             .git
             .output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
@@ -443,13 +473,17 @@ impl Mirror {
         {
             return error;
         }
-        match self
-            .http
-            .get(&self.remote_url)
-            .timeout(self.http_timeout)
-            .send()
-            .await
+        let mut probe = self.http.get(&self.remote_url).timeout(self.http_timeout);
+        // With the credentials git would have had: a private repository
+        // some servers hide (404) from anonymous clients must not be
+        // reported as missing when the token is wrong.
+        if let Some((user, secret)) = reqwest::Url::parse(&self.remote_url)
+            .ok()
+            .and_then(|url| self.credentials.basic_auth(&url))
         {
+            probe = probe.basic_auth(user, Some(secret));
+        }
+        match probe.send().await {
             Ok(response) if matches!(response.status().as_u16(), 404 | 410) => {
                 RepoError::NotFound(format!("repository {} not found", self.shown_url))
             }
@@ -978,27 +1012,47 @@ fn short_hash(hash: &str) -> String {
 }
 
 /// Sorts a failed `ls-remote`/`fetch` into "the repository does not exist"
-/// and everything else. Authentication failures get a message of their
-/// own; git's stderr was already stripped of credentials.
+/// and everything else, with a one-line reason that names the repository
+/// (never its credentials: git's stderr was already redacted, and the
+/// credential helper never prints). Authentication, an unknown host key
+/// and a connection that timed out get messages of their own.
 fn classify_remote_failure(shown_url: &str, error: GitError) -> RepoError {
+    if let GitError::Timeout { timeout, .. } = &error {
+        return RepoError::Failed(format!(
+            "{shown_url}: no answer from the repository within {timeout:?}"
+        ));
+    }
     if !error.is_failed_run() {
         return RepoError::Failed(format!("{shown_url}: {error}"));
     }
     let stderr = error.stderr();
     let lower = stderr.to_ascii_lowercase();
-    let last_line = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    // The first line that says one of `markers`, else the last line.
+    let line_with = |markers: &[&str]| {
+        stderr
+            .lines()
+            .find(|l| {
+                let l = l.to_ascii_lowercase();
+                markers.iter().any(|m| l.contains(m))
+            })
+            .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()))
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
     const MISSING: [&str; 4] = [
         "repository not found",
         "does not appear to be a git repository",
         "could not be found",
         "not a git repository",
     ];
-    const REFUSED: [&str; 9] = [
+    const HOST_KEY: [&str; 3] = [
+        "host key verification failed",
+        "remote host identification has changed",
+        "host key is known",
+    ];
+    const TIMED_OUT: [&str; 2] = ["timed out", "connection timeout"];
+    const REFUSED: [&str; 8] = [
         "could not read username",
         "could not read password",
         "authentication failed",
@@ -1007,19 +1061,30 @@ fn classify_remote_failure(shown_url: &str, error: GitError) -> RepoError {
         "returned error: 401",
         "returned error: 403",
         "access denied",
-        "host key verification failed",
     ];
-    if MISSING.iter().any(|m| lower.contains(m))
-        || (lower.contains("repository '") && lower.contains("' not found"))
-    {
+    let has = |markers: &[&str]| markers.iter().any(|m| lower.contains(m));
+    if has(&MISSING) || (lower.contains("repository '") && lower.contains("' not found")) {
         return RepoError::NotFound(format!("repository {shown_url} not found"));
     }
-    if REFUSED.iter().any(|m| lower.contains(m)) {
+    if has(&HOST_KEY) {
         return RepoError::Failed(format!(
-            "authentication to {shown_url} failed or is required (configure a git credential helper, ~/.netrc or ssh): {last_line}"
+            "the ssh host key of {shown_url} is unknown or has changed (add it to the known-hosts file): {}",
+            line_with(&["host key verification failed"])
         ));
     }
-    RepoError::Failed(format!("{shown_url}: {last_line}"))
+    if has(&TIMED_OUT) {
+        return RepoError::Failed(format!(
+            "connecting to {shown_url} timed out: {}",
+            line_with(&TIMED_OUT)
+        ));
+    }
+    if has(&REFUSED) {
+        return RepoError::Failed(format!(
+            "authentication to {shown_url} failed or is required (configure [[git_credential]], a git credential helper, ~/.netrc or an ssh key): {}",
+            line_with(&["permission denied", "authentication failed", "returned error", "access denied", "could not read"])
+        ));
+    }
+    RepoError::Failed(format!("{shown_url}: {}", line_with(&[])))
 }
 
 /// Whether a failure came from authentication (for the HTTP probe).
@@ -1154,5 +1219,41 @@ mod tests {
             failed("fatal: unable to access: Could not resolve host")
         )
         .is_not_found());
+        // ssh: the reason is not git's last line.
+        let denied = classify_remote_failure(
+            "ssh://h:2222/r",
+            failed("git@h: Permission denied (publickey).\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists."),
+        );
+        assert!(is_auth_failure(&denied), "{denied}");
+        assert!(
+            denied
+                .to_string()
+                .ends_with(": git@h: Permission denied (publickey)."),
+            "{denied}"
+        );
+        let host_key = classify_remote_failure(
+            "ssh://h:2222/r",
+            failed("No ED25519 host key is known for [h]:2222 and you have requested strict checking.\r\nHost key verification failed.\r\nfatal: Could not read from remote repository."),
+        );
+        assert!(
+            host_key
+                .to_string()
+                .starts_with("the ssh host key of ssh://h:2222/r is unknown"),
+            "{host_key}"
+        );
+        assert!(
+            host_key
+                .to_string()
+                .ends_with(": Host key verification failed."),
+            "{host_key}"
+        );
+        let hung = classify_remote_failure(
+            "ssh://h:2222/r",
+            failed("Connection timed out during banner exchange\r\nConnection to 127.0.0.1 port 2222 timed out\r\nfatal: Could not read from remote repository."),
+        );
+        assert_eq!(
+            hung.to_string(),
+            "connecting to ssh://h:2222/r timed out: Connection timed out during banner exchange"
+        );
     }
 }

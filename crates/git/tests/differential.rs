@@ -821,7 +821,10 @@ fn mirrors_persist_and_canonical_versions_need_no_fetch() {
     // So does a new process over the same mirrors, for canonical versions;
     // its first list must fetch, and the repository is not there.
     let restarted = Harness::custom(Vec::new(), |_| {}, None);
-    let source = modvault_git::GitSource::new(h.options.clone()).unwrap();
+    let mut options = h.options.clone();
+    // The failed fetch below would otherwise be answered from memory.
+    options.failure_ttl = std::time::Duration::ZERO;
+    let source = modvault_git::GitSource::new(options).unwrap();
     let info = restarted
         .block_on(modvault_upstream::Fetcher::info(&source, m, "v1.0.0"))
         .unwrap();

@@ -6,6 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod servers;
+
 pub use tempfile::TempDir;
 
 /// The workspace root, from this crate's location.
@@ -448,6 +450,11 @@ impl Rng {
 /// with the openssl command in `dir`, named after `name`: returns
 /// (ca.crt, server.crt, server.key).
 pub fn make_test_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    make_test_ca_for(dir, name, &[])
+}
+
+/// [`make_test_ca`] with a certificate also valid for the DNS names given.
+pub fn make_test_ca_for(dir: &Path, name: &str, dns_names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     let file = |suffix: &str| dir.join(format!("{name}-{suffix}"));
     let ec = [
         "-newkey",
@@ -476,9 +483,13 @@ pub fn make_test_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
             .arg(file("server.csr"))
             .args(["-subj", "/CN=127.0.0.1"]),
     );
+    let mut names = String::from("IP:127.0.0.1");
+    for dns in dns_names {
+        names.push_str(&format!(",DNS:{dns}"));
+    }
     std::fs::write(
         file("ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName={names}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"),
     )
     .unwrap();
     run_ok(

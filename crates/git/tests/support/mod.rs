@@ -122,6 +122,26 @@ impl Harness {
         .unwrap();
     }
 
+    /// Appends to the git configuration both sides use.
+    pub fn append_gitconfig(&self, text: &str) {
+        use std::io::Write;
+        let mut config = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.go.gitconfig())
+            .unwrap();
+        config.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// What the mirror directory holds (mirrors and staging directories).
+    pub fn mirror_entries(&self) -> Vec<String> {
+        match std::fs::read_dir(&self.options.mirror_root) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// A repository at `<repos>/<path>`.
     pub fn repo_at(&self, path: &str) -> GitRepo {
         GitRepo::init(self.go.repos.join(path), self.go.gitconfig())
