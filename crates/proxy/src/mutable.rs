@@ -41,7 +41,10 @@ impl ModuleProxy {
                 }
                 Err(e) => return Err(e),
             };
-            Ok(Bytes::from(this.merge_local_versions(&m, upstream).await))
+            Ok(Bytes::from(
+                this.merge_local_versions(&m, only_versions(&upstream))
+                    .await,
+            ))
         })
         .await
     }
@@ -167,6 +170,20 @@ impl ModuleProxy {
             (Err(e), None) => Err(e),
         }
     }
+}
+
+/// The lines of a `list` answer the go command would read: those whose
+/// first field is a valid semantic version (it ignores the rest); anything
+/// else a source sends is dropped rather than stored and served.
+fn only_versions(list: &str) -> String {
+    list.lines()
+        .filter(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(modvault_core::semver::is_valid)
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect()
 }
 
 /// "Not here" from a source or from the rules: a `,` chain may go on, and

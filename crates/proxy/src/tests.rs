@@ -10,6 +10,7 @@ use modvault_upstream::{FetchResult, ZipBody};
 use modvault_error::{ErrorKind, HasKind};
 use modvault_state::{CatalogQuery, Origin};
 use modvault_store::{PutBody, PutMode, Store};
+use modvault_testkit::hostile::RawEntry;
 use modvault_upstream::{FetchError, Fetcher, RevInfo};
 
 use super::*;
@@ -703,59 +704,14 @@ async fn a_zip_stored_by_another_process_while_waiting_for_the_lease_is_not_fetc
     assert_eq!(s.upstream.calls("zip"), 0, "one fetch across processes");
 }
 
-/// A zip written byte by byte (stored entries), so that it can hold what no
-/// zip writer library allows: two entries with one name.
+/// Stored entries in a zip no writer library would make (two entries may
+/// share a name).
 fn raw_zip(entries: &[(&str, &[u8])]) -> Bytes {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for byte in data {
-            crc ^= u32::from(*byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    let (mut out, mut central) = (Vec::new(), Vec::new());
-    for (name, data) in entries {
-        let (offset, crc) = (out.len() as u32, crc32(data));
-        let common = |v: &mut Vec<u8>| {
-            v.extend_from_slice(&20u16.to_le_bytes()); // version needed
-            v.extend_from_slice(&0u16.to_le_bytes()); // flags
-            v.extend_from_slice(&0u16.to_le_bytes()); // stored
-            v.extend_from_slice(&0u32.to_le_bytes()); // time, date
-            v.extend_from_slice(&crc.to_le_bytes());
-            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            v.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            v.extend_from_slice(&0u16.to_le_bytes()); // extra
-        };
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        common(&mut out);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
-        common(&mut central);
-        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
-        central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let (start, len, n) = (out.len() as u32, central.len() as u32, entries.len() as u16);
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&start.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    Bytes::from(out)
+    let entries: Vec<RawEntry> = entries
+        .iter()
+        .map(|(name, data)| RawEntry::stored(name, data))
+        .collect();
+    Bytes::from(modvault_testkit::hostile::raw_zip(&entries))
 }
 
 #[tokio::test]
