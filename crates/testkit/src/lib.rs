@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 pub use tempfile::TempDir;
 
+// S3 (SeaweedFS) for the storage tests.
+pub mod seaweedfs;
+pub use seaweedfs::SeaweedFs;
+
 /// The workspace root, from this crate's location.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
