@@ -131,6 +131,9 @@ pub enum ProxyError {
     /// The store failed.
     #[error("{0}")]
     Storage(String),
+    /// The store could not be reached, after its retries: try again later.
+    #[error("{0}")]
+    StorageUnavailable(String),
     #[error("range not satisfiable")]
     RangeNotSatisfiable { size: u64 },
     /// The data does not match the checksum database: never stored, and
@@ -153,6 +156,7 @@ impl From<StoreError> for ProxyError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::RangeNotSatisfiable { size } => ProxyError::RangeNotSatisfiable { size },
+            e @ StoreError::Unavailable { .. } => ProxyError::StorageUnavailable(e.to_string()),
             other => ProxyError::Storage(other.to_string()),
         }
     }

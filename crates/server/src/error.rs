@@ -84,6 +84,10 @@ impl From<ProxyError> for HttpError {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("storage error: {reason}"),
             ),
+            // Not 404: the module may well be there once the bucket is back.
+            ProxyError::StorageUnavailable(reason) => {
+                HttpError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+            }
             ProxyError::RangeNotSatisfiable { size } => HttpError::range_not_satisfiable(size),
             // Terminal for the go command (not 404/410), and shown to its
             // user: the message starts with "SECURITY ERROR".

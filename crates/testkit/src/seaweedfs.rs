@@ -162,6 +162,15 @@ impl SeaweedFs {
             if up {
                 return;
             }
+            let exited = match self.watchdog.lock().unwrap().as_mut() {
+                Some((watchdog, _)) => watchdog.try_wait().ok().flatten().is_some(),
+                None => true,
+            };
+            assert!(
+                !exited,
+                "SeaweedFS exited at start-up; log:\n{}",
+                self.log()
+            );
             assert!(
                 Instant::now() < deadline,
                 "SeaweedFS did not start; log:\n{}",
@@ -270,5 +279,71 @@ impl SeaweedFs {
 impl Drop for SeaweedFs {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A bucket and prefix of its own for one modvault under test.
+#[derive(Clone)]
+pub struct S3Location {
+    pub server: Arc<SeaweedFs>,
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// A fresh prefix in `bucket` (created if needed) of `server`.
+    pub fn new(server: Arc<SeaweedFs>, bucket: &str) -> S3Location {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        server.bucket(bucket);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        S3Location {
+            server,
+            bucket: bucket.to_owned(),
+            prefix: format!("t{}-{n}", std::process::id()),
+        }
+    }
+
+    /// With `MVTEST_STORAGE=s3`, every modvault the tests start keeps its
+    /// module files in SeaweedFS (`scripts/test` runs the protocol tests
+    /// once more that way).
+    pub fn from_test_env() -> Option<S3Location> {
+        match std::env::var("MVTEST_STORAGE").as_deref() {
+            Ok("s3") => Some(S3Location::new(SeaweedFs::shared(), "e2e")),
+            Ok("") | Err(_) => None,
+            Ok(other) => panic!("MVTEST_STORAGE={other:?}: expected s3 or nothing"),
+        }
+    }
+
+    /// `s3://bucket/prefix`.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    /// modvault's settings for this location. The endpoint is named
+    /// `localhost` so that tests of HTTP_PROXY/NO_PROXY can keep the
+    /// bucket's traffic apart from the upstream traffic they watch.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.server.aws_env();
+        env[0].1 = self.server.endpoint.replace("127.0.0.1", "localhost");
+        env
+    }
+
+    /// The anonymous, plain-HTTP view of this prefix: a static GOPROXY.
+    pub fn public_url(&self) -> String {
+        self.server.public_url(&self.bucket, &self.prefix)
+    }
+
+    /// An object's bytes, read anonymously; `None` when it is not there.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let response = reqwest::blocking::Client::new()
+            .get(format!("{}/{key}", self.public_url()))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .expect("GET from SeaweedFS");
+        match response.status().as_u16() {
+            200 => Some(response.bytes().unwrap().to_vec()),
+            404 => None,
+            status => panic!("GET {key} from SeaweedFS: {status}"),
+        }
     }
 }
