@@ -150,7 +150,7 @@ impl fmt::Display for Secret {
 pub enum Storage {
     /// In `data_dir`, as a GOPROXY file tree.
     DataDir,
-    S3(S3Storage),
+    S3(Box<S3Storage>),
 }
 
 /// An S3-compatible bucket, with its connection settings resolved from the
@@ -372,7 +372,6 @@ impl Config {
             })?,
         };
         // AWS's variables fill in the [s3] settings nobody set.
-        let mut values = values;
         for (key, variables) in AWS_ENV {
             let slot = values
                 .get_mut(key)
@@ -589,7 +588,7 @@ fn storage(layered: &Layered, session_token: Option<Secret>) -> Result<Storage, 
             (Some(id), Some(secret)) => (Some(id), Some(Secret::new(secret))),
         };
     let from_aws_env = matches!(&layered.get("s3.access_key_id").1, Origin::Env(name) if name == "AWS_ACCESS_KEY_ID");
-    Ok(Storage::S3(S3Storage {
+    Ok(Storage::S3(Box::new(S3Storage {
         bucket: bucket.to_owned(),
         prefix: prefix.to_owned(),
         region: text("s3.region").unwrap_or_else(|| "us-east-1".into()),
@@ -601,7 +600,7 @@ fn storage(layered: &Layered, session_token: Option<Secret>) -> Result<Storage, 
         allow_http,
         storage_origin: storage_origin.clone(),
         endpoint_origin: layered.get("s3.endpoint").1.clone(),
-    }))
+    })))
 }
 
 /// Both TLS files or neither; both must be readable at start.
