@@ -12,7 +12,7 @@ use clap::{Arg, ArgMatches, Command};
 
 use modvault_access::{AccessPolicy, Scope};
 use modvault_checksum::{OwnSumdb, Relay, RelayTarget, SumdbVerifier};
-use modvault_config::{Config, LogFormat, Sources as ConfigSources, TlsFiles, SETTINGS};
+use modvault_config::{Config, LogFormat, Sources as ConfigSources, Storage, TlsFiles, SETTINGS};
 use modvault_git::{GitSource, GitSourceOptions};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources};
 use modvault_server::listen::{self, Limits};
@@ -21,6 +21,7 @@ use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
 use modvault_store::{FsStore, Store};
+use modvault_store_s3::{S3Settings, S3Store};
 use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
 fn cli() -> Command {
@@ -398,10 +399,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = data
         .lock()
         .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
-    let store: Arc<dyn Store> = Arc::new(
-        FsStore::open(data.root())
-            .with_context(|| format!("cannot open data_dir {}", data.root().display()))?,
-    );
+    let store = open_store(&config).await?;
     let shared = shared_state(&config)?;
     let http = HttpOptions {
         connect_timeout: config.upstream_connect_timeout,
@@ -483,6 +481,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         data_dir = %config.data_dir.display(),
+        storage = %storage_name(&config),
         upstream = %modvault_error::redact_urls(&config.upstream_list),
         max_connections = limits.max_connections,
         "listening on {scheme}://{address}"
@@ -503,6 +502,56 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The store of module files: `data_dir`, or a bucket that must answer a
+/// probe (reachable, writable, conditional writes) before anything starts.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let Storage::S3(s3) = &config.storage else {
+        let fs = FsStore::open(&config.data_dir)
+            .with_context(|| format!("cannot open data_dir {}", config.data_dir.display()))?;
+        return Ok(Arc::new(fs));
+    };
+    // data_dir stays the working directory (spool files, git mirrors).
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let mut settings = S3Settings::new(&s3.bucket);
+    settings.prefix = s3.prefix.clone();
+    settings.endpoint = s3.endpoint.clone();
+    settings.region = s3.region.clone();
+    settings.allow_http = s3.allow_http;
+    settings.virtual_hosted_style = s3.virtual_hosted_style;
+    if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+        settings.credentials = Some(modvault_store_s3::Credentials {
+            access_key_id: id.clone(),
+            secret_access_key: modvault_store_s3::Secret::new(secret.expose()),
+            session_token: s3
+                .session_token
+                .as_ref()
+                .map(|t| modvault_store_s3::Secret::new(t.expose())),
+        });
+    }
+    let endpoint = match &s3.endpoint {
+        Some(endpoint) => format!("endpoint {endpoint} (from {})", s3.endpoint_origin),
+        None => format!("AWS region {}", s3.region),
+    };
+    // The message is the whole chain already: no anyhow context, which
+    // would print each cause twice.
+    let store = S3Store::open(&settings).await.map_err(|e| {
+        anyhow::anyhow!(
+            "storage {} (from {}) is not usable: {e}; {endpoint}; check storage, the [s3] settings and AWS_* variables",
+            s3.url(),
+            s3.storage_origin
+        )
+    })?;
+    Ok(Arc::new(store))
+}
+
+fn storage_name(config: &Config) -> String {
+    match &config.storage {
+        Storage::DataDir => "data_dir".into(),
+        Storage::S3(s3) => s3.url(),
+    }
 }
 
 async fn load_tls(tls: &TlsFiles) -> anyhow::Result<RustlsConfig> {

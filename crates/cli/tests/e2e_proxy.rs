@@ -109,9 +109,9 @@ fn go_mod_download_through_modvault_matches_direct_mode() {
         assert_eq!(proxied_info["Time"], direct_info["Time"], "{module}");
     }
 
-    // The data dir is itself a GOPROXY tree.
+    // The store (the data dir, or the bucket) is itself a GOPROXY tree.
     let from_data_dir = f.go.download(
-        &file_url(&modvault.data_dir),
+        &modvault.store_goproxy_url(),
         &f.go.mod_cache("from-data-dir"),
         &format!("{UPPER}@v1.0.0"),
     );
@@ -122,9 +122,8 @@ fn go_mod_download_through_modvault_matches_direct_mode() {
     );
     assert_eq!(field(&from_data_dir, "Sum"), field(&direct, "Sum"));
     assert!(modvault
-        .data_dir
-        .join("github.com/!m!v!test/!upper/@v/v1.0.0.zip")
-        .exists());
+        .stored("github.com/!m!v!test/!upper/@v/v1.0.0.zip")
+        .is_some());
 }
 
 #[test]

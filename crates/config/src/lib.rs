@@ -42,7 +42,22 @@ impl Setting {
 
 pub const SETTINGS: &[Setting] = &[
     Setting { key: "listen", default: "127.0.0.1:3000", help: "Address and port to listen on" },
-    Setting { key: "data_dir", default: "./modvault-data", help: "Directory of the store; itself a valid GOPROXY file tree" },
+    Setting { key: "data_dir", default: "./modvault-data", help: "Working directory (spool files, git mirrors, state) and, unless storage is set, the store: itself a valid GOPROXY file tree" },
+    Setting {
+        key: "storage",
+        default: "",
+        help: "Where module files are kept: empty for data_dir, or s3://BUCKET[/PREFIX] for an S3-compatible bucket",
+    },
+    Setting { key: "s3.endpoint", default: "", help: "S3 endpoint URL [default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; none: AWS]" },
+    Setting { key: "s3.region", default: "", help: "S3 region [default: AWS_REGION or AWS_DEFAULT_REGION, else us-east-1]" },
+    Setting { key: "s3.access_key_id", default: "", help: "S3 access key id [default: AWS_ACCESS_KEY_ID; none: AWS's credential chain]" },
+    Setting { key: "s3.secret_access_key", default: "", help: "S3 secret access key [default: AWS_SECRET_ACCESS_KEY]; never logged" },
+    Setting { key: "s3.allow_http", default: "", help: "Allow a plain-http endpoint: true or false [default: AWS_ALLOW_HTTP, else false]" },
+    Setting {
+        key: "s3.virtual_hosted_style",
+        default: "",
+        help: "BUCKET.host/key rather than host/BUCKET/key: true or false [default: true for AWS, false with an endpoint]",
+    },
     Setting {
         key: "upstream",
         default: "https://proxy.golang.org,direct",
@@ -134,11 +149,93 @@ pub enum LogFormat {
     Json,
 }
 
+/// AWS's standard variables behind each `[s3]` setting, first found wins;
+/// they count only where the setting itself is not given.
+const AWS_ENV: &[(&str, &[&str])] = &[
+    ("s3.endpoint", &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]),
+    ("s3.region", &["AWS_REGION", "AWS_DEFAULT_REGION"]),
+    ("s3.access_key_id", &["AWS_ACCESS_KEY_ID"]),
+    ("s3.secret_access_key", &["AWS_SECRET_ACCESS_KEY"]),
+    ("s3.allow_http", &["AWS_ALLOW_HTTP"]),
+];
+
+/// A secret setting: `Debug` and `Display` show `***`, so it cannot leak
+/// through a logged configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where module files are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// In `data_dir`, as a GOPROXY file tree.
+    DataDir,
+    S3(Box<S3Storage>),
+}
+
+/// An S3-compatible bucket, with its connection settings resolved from the
+/// `[s3]` settings over AWS's standard environment variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Storage {
+    pub bucket: String,
+    /// Without leading or trailing `/`; empty: the bucket's root.
+    pub prefix: String,
+    /// `None`: AWS itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Both or neither; neither: AWS's credential chain (web identity,
+    /// container credentials, instance metadata).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// `AWS_SESSION_TOKEN`, only with an access key from `AWS_ACCESS_KEY_ID`
+    /// (temporary credentials come as a set).
+    pub session_token: Option<Secret>,
+    pub allow_http: bool,
+    pub virtual_hosted_style: bool,
+    /// Where the bucket and the endpoint came from, for start-up messages.
+    pub storage_origin: Origin,
+    pub endpoint_origin: Origin,
+}
+
+impl S3Storage {
+    /// `s3://bucket/prefix`.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
 /// Everything a running server needs, validated.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where module files are kept; `data_dir` stays the local working
+    /// directory in every case.
+    pub storage: Storage,
     /// Serve HTTPS with this certificate chain and key.
     pub tls: Option<TlsFiles>,
     /// The upstream list as written, for logs.
@@ -341,6 +438,29 @@ impl Config {
                 reason: format!("cannot read the working directory: {e}"),
             })?,
         };
+        // AWS's variables fill in the [s3] settings nobody set.
+        for (key, variables) in AWS_ENV {
+            let slot = values
+                .get_mut(key)
+                .expect("every [s3] setting is in SETTINGS");
+            if slot.1 != Origin::Default {
+                continue;
+            }
+            let found = variables.iter().find_map(|name| {
+                sources
+                    .env
+                    .iter()
+                    .find(|(k, v)| k == name && !v.trim().is_empty())
+            });
+            if let Some((name, value)) = found {
+                *slot = (value.clone(), Origin::Env(name.clone()));
+            }
+        }
+        let session_token = sources
+            .env
+            .iter()
+            .find(|(k, v)| k == "AWS_SESSION_TOKEN" && !v.trim().is_empty())
+            .map(|(_, v)| Secret::new(v.trim()));
         let layered = Layered {
             values,
             working_dir,
@@ -364,6 +484,7 @@ impl Config {
                     Ok(layered.absolute(v))
                 }
             })?,
+            storage: storage(&layered, session_token)?,
             tls: tls_files(&layered)?,
             upstream: layered.parse("upstream", |v| {
                 parse_proxy_list(v).map_err(|e| e.to_string())
@@ -476,6 +597,129 @@ impl Config {
             })?,
         })
     }
+}
+
+/// `storage` and, for a bucket, the `[s3]` settings.
+fn storage(layered: &Layered, session_token: Option<Secret>) -> Result<Storage, ConfigError> {
+    let s3_keys = SETTINGS.iter().filter(|s| s.key.starts_with("s3."));
+    let (value, storage_origin) = layered.get("storage");
+    let value = value.trim();
+    if value.is_empty() {
+        // Settings meant for a bucket, given without one, are a mistake;
+        // AWS's variables may be there for other programs.
+        for setting in s3_keys {
+            let (value, origin) = layered.get(setting.key);
+            let aws = matches!(origin, Origin::Env(name) if name.starts_with("AWS_"));
+            if !value.trim().is_empty() && !aws {
+                return Err(layered.invalid(
+                    setting.key,
+                    "storage is not an s3:// bucket, so this setting would have no effect",
+                ));
+            }
+        }
+        return Ok(Storage::DataDir);
+    }
+    let Some(location) = value.strip_prefix("s3://") else {
+        return Err(layered.invalid(
+            "storage",
+            "expected empty (module files in data_dir) or s3://BUCKET[/PREFIX]",
+        ));
+    };
+    let (bucket, prefix) = match location.split_once('/') {
+        Some((bucket, prefix)) => (bucket, prefix.trim_matches('/')),
+        None => (location, ""),
+    };
+    let valid_bucket = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !bucket.starts_with(['.', '-'])
+        && !bucket.ends_with(['.', '-']);
+    if !valid_bucket {
+        return Err(layered.invalid(
+            "storage",
+            format!("invalid bucket name {bucket:?}: 3 to 63 lowercase letters, digits, dots and hyphens"),
+        ));
+    }
+    let bad_prefix = prefix.contains(['\\', '\0'])
+        || (!prefix.is_empty() && prefix.split('/').any(|e| matches!(e, "" | "." | "..")));
+    if bad_prefix {
+        return Err(layered.invalid(
+            "storage",
+            format!("invalid prefix {prefix:?}: a relative path such as go/modules"),
+        ));
+    }
+    let text = |key: &str| {
+        let value = layered.get(key).0.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    let flag = |key: &str| -> Result<Option<bool>, ConfigError> {
+        match layered.get(key).0.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
+            _ => Err(layered.invalid(key, "expected true or false")),
+        }
+    };
+    let allow_http = flag("s3.allow_http")?.unwrap_or(false);
+    let endpoint = match text("s3.endpoint") {
+        None => None,
+        Some(endpoint) => {
+            let url = modvault_upstream::Url::parse(&endpoint)
+                .map_err(|e| layered.invalid("s3.endpoint", e.to_string()))?;
+            match url.scheme() {
+                "https" => {}
+                "http" if allow_http => {}
+                "http" => return Err(layered.invalid(
+                    "s3.endpoint",
+                    "a plain http:// endpoint needs s3.allow_http = true (or AWS_ALLOW_HTTP=true)",
+                )),
+                _ => {
+                    return Err(
+                        layered.invalid("s3.endpoint", "expected an http:// or https:// URL")
+                    )
+                }
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(layered.invalid(
+                    "s3.endpoint",
+                    "credentials go in s3.access_key_id and s3.secret_access_key, not in the URL",
+                ));
+            }
+            Some(endpoint.trim_end_matches('/').to_owned())
+        }
+    };
+    let (access_key_id, secret_access_key) =
+        match (text("s3.access_key_id"), text("s3.secret_access_key")) {
+            (None, None) => (None, None),
+            (Some(_), None) => {
+                return Err(layered.invalid(
+                    "s3.access_key_id",
+                    "s3.secret_access_key (or AWS_SECRET_ACCESS_KEY) must be set too",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(layered.invalid(
+                    "s3.secret_access_key",
+                    "s3.access_key_id (or AWS_ACCESS_KEY_ID) must be set too",
+                ))
+            }
+            (Some(id), Some(secret)) => (Some(id), Some(Secret::new(secret))),
+        };
+    let from_aws_env = matches!(&layered.get("s3.access_key_id").1, Origin::Env(name) if name == "AWS_ACCESS_KEY_ID");
+    Ok(Storage::S3(Box::new(S3Storage {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        region: text("s3.region").unwrap_or_else(|| "us-east-1".into()),
+        virtual_hosted_style: flag("s3.virtual_hosted_style")?.unwrap_or(endpoint.is_none()),
+        endpoint,
+        access_key_id,
+        secret_access_key,
+        session_token: session_token.filter(|_| from_aws_env),
+        allow_http,
+        storage_origin: storage_origin.clone(),
+        endpoint_origin: layered.get("s3.endpoint").1.clone(),
+    })))
 }
 
 /// Both TLS files or neither; both must be readable at start.
@@ -782,6 +1026,17 @@ fn check_secret_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Settings whose values never appear in a message.
+const SECRET_SETTINGS: &[&str] = &["s3.secret_access_key"];
+
+fn shown_value(key: &str, value: &str) -> String {
+    if SECRET_SETTINGS.contains(&key) {
+        "***".into()
+    } else {
+        value.to_owned()
+    }
+}
+
 fn lookup(key: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.key == key)
 }
@@ -817,7 +1072,7 @@ impl Layered {
         let (value, origin) = self.get(key);
         ConfigError::InvalidValue {
             key: key.to_owned(),
-            value: value.clone(),
+            value: shown_value(key, value),
             origin: origin.clone(),
             reason: reason.into(),
         }
@@ -841,7 +1096,7 @@ impl Layered {
         let (value, origin) = self.get(key);
         parse(value.trim()).map_err(|reason| ConfigError::InvalidValue {
             key: key.to_owned(),
-            value: value.clone(),
+            value: shown_value(key, value),
             origin: origin.clone(),
             reason,
         })
@@ -1434,5 +1689,166 @@ mod tests {
                 "MODVAULT_SUMDB_SIGNER_KEY_FILE".into()
             )
         );
+    }
+
+    fn s3_of(config: &Config) -> &S3Storage {
+        match &config.storage {
+            Storage::S3(s3) => s3,
+            Storage::DataDir => panic!("expected S3 storage"),
+        }
+    }
+
+    #[test]
+    fn storage_is_the_data_dir_unless_a_bucket_is_named() {
+        let config = Config::load(&Sources::default()).unwrap();
+        assert_eq!(config.storage, Storage::DataDir);
+        // AWS variables for other programs are no reason to fail.
+        let aws_only = Sources {
+            env: env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+                ("AWS_REGION", "eu-west-1"),
+            ]),
+            ..Sources::default()
+        };
+        assert_eq!(Config::load(&aws_only).unwrap().storage, Storage::DataDir);
+    }
+
+    #[test]
+    fn s3_settings_come_from_aws_variables_overridden_by_the_s3_table() {
+        let from_env = Sources {
+            flags: vec![("storage".into(), "s3://modules/go/mods/".into())],
+            env: env(&[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:8333/"),
+                ("AWS_DEFAULT_REGION", "eu-central-1"),
+                ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+                ("AWS_SECRET_ACCESS_KEY", "secret-from-env"),
+                ("AWS_SESSION_TOKEN", "token-from-env"),
+                ("AWS_ALLOW_HTTP", "true"),
+            ]),
+            ..Sources::default()
+        };
+        let config = Config::load(&from_env).unwrap();
+        let s3 = s3_of(&config);
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("modules", "go/mods")
+        );
+        assert_eq!(s3.url(), "s3://modules/go/mods");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
+        assert_eq!(s3.endpoint_origin, Origin::Env("AWS_ENDPOINT_URL".into()));
+        assert_eq!(s3.region, "eu-central-1");
+        assert_eq!(s3.access_key_id.as_deref(), Some("AKIDENV"));
+        assert_eq!(
+            s3.secret_access_key.as_ref().unwrap().expose(),
+            "secret-from-env"
+        );
+        assert_eq!(
+            s3.session_token.as_ref().unwrap().expose(),
+            "token-from-env"
+        );
+        assert!(s3.allow_http);
+        assert!(!s3.virtual_hosted_style, "path style with an endpoint");
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("secret-from-env") && !shown.contains("token-from-env"),
+            "{shown}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("modvault.toml");
+        std::fs::write(
+            &file,
+            "storage = \"s3://modules\"\n[s3]\nendpoint = \"https://s3.internal.example\"\nregion = \"us-west-2\"\n\
+             access_key_id = \"AKIDFILE\"\nsecret_access_key = \"secret-from-file\"\nvirtual_hosted_style = true\n",
+        )
+        .unwrap();
+        let from_file = Sources {
+            env: from_env.env.clone(),
+            config_file: Some(file),
+            ..Sources::default()
+        };
+        let config = Config::load(&from_file).unwrap();
+        let s3 = s3_of(&config);
+        assert_eq!(s3.prefix, "");
+        assert_eq!(s3.endpoint.as_deref(), Some("https://s3.internal.example"));
+        assert_eq!(s3.region, "us-west-2");
+        assert_eq!(s3.access_key_id.as_deref(), Some("AKIDFILE"));
+        assert_eq!(
+            s3.secret_access_key.as_ref().unwrap().expose(),
+            "secret-from-file"
+        );
+        assert_eq!(
+            s3.session_token, None,
+            "the token belongs to the environment's key"
+        );
+        assert!(s3.virtual_hosted_style);
+
+        let aws = Sources {
+            flags: vec![("storage".into(), "s3://modules".into())],
+            ..Sources::default()
+        };
+        let config = Config::load(&aws).unwrap();
+        let s3 = s3_of(&config);
+        assert_eq!(
+            (s3.endpoint.as_deref(), s3.region.as_str()),
+            (None, "us-east-1")
+        );
+        assert!(s3.virtual_hosted_style, "AWS itself: virtual-hosted style");
+        assert_eq!(s3.access_key_id, None);
+    }
+
+    #[test]
+    fn bad_storage_settings_name_the_key_and_never_the_secret() {
+        let load = |flags: &[(&str, &str)], vars: &[(&str, &str)]| {
+            let sources = Sources {
+                flags: flags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                env: env(vars),
+                ..Sources::default()
+            };
+            Config::load(&sources).unwrap_err().to_string()
+        };
+        let message = load(&[("storage", "gs://modules")], &[]);
+        assert!(
+            message.contains("for storage (from flag --storage)"),
+            "{message}"
+        );
+        assert!(message.contains("s3://BUCKET[/PREFIX]"), "{message}");
+        let message = load(&[("storage", "s3://Modules_1")], &[]);
+        assert!(message.contains("invalid bucket name"), "{message}");
+        let message = load(&[("storage", "s3://modules/a/../b")], &[]);
+        assert!(message.contains("invalid prefix"), "{message}");
+        let message = load(
+            &[("storage", "s3://modules")],
+            &[("AWS_ENDPOINT_URL", "http://127.0.0.1:8333")],
+        );
+        assert!(
+            message.contains("for s3.endpoint (from environment variable AWS_ENDPOINT_URL)")
+                && message.contains("s3.allow_http"),
+            "{message}"
+        );
+        let message = load(
+            &[
+                ("storage", "s3://modules"),
+                ("s3.secret_access_key", "hunter2-secret"),
+            ],
+            &[],
+        );
+        assert!(message.contains("s3.secret_access_key"), "{message}");
+        assert!(!message.contains("hunter2-secret"), "{message}");
+        let message = load(&[("s3.secret_access_key", "hunter2-secret")], &[]);
+        assert!(
+            message.contains("s3.secret_access_key")
+                && message.contains("storage is not an s3:// bucket"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2-secret"), "{message}");
+        let message = load(
+            &[("storage", "s3://modules"), ("s3.allow_http", "maybe")],
+            &[],
+        );
+        assert!(message.contains("for s3.allow_http"), "{message}");
     }
 }

@@ -55,9 +55,12 @@ impl HttpError {
             ErrorKind::Security => (StatusCode::FORBIDDEN, reason.to_owned()),
             // Our own store or state failed: retryable, and not a reason
             // for a client to try elsewhere silently.
+            // The reason (a path, a bucket's address) is for the log,
+            // where `from_error` puts it with its causes.
             ErrorKind::Storage => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("storage error: {reason}"),
+                "storage unavailable: modvault's store or state failed; try again (the server log has the cause)"
+                    .to_owned(),
             ),
             ErrorKind::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

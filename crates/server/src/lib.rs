@@ -300,10 +300,11 @@ async fn ready(state: &AppState) -> Response {
     match probe {
         Ok(_) => plain(StatusCode::OK, "ready\n"),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness probe failed");
+            tracing::warn!(error = %modvault_error::chain(&e), "readiness probe failed");
+            // The cause names paths or a bucket's address: logged, not shown.
             plain(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("not ready: {e}\n"),
+                "not ready: storage unavailable: the store does not take writes (the server log has the cause)\n",
             )
         }
     }

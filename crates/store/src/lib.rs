@@ -4,7 +4,10 @@
 //! S3-compatible store both do well, so that the proxy logic above it never
 //! needs to know which one it talks to.
 
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 mod fs;
+mod memory;
 
 use std::io;
 use std::ops::Range;
@@ -17,6 +20,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use fs::FsStore;
+pub use memory::MemStore;
 
 /// A stream of object bytes. Errors are I/O errors because that is what a
 /// streaming HTTP body can carry.
@@ -64,6 +68,10 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
+/// The cause of a backend's failure, kept whole so it can be logged with
+/// its chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("invalid store key {0:?}")]
@@ -75,6 +83,22 @@ pub enum StoreError {
         key: String,
         #[source]
         source: io::Error,
+    },
+    /// The backend could not be reached or did not answer in time, after
+    /// its bounded retries: the same request may succeed later.
+    #[error("storage unavailable for {key:?}: {source}")]
+    Unavailable {
+        key: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The backend answered, but refused or failed the request (for
+    /// example access denied): retrying will not help until it is fixed.
+    #[error("storage error on {key:?}: {source}")]
+    Backend {
+        key: String,
+        #[source]
+        source: BoxError,
     },
 }
 
@@ -98,7 +122,11 @@ impl modvault_error::HasKind for StoreError {
                 ErrorKind::NotFound
             }
             StoreError::RangeNotSatisfiable { .. } => ErrorKind::Invalid,
-            StoreError::Io { .. } => ErrorKind::Storage,
+            // 503 both: retryable, and not a reason to fall through to
+            // another proxy silently.
+            StoreError::Io { .. } | StoreError::Unavailable { .. } | StoreError::Backend { .. } => {
+                ErrorKind::Storage
+            }
         }
     }
 }
@@ -117,7 +145,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn put(&self, key: &str, body: PutBody, mode: PutMode) -> StoreResult<PutOutcome>;
 
-    /// Keys that start with `prefix`, in no particular order.
+    /// Keys that start with `prefix` (a plain string prefix, not only a
+    /// directory), in no particular order. Keys under `.modvault/` are only
+    /// listed when `prefix` itself starts with `.modvault/`.
     async fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
 
     /// Deleting a missing object is not an error.
@@ -142,6 +172,21 @@ pub fn validate_key(key: &str) -> StoreResult<()> {
     }
 }
 
+/// Checks a listing prefix: its directory part must be a valid key, so a
+/// listing cannot walk outside the store either.
+pub fn validate_prefix(prefix: &str) -> StoreResult<()> {
+    let (dir, leaf) = match prefix.rfind('/') {
+        Some(i) => (&prefix[..i], &prefix[i + 1..]),
+        None => ("", prefix),
+    };
+    let bad_leaf = leaf == "." || leaf == ".." || leaf.contains(['\0', '\\']);
+    if bad_leaf || (!dir.is_empty() && validate_key(dir).is_err()) || prefix.starts_with('/') {
+        Err(StoreError::InvalidKey(prefix.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Reads a whole (small) object into memory. Only for objects with a known
 /// small bound, such as `.info`, `.mod` and `list` files.
 pub async fn read_to_bytes(
@@ -161,6 +206,24 @@ pub async fn read_to_bytes(
 }
 
 pub mod layout;
+
+#[cfg(test)]
+mod fs_contract {
+    async fn store() -> (tempfile::TempDir, std::sync::Arc<dyn crate::Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::FsStore::open(dir.path()).unwrap();
+        (dir, std::sync::Arc::new(store))
+    }
+    crate::store_contract_tests!(store);
+}
+
+#[cfg(test)]
+mod memory_contract {
+    async fn store() -> ((), std::sync::Arc<dyn crate::Store>) {
+        ((), std::sync::Arc::new(crate::MemStore::new()))
+    }
+    crate::store_contract_tests!(store);
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,10 @@ pub mod servers;
 
 pub use tempfile::TempDir;
 
+// S3 (SeaweedFS) for the storage tests.
+pub mod seaweedfs;
+pub use seaweedfs::{S3Location, SeaweedFs};
+
 /// The workspace root, from this crate's location.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -276,6 +280,8 @@ pub struct Modvault {
     child: Child,
     pub url: String,
     pub data_dir: PathBuf,
+    /// Where module files are, when not in `data_dir`.
+    pub s3: Option<S3Location>,
     log: Arc<Mutex<Vec<String>>>,
     _dir: Option<TempDir>,
 }
@@ -298,6 +304,8 @@ impl Modvault {
         env: &[(&str, &str)],
     ) -> Modvault {
         let mut command = Command::new(binary);
+        let s3 = S3Location::from_test_env().filter(|_| !extra_args.contains(&"--storage"));
+        let no_proxy = env.iter().find(|(k, _)| *k == "NO_PROXY").map(|(_, v)| *v);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
             // Tests have no sum.golang.org; the ones about checksum
@@ -308,7 +316,33 @@ impl Modvault {
             .arg(data_dir)
             .args(extra_args)
             .envs(env.iter().copied());
-        Modvault::spawn(command, data_dir)
+        if let Some(s3) = &s3 {
+            command.args(["--storage", &s3.url()]).envs(s3.env());
+        }
+        if let (Some(_), Some(no_proxy)) = (&s3, no_proxy) {
+            // The bucket is never what a proxy test watches.
+            command.env("NO_PROXY", format!("{no_proxy},localhost"));
+        }
+        let mut modvault = Modvault::spawn(command, data_dir);
+        modvault.s3 = s3;
+        modvault
+    }
+
+    /// A GOPROXY URL that reads the store directly, without modvault: the
+    /// data directory as a `file://` tree, or the bucket over plain HTTP.
+    pub fn store_goproxy_url(&self) -> String {
+        match &self.s3 {
+            Some(s3) => s3.public_url(),
+            None => format!("file://{}", self.data_dir.display()),
+        }
+    }
+
+    /// A stored module file's bytes, read from the store directly.
+    pub fn stored(&self, key: &str) -> Option<Vec<u8>> {
+        match &self.s3 {
+            Some(s3) => s3.get(key),
+            None => std::fs::read(self.data_dir.join(key)).ok(),
+        }
     }
 
     /// Starts a prepared `modvault serve` command (which must listen on
@@ -351,6 +385,7 @@ impl Modvault {
             child,
             url,
             data_dir: data_dir.to_owned(),
+            s3: None,
             log,
             _dir: None,
         }
