@@ -276,3 +276,69 @@ fn credentials_and_internal_addresses_stay_out_of_logs_and_answers() {
         .iter()
         .any(|line| line.contains(&format!("127.0.0.1:{dead}"))));
 }
+
+#[test]
+fn an_upload_cut_off_mid_body_leaves_no_spool_file() {
+    let dir = TempDir::new().unwrap();
+    let data_dir = dir.path().join("data");
+    let token = create_token(&data_dir, "publisher", "publish");
+    let modvault = Modvault::start_in(&modvault_bin(), &data_dir, "off", &[], &[]);
+    let mut stream = TcpStream::connect(address(&modvault)).unwrap();
+    let head = format!(
+        "PUT /example.com/m/@v/v1.0.0.zip HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    let spool = data_dir.join(".modvault/spool");
+    let spooling = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("upload-"))
+    };
+    let started = Instant::now();
+    while !spooling(&spool) && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(spooling(&spool), "the upload was being spooled");
+    drop(stream); // the client goes away mid-body
+    let started = Instant::now();
+    while spooling(&spool) && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !spooling(&spool),
+        "the spool file of an aborted upload was left behind"
+    );
+    assert_eq!(modvault.get("/readyz").status().as_u16(), 200);
+}
+
+#[test]
+fn a_bad_certificate_stops_start_up_before_it_says_listening() {
+    let dir = TempDir::new().unwrap();
+    let (cert, key) = (dir.path().join("bad.crt"), dir.path().join("bad.key"));
+    std::fs::write(&cert, "not a certificate").unwrap();
+    std::fs::write(&key, "not a key").unwrap();
+    let output = std::process::Command::new(modvault_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "off",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .args([
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(log.contains("cannot load TLS certificate"), "{log}");
+    assert!(!log.contains("listening on"), "{log}");
+}
