@@ -159,31 +159,7 @@ const AWS_ENV: &[(&str, &[&str])] = &[
     ("s3.allow_http", &["AWS_ALLOW_HTTP"]),
 ];
 
-/// A secret setting: `Debug` and `Display` show `***`, so it cannot leak
-/// through a logged configuration.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use modvault_error::Secret;
 
 /// Where module files are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -84,6 +84,32 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// A secret (a password, a key) that cannot leak through a log line or a
+/// message: `Debug` and `Display` print `***`; `expose` is explicit.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// Removes the userinfo part (`user:password@`) of every `scheme://…` URL
 /// in `text`, as the go command does in its errors: upstream, git and
 /// checksum-database URLs may carry credentials, and messages built from

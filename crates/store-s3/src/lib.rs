@@ -68,30 +68,7 @@ const STALE_CLAIM: Duration = Duration::from_secs(20);
 /// in flight) are retried this often before giving up.
 const CONFLICT_RETRIES: u32 = 3;
 
-/// A secret that never shows in logs: `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use modvault_error::Secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {

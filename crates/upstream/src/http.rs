@@ -123,13 +123,14 @@ impl HttpProxy {
                         return Err(error_for_status(&shown, response).await);
                     }
                 }
-                Err(e) if e.is_connect() => {
-                    FetchError::Upstream(format!("{shown}: {}", error_chain(&e.without_url())))
-                }
+                Err(e) if e.is_connect() => FetchError::Upstream(format!(
+                    "{shown}: {}",
+                    modvault_error::chain(&e.without_url())
+                )),
                 Err(e) => {
                     return Err(FetchError::Upstream(format!(
                         "{shown}: {}",
-                        error_chain(&e.without_url())
+                        modvault_error::chain(&e.without_url())
                     )))
                 }
             };
@@ -189,7 +190,7 @@ impl Fetcher for HttpProxy {
         let declared_len = response.content_length();
         let stream = response
             .bytes_stream()
-            .map_err(|e| std::io::Error::other(error_chain(&e.without_url())));
+            .map_err(|e| std::io::Error::other(modvault_error::chain(&e.without_url())));
         Ok(ZipBody {
             from_vcs: false,
             declared_len,
@@ -228,7 +229,7 @@ async fn read_limited(response: Response, limit: usize) -> Result<Bytes, String>
     let mut body = BytesMut::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| error_chain(&e.without_url()))?;
+        let chunk = chunk.map_err(|e| modvault_error::chain(&e.without_url()))?;
         if body.len() + chunk.len() > limit {
             return Err(format!("response larger than {limit} bytes"));
         }
@@ -243,22 +244,6 @@ pub(crate) fn redacted(url: &Url) -> String {
     let _ = url.set_username("");
     let _ = url.set_password(None);
     url.to_string()
-}
-
-/// reqwest's top-level message hides the cause ("error sending request");
-/// the chain says what actually happened ("connection refused").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]
