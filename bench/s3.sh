@@ -170,5 +170,5 @@ echo "Client: \`python3 bench/concurrent_get.py URL 256\` (256 threads, each rea
 echo
 echo "| case | modvault peak RSS |"
 echo "|---|---|"
-echo "| cold: all 256 join one upstream fetch, streamed while spooled, then uploaded to the bucket in 8 MiB parts | $COLD MiB (idle before: $BASE_RSS MiB) |"
+echo "| cold: all 256 join one upstream fetch, streamed while spooled, then uploaded to the bucket in 5 MiB parts | $COLD MiB (idle before: $BASE_RSS MiB) |"
 echo "| warm: every client streamed from the bucket (fresh process) | $WARM MiB (idle before: $WARM_BASE MiB) |"

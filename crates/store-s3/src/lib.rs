@@ -19,6 +19,7 @@
 //! - Every request has a timeout and bounded retries; a reader whose body
 //!   fails half-way resumes from where it stopped (the same entity tag only).
 
+mod http;
 mod read;
 mod upload;
 
@@ -33,11 +34,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, S3ConditionalPut, S3CopyIfNotExists};
-use object_store::client::{HttpClient, HttpConnector, HttpErrorKind};
+use object_store::client::HttpErrorKind;
+
+use crate::http::Connector;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutOptions,
-    PutPayload, RetryConfig,
+    BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
 };
 use tokio::sync::Semaphore;
 
@@ -47,8 +50,10 @@ use modvault_store::{
 };
 
 /// Objects up to this size go up in one PUT; larger files in parts of this
-/// size. One part is what an upload holds in memory at a time.
-pub const PART_SIZE: usize = 8 << 20;
+/// size (S3's smallest part size: memory, not request count, is what runs
+/// short on a busy proxy). One part is what an upload holds in memory at a
+/// time.
+pub const PART_SIZE: usize = 5 << 20;
 /// Parts of one upload sent at once.
 const PARTS_IN_FLIGHT: usize = 2;
 /// Part buffers for all uploads together: with [`PART_SIZE`], the most
@@ -163,31 +168,6 @@ pub struct S3Store {
 impl fmt::Debug for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("S3Store").field("url", &self.url).finish()
-    }
-}
-
-/// Builds the HTTP client: a connect and an idle timeout, but no timeout on
-/// whole requests, because a zip streamed to a slow client may take long.
-/// Request timeouts are set per operation instead.
-#[derive(Debug)]
-struct Connector {
-    connect_timeout: Duration,
-    idle_timeout: Duration,
-    allow_http: bool,
-}
-
-impl HttpConnector for Connector {
-    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .read_timeout(self.idle_timeout)
-            .https_only(!self.allow_http)
-            .build()
-            .map_err(|e| object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(e),
-            })?;
-        Ok(HttpClient::new(client))
     }
 }
 
@@ -735,11 +715,6 @@ fn is_transient(error: &object_store::Error) -> bool {
                     | HttpErrorKind::Timeout
                     | HttpErrorKind::Interrupted
             ) {
-                return true;
-            }
-        }
-        if let Some(http) = e.downcast_ref::<reqwest::Error>() {
-            if http.is_connect() || http.is_timeout() {
                 return true;
             }
         }
