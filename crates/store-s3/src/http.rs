@@ -8,6 +8,9 @@
 //! holds that at 16 MiB; the kernel's socket buffers and TCP flow control
 //! do the rest of the waiting.
 //!
+//! With a proxy in the environment (HTTPS_PROXY and the like) the bucket
+//! is reached through reqwest instead, which speaks to proxies.
+//!
 //! Timeouts: a connect timeout, and an idle timeout both for the response
 //! head and between body frames, but none on whole requests, because a zip
 //! streamed to a slow client may take long (whole-operation limits are set
@@ -44,8 +47,37 @@ pub(crate) struct Connector {
     pub(crate) allow_http: bool,
 }
 
+/// Whether the environment names a proxy (as reqwest reads it): then the
+/// bucket is reached through reqwest, which speaks to proxies and honours
+/// NO_PROXY, at the cost of its growing read buffers.
+fn proxy_configured() -> bool {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
 impl HttpConnector for Connector {
     fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let generic = |e: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
+            store: "S3",
+            source: e,
+        };
+        if proxy_configured() {
+            let client = reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .read_timeout(self.idle_timeout)
+                .https_only(!self.allow_http)
+                .build()
+                .map_err(|e| generic(Box::new(e)))?;
+            return Ok(HttpClient::new(client));
+        }
         let mut tcp = TcpConnector::new();
         tcp.set_connect_timeout(Some(self.connect_timeout));
         tcp.set_nodelay(true);
@@ -53,10 +85,7 @@ impl HttpConnector for Connector {
         // The system's roots, and SSL_CERT_FILE, as for every other client.
         let tls = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(e),
-            })?;
+            .map_err(|e| generic(Box::new(e)))?;
         let tls = if self.allow_http {
             tls.https_or_http()
         } else {
