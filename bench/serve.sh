@@ -3,17 +3,22 @@
 # the same run, with the same load tool (wrk), reported as ratios; then
 # modvault's peak RSS while 256 clients download a 50 MB zip at once.
 #
-#   bench/serve.sh [DURATION_SECONDS] > bench/results-serve.md
+#   bench/serve.sh [DURATION_SECONDS [ROUNDS]] > bench/results-serve.md
+#
+# Each (file, server) pair is measured ROUNDS times (default 3), nginx and
+# modvault taking turns, and the medians are reported. BIN picks another
+# modvault binary (to compare two builds against the same nginx).
 #
 # Needs: a release build (cargo build --release), nginx and wrk (Debian
 # packages; installed here if missing), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
+ROUNDS=${2:-3}
 CONNECTIONS=64
 THREADS=2
 WORK=bench/work
-BIN=target/release/modvault
+BIN=${BIN:-target/release/modvault}
 
 command -v nginx >/dev/null && command -v wrk >/dev/null || {
   apt-get update -qq >&2 && apt-get install -y -qq nginx wrk >&2
@@ -65,19 +70,28 @@ print("%.0f %.2f %.2f" % (rps, ms("50%"), ms("99%")))'
 
 echo "# Serving benchmark"
 echo
-echo "Command: \`bench/serve.sh $DURATION\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
-echo "Load: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency URL\`, load tool and servers on the same machine."
+echo "Command: \`bench/serve.sh $DURATION $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
+echo "Load: \`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency URL\`, load tool and servers on the same machine; medians of $ROUNDS rounds, the servers taking turns."
 echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //'), 1 worker, sendfile on. modvault: release build, default settings, \`--upstream off\`."
 echo
 echo "| file | server | requests/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|"
 declare -A RESULT
+median() { python3 -c 'import statistics, sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 for file in "v1.0.0.info" "v1.0.0.zip"; do
+  declare -A RPS=() P50=() P99=()
+  for _ in $(seq "$ROUNDS"); do
+    for server in nginx modvault; do
+      port=$NGINX_PORT; [ $server = modvault ] && port=$MV_PORT
+      read -r rps p50 p99 < <(measure "http://127.0.0.1:$port/bench.example/small/@v/$file")
+      RPS[$server]="${RPS[$server]:-} $rps"; P50[$server]="${P50[$server]:-} $p50"; P99[$server]="${P99[$server]:-} $p99"
+    done
+  done
   for server in nginx modvault; do
-    port=$NGINX_PORT; [ $server = modvault ] && port=$MV_PORT
-    read -r rps p50 p99 < <(measure "http://127.0.0.1:$port/bench.example/small/@v/$file")
+    # shellcheck disable=SC2086
+    rps=$(median ${RPS[$server]}); p50=$(median ${P50[$server]}); p99=$(median ${P99[$server]})
     RESULT[$file-$server]="$rps $p50 $p99"
-    echo "| small/@v/$file | $server | $rps | $p50 | $p99 |"
+    echo "| small/@v/$file | $server | ${rps%.00} | $p50 | $p99 |"
   done
 done
 echo

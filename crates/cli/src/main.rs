@@ -20,7 +20,7 @@ use modvault_server::{router, Access, AppState, EdgeSettings, FailedAuth};
 use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
-use modvault_store::{FsStore, Store};
+use modvault_store::{FsStore, HotCache, Store};
 use modvault_store_s3::{S3Settings, S3Store};
 use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
@@ -399,7 +399,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = data
         .lock()
         .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
-    let store = open_store(&config).await?;
+    let store = HotCache::wrap(open_store(&config).await?, config.memory_cache);
     let shared = shared_state(&config)?;
     let http = HttpOptions {
         connect_timeout: config.upstream_connect_timeout,

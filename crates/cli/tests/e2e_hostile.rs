@@ -295,3 +295,94 @@ fn a_garbage_list_keeps_only_versions() {
     assert_eq!(list, "v1.0.0\nv1.1.0 2024-01-01T00:00:00Z\n");
     let _ = GO_MOD;
 }
+
+/// Every file under `dir`, relative, sorted (empty when `dir` is missing).
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                let path = entry.path();
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn kill_9_mid_download_leaves_nothing_half_written_and_a_restart_serves_it_whole() {
+    let upstream = HostileUpstream::start();
+    let zip = good_zip("killed");
+    module(
+        &upstream,
+        "killed",
+        Behaviour::Stall {
+            sent: zip.len() / 2,
+            body: zip.clone(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let args = ["--upstream-retries", "0", "--not-found-ttl", "0"];
+    let mut modvault = Modvault::start_in(&modvault_bin(), &data_dir, &upstream.url, &args, &[]);
+    let url = format!("{}/example.com/killed/@v/v1.0.0.zip", modvault.url);
+    let client = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .and_then(|response| response.error_for_status()?.bytes())
+            .map(|body| body.to_vec())
+    });
+    // Half the zip has reached modvault (and is being spooled) when it dies.
+    let path = "/example.com/killed/@v/v1.0.0.zip";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while upstream.requests_for(path) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the zip was never fetched"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(modvault
+        .signal_and_wait("KILL", Duration::from_secs(10))
+        .is_some());
+    // The client got an error or a short body, never the zip passed off as whole.
+    if let Ok(body) = client.join().unwrap() {
+        assert_ne!(body, zip, "a killed server cannot have sent the whole zip");
+    }
+    let module_files: Vec<String> = files_under(&data_dir)
+        .into_iter()
+        .filter(|f| !f.starts_with(".modvault"))
+        .collect();
+    assert!(
+        !module_files.iter().any(|f| f.ends_with(".zip")),
+        "a zip is visible after kill -9 mid-download: {module_files:?}"
+    );
+    drop(modvault);
+
+    // The upstream recovers; a restart clears what the killed process left
+    // and serves the version whole.
+    module(&upstream, "killed", Behaviour::Ok(zip.clone()));
+    let modvault = Modvault::start_in(&modvault_bin(), &data_dir, &upstream.url, &args, &[]);
+    for private in [".modvault/spool", ".modvault/tmp"] {
+        let left = files_under(&data_dir.join(private));
+        assert!(left.is_empty(), "{private} after restart: {left:?}");
+    }
+    let served = modvault.get(path);
+    assert_eq!(served.status().as_u16(), 200);
+    assert_eq!(served.bytes().unwrap().to_vec(), zip);
+    assert_eq!(
+        std::fs::read(data_dir.join(path.trim_start_matches('/'))).unwrap(),
+        zip
+    );
+}

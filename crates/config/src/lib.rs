@@ -111,6 +111,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "max_header_bytes", default: "64KiB", help: "Largest request head (request line and headers)" },
     Setting { key: "max_path_bytes", default: "4096", help: "Longest request path; longer ones answer 414" },
     Setting { key: "max_upload_bytes", default: "500MiB", help: "Largest upload (PUT of a module zip); at most 500MiB, the module zip limit" },
+    Setting { key: "memory_cache", default: "16MiB", help: "Memory for recently served .info, .mod and small .zip files (each at most 1MiB); 0 turns it off" },
     Setting {
         key: "upstream_failure_ttl",
         default: "5s",
@@ -235,6 +236,7 @@ pub struct Config {
     pub max_header_bytes: u64,
     pub max_path_bytes: u64,
     pub max_upload_bytes: u64,
+    pub memory_cache: u64,
     pub upstream_failure_ttl: Duration,
     pub metrics_access: MetricsAccess,
     pub auth_failure_limit: u32,
@@ -508,6 +510,7 @@ impl Config {
             max_path_bytes: layered.parse("max_path_bytes", |v| {
                 parse_size(v).and_then(|n| if n < 256 { Err("must be at least 256".into()) } else { Ok(n) })
             })?,
+            memory_cache: layered.parse("memory_cache", parse_size)?,
             max_upload_bytes: layered.parse("max_upload_bytes", |v| {
                 let limit = modvault_core::modzip::MAX_ZIP_FILE;
                 parse_size(v).and_then(|n| {

@@ -173,15 +173,9 @@ impl Discovery {
     }
 }
 
+/// A request error with its causes, without credentials in any URL.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    modvault_error::redact_urls(&text)
+    modvault_error::redact_urls(&modvault_error::chain(e))
 }
 
 /// Why no tag applies to an import path.

@@ -529,6 +529,25 @@ impl Fetcher for GitSource {
     }
 }
 
+/// Entry points for the fuzz targets in `fuzz/`: the parsers of outside
+/// input that are private to this crate. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a `.netrc` and looks up one host in it.
+    pub fn netrc(data: &str, host: &str) -> usize {
+        let entries = crate::netrc::parse_netrc(data);
+        let _ = crate::netrc::lookup(&entries, host);
+        entries.len()
+    }
+
+    /// Parses a go-get discovery page and matches an import path against it.
+    pub fn go_imports(html: &[u8], import_path: &str) -> usize {
+        let imports = crate::discovery::parse_meta_go_imports(html);
+        let _ = crate::discovery::match_go_import(&imports, import_path);
+        imports.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

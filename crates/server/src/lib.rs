@@ -336,5 +336,15 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// Entry point for the fuzz targets in `fuzz/`: the request router, which
+/// reads every client's path. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Routes one raw request path; `true` when it names an endpoint.
+    pub fn route(raw_path: &str) -> bool {
+        crate::route::parse(raw_path).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests;

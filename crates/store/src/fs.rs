@@ -13,8 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::{
-    validate_key, validate_prefix, Object, ObjectMeta, PutBody, PutMode, PutOutcome, Store,
-    StoreError, StoreResult,
+    clamp_range, validate_key, validate_prefix, Object, ObjectMeta, PutBody, PutMode, PutOutcome,
+    Store, StoreError, StoreResult,
 };
 
 /// Temporary files live inside the root so that committing them is a
@@ -201,20 +201,6 @@ fn meta_of(metadata: &fs::Metadata) -> ObjectMeta {
 }
 
 /// Clamps a requested range to the object, as HTTP range semantics need.
-fn clamp_range(range: Option<Range<u64>>, size: u64) -> StoreResult<Range<u64>> {
-    match range {
-        None => Ok(0..size),
-        Some(r) if r.start >= size || r.start >= r.end => {
-            if size == 0 && r.start == 0 {
-                Ok(0..0)
-            } else {
-                Err(StoreError::RangeNotSatisfiable { size })
-            }
-        }
-        Some(r) => Ok(r.start..r.end.min(size)),
-    }
-}
-
 #[async_trait]
 impl Store for FsStore {
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<Object>> {

@@ -7,6 +7,7 @@
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 mod fs;
+mod hot;
 mod memory;
 
 use std::io;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use fs::FsStore;
+pub use hot::HotCache;
 pub use memory::MemStore;
 
 /// A stream of object bytes. Errors are I/O errors because that is what a
@@ -185,6 +187,37 @@ pub fn validate_prefix(prefix: &str) -> StoreResult<()> {
     } else {
         Ok(())
     }
+}
+
+/// The part of an object of `size` bytes that `range` asks for (end
+/// exclusive, clamped to the size); the whole object when no range is asked.
+pub(crate) fn clamp_range(range: Option<Range<u64>>, size: u64) -> StoreResult<Range<u64>> {
+    match range {
+        None => Ok(0..size),
+        Some(r) if r.start >= size || r.start >= r.end => {
+            if size == 0 && r.start == 0 {
+                Ok(0..0)
+            } else {
+                Err(StoreError::RangeNotSatisfiable { size })
+            }
+        }
+        Some(r) => Ok(r.start..r.end.min(size)),
+    }
+}
+
+/// An object whose bytes are all in memory, or the part `range` asks for.
+pub(crate) fn object_from_bytes(
+    meta: ObjectMeta,
+    bytes: &Bytes,
+    range: Option<Range<u64>>,
+) -> StoreResult<Object> {
+    let range = clamp_range(range, meta.size)?;
+    let part = bytes.slice(range.start as usize..range.end as usize);
+    Ok(Object {
+        meta,
+        range,
+        body: Box::pin(futures::stream::once(async move { Ok(part) })),
+    })
 }
 
 /// Reads a whole (small) object into memory. Only for objects with a known

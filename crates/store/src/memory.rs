@@ -42,24 +42,7 @@ impl Store for MemStore {
         let Some((meta, bytes)) = self.objects().get(key).cloned() else {
             return Ok(None);
         };
-        let size = meta.size;
-        let range = match range {
-            None => 0..size,
-            Some(r) if r.start >= size || r.start >= r.end => {
-                if size == 0 && r.start == 0 {
-                    0..0
-                } else {
-                    return Err(StoreError::RangeNotSatisfiable { size });
-                }
-            }
-            Some(r) => r.start..r.end.min(size),
-        };
-        let part = bytes.slice(range.start as usize..range.end as usize);
-        Ok(Some(Object {
-            meta,
-            range,
-            body: Box::pin(futures::stream::once(async move { Ok(part) })),
-        }))
+        crate::object_from_bytes(meta, &bytes, range).map(Some)
     }
 
     async fn head(&self, key: &str) -> StoreResult<Option<ObjectMeta>> {
