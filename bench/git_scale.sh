@@ -106,7 +106,7 @@ get_all() { # PORT module@version...
       args+=(-o /dev/null "http://127.0.0.1:$port/${mv%@*}/@v/${mv#*@}.$ext")
     done
   done
-  curl -fsS --max-time 600 -Z --parallel-max 8 "${args[@]}"
+  curl -fsS --no-progress-meter --max-time 600 -Z --parallel-max 8 "${args[@]}"
 }
 
 # One case: the go command in direct mode, then modvault alone, each cold.

@@ -541,6 +541,7 @@ impl Mirror {
                 // Asked for again (by other requests for the same version)
                 // while this fetch ran: it brought them.
                 self.pending().retain(|want| !batch.contains(want));
+                self.record_fetched(&batch).await;
             }
             fetched
         };
@@ -554,6 +555,27 @@ impl Mirror {
             }
         }
         self.ensure_deep().await
+    }
+
+    /// Records the commit time of what a fetch brought, read from the
+    /// local refs it wrote in one `for-each-ref`: every request of the
+    /// batch then finds its commit (and its time) without a git process.
+    async fn record_fetched(&self, batch: &[Want]) {
+        let mut args = vec!["for-each-ref".to_owned(), REF_LISTING_FORMAT.to_owned()];
+        args.extend(batch.iter().map(|want| {
+            if want.reference == "HEAD" {
+                HEAD_REF.to_owned()
+            } else {
+                want.reference.clone()
+            }
+        }));
+        // Best effort: without it, each request asks git itself.
+        if let Ok(out) = self.git.output(Some(&self.dir), &args, LISTING_LIMIT).await {
+            let (_, commit_times) = parse_ref_listing(&String::from_utf8_lossy(&out));
+            for (hash, time) in commit_times {
+                self.cache.put_commit_time(&self.cache_key, &hash, time);
+            }
+        }
     }
 
     /// `git fetch` of the wanted refs, with depth 1 unless the mirror is
