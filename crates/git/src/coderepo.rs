@@ -342,7 +342,16 @@ impl CodeRepo {
                 )
                 .await?;
             }
-            if highest.is_empty() {
+            // Go's RecentTag fetches the whole history only when some tag
+            // could be a base (`Tags(prefix + "v")`).
+            let plausible = self
+                .code
+                .snapshot()
+                .await?
+                .tags_with_prefix(&format!("{tag_prefix}v"))
+                .next()
+                .is_some();
+            if highest.is_empty() && plausible {
                 let merged = self.code.merged_tags(&info.name).await?;
                 self.raise_to_recent_tags(
                     info,

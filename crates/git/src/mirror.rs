@@ -2,25 +2,31 @@
 //! `codehost/git.go` (`gitRepo`), adapted to a cache that lives longer than
 //! one command.
 //!
-//! The go command keeps a shallow clone per repository and deepens it on
-//! demand (`stat`'s depth-1 fetch, `fetchRefsLocked`). A proxy answers the
-//! same questions again and again, so the mirror always holds the full
-//! history of every branch and tag (the state the go command reaches after
-//! `fetchRefsLocked`), fetched incrementally with
-//! `git fetch --prune origin +refs/heads/*:refs/heads/* +refs/tags/*:refs/tags/* +HEAD:refs/modvault/HEAD`.
+//! Like the go command, a mirror fetches what a question needs and keeps
+//! it: the refs come from `git ls-remote` (no objects), a commit reached
+//! through a tag, a branch or HEAD comes with a `--depth=1` fetch of that
+//! ref (Go's `stat`), and only a question about ancestry (a pseudo-version's
+//! base tag, `DescendsFrom`) or a commit no ref names fetches every branch
+//! and tag with their history, once (Go's `fetchRefsLocked`). After that
+//! the mirror is deep and later fetches are plain incremental ones. Fetches
+//! for several refs asked for at once share one `git fetch` with several
+//! refspecs. A repository whose old history cannot be transferred (an
+//! object missing on the server) still serves every commit whose own tree
+//! can be, as the go command does.
+//!
 //! Only heads, tags and HEAD are ever fetched, so commits reachable only
 //! from other refs (pull requests, Gerrit changes) are never known, exactly
 //! as in Go's `stat`.
 //!
 //! The refs snapshot (what Go's `loadRefs` takes from `git ls-remote`) is
-//! read from the mirror right after each fetch, so it always agrees with the
-//! objects present. It is refreshed when it is older than the refs TTL and
-//! someone asks a question whose answer can change (`list`, `@latest`, a
-//! branch or hash query), or when a revision is not in the mirror.
+//! refreshed when it is older than the refs TTL and someone asks a question
+//! whose answer can change (`list`, `@latest`, a branch or hash query), or
+//! when a revision is not in it. After a restart the mirror's own refs
+//! stand in for it until the first refresh.
 //!
 //! Answers are memoized where they cannot change: what depends on the refs
 //! (a revision's commit, the tags merged into a commit, ancestry of a tag)
-//! lives with the snapshot and goes when a fetch replaces it; commit times
+//! lives with the snapshot and goes when a refresh replaces it; commit times
 //! and small files at a commit, keyed by full hash, live in the shared
 //! [`ObjectCache`].
 
@@ -107,6 +113,10 @@ impl RefSnapshot {
             .chain(self.tags.iter().map(|(t, h)| (format!("refs/tags/{t}"), h)))
     }
 
+    fn same_refs(&self, other: &RefSnapshot) -> bool {
+        self.head == other.head && self.branches == other.branches && self.tags == other.tags
+    }
+
     /// Go's `Tags(prefix)`: tag names with the prefix, sorted by name.
     pub(crate) fn tags_with_prefix<'a>(
         &'a self,
@@ -142,24 +152,45 @@ pub(crate) struct CommitInfo {
     pub(crate) reached_through_ref: bool,
 }
 
-impl CommitInfo {
-    fn via_ref(mut self) -> CommitInfo {
-        self.reached_through_ref = true;
-        self
-    }
-}
-
 struct State {
     snapshot: Option<Arc<RefSnapshot>>,
     refreshed_at: Option<Instant>,
-    /// Counts fetches, so that callers queued behind a fetch can tell that
-    /// it happened while they waited.
+    /// Counts refreshes of the refs, so that callers queued behind one can
+    /// tell that it happened while they waited.
     generation: u64,
     /// 40 (SHA-1) or 64 (SHA-256).
     hex_len: usize,
     /// The last failure to reach the remote and when it happened: answered
     /// again, without contacting the remote, for the failure TTL.
     failed: Option<(Instant, RepoError)>,
+    /// The refs generation at which every branch and tag was last fetched
+    /// with its whole history: ancestry answers are final for that
+    /// snapshot.
+    deep_generation: Option<u64>,
+    /// The last failure to fetch the whole history (damaged history on the
+    /// server, say): remembered for the failure TTL without blocking the
+    /// shallow fetches that still work.
+    deep_failed: Option<(Instant, RepoError)>,
+}
+
+/// A ref some request needs the commit of, for a batched fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Want {
+    /// `HEAD`, `refs/heads/<b>` or `refs/tags/<t>`.
+    reference: String,
+    hash: String,
+}
+
+impl Want {
+    /// The ref is kept under its own name (Go: `ref:ref`), so that a tag
+    /// fetched once is a local tag afterwards; HEAD under a private name.
+    fn refspec(&self) -> String {
+        if self.reference == "HEAD" {
+            format!("+HEAD:{HEAD_REF}")
+        } else {
+            format!("+{0}:{0}", self.reference)
+        }
+    }
 }
 
 /// What all mirrors share.
@@ -192,10 +223,20 @@ pub(crate) struct Mirror {
     http: reqwest::Client,
     http_timeout: Duration,
     credentials: Arc<Credentials>,
-    /// One fetch at a time per repository.
+    /// One `ls-remote` at a time per repository.
+    refs_lock: tokio::sync::Mutex<()>,
+    /// One fetch at a time per repository: concurrent shallow fetches
+    /// would race for git's `shallow.lock`. Requests that arrive while a
+    /// fetch runs are gathered in `pending` and served by the next one.
     fetch_lock: tokio::sync::Mutex<()>,
+    pending: Mutex<Vec<Want>>,
     state: Mutex<State>,
 }
+
+/// Written into a mirror made by this version: `shallow` while only
+/// single commits were fetched, `deep` once the whole history was. A
+/// mirror without it was made with the whole history.
+const DEPTH_FILE: &str = "modvault-depth";
 
 impl Mirror {
     pub(crate) fn new(remote_url: &str, mirror_root: &Path, context: &MirrorContext) -> Mirror {
@@ -213,13 +254,17 @@ impl Mirror {
             http: context.http,
             http_timeout: context.http_timeout,
             credentials: context.credentials,
+            refs_lock: tokio::sync::Mutex::new(()),
             fetch_lock: tokio::sync::Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
             state: Mutex::new(State {
                 snapshot: None,
                 refreshed_at: None,
                 generation: 0,
                 hex_len: 40,
                 failed: None,
+                deep_generation: None,
+                deep_failed: None,
             }),
         }
     }
@@ -234,6 +279,12 @@ impl Mirror {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Want>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn hex_len(&self) -> usize {
         self.state().hex_len
     }
@@ -242,34 +293,43 @@ impl Mirror {
         self.dir.join("objects").is_dir()
     }
 
+    /// Whether the mirror holds the whole history of what it has fetched,
+    /// so that a fetch without `--depth` brings only what is new.
+    fn is_deep(&self) -> bool {
+        match std::fs::read_to_string(self.dir.join(DEPTH_FILE)) {
+            Ok(depth) => depth.trim() == "deep",
+            Err(_) => !self.dir.join("shallow").exists(),
+        }
+    }
+
     // -----------------------------------------------------------------
     // Freshness
 
-    /// The refs as last fetched, reading them from disk (or fetching) the
-    /// first time.
+    /// The refs as last listed, reading the mirror's own refs (after a
+    /// restart) or listing the remote's the first time.
     pub(crate) async fn snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
         if let Some(snapshot) = self.state().snapshot.clone() {
             return Ok(snapshot);
         }
         let generation = self.state().generation;
-        let _fetching = self.fetch_lock.lock().await;
+        let _listing = self.refs_lock.lock().await;
         if let Some(snapshot) = self.state().snapshot.clone() {
             return Ok(snapshot);
         }
         if self.is_initialized() {
             // A mirror from an earlier run: usable as is for immutable
             // answers; `refreshed_at` stays unset so that the first
-            // list/latest/query fetches.
+            // list/latest/query lists the remote's refs.
             ensure_export_attributes(&self.dir)?;
-            self.load_snapshot().await
+            self.load_local_snapshot().await
         } else {
-            self.fetch_locked(generation).await
+            self.refresh_locked(generation).await
         }
     }
 
-    /// Fetches unless the refs are younger than the TTL. Returns whether the
-    /// refs changed since the call started (a fetch happened, here or in a
-    /// call this one waited for).
+    /// Lists the remote's refs unless they are younger than the TTL.
+    /// Returns whether the refs changed since the call started (a refresh
+    /// happened, here or in a call this one waited for).
     pub(crate) async fn refresh_if_stale(&self) -> RepoResult<bool> {
         let generation = {
             let state = self.state();
@@ -282,62 +342,96 @@ impl Mirror {
             }
             state.generation
         };
-        let _fetching = self.fetch_lock.lock().await;
+        let _listing = self.refs_lock.lock().await;
         if self.state().generation != generation {
             return Ok(true);
         }
-        self.fetch_locked(generation).await?;
+        self.refresh_locked(generation).await?;
         Ok(true)
     }
 
-    /// Creates the mirror or fetches into it, and publishes the new refs.
-    /// The caller holds `fetch_lock`. A failure to reach the remote is
-    /// logged once and answered from memory for the failure TTL, so that
-    /// clients retrying (or queued behind the failed fetch) do not each
-    /// contact the remote again.
-    async fn fetch_locked(&self, generation: u64) -> RepoResult<Arc<RefSnapshot>> {
+    /// Creates the mirror or lists the remote's refs (`ls-remote`: no
+    /// objects move), and publishes them. The caller holds `refs_lock`. A
+    /// failure to reach the remote is logged once and answered from memory
+    /// for the failure TTL, so that clients retrying (or queued behind the
+    /// failed listing) do not each contact the remote again.
+    async fn refresh_locked(&self, generation: u64) -> RepoResult<Arc<RefSnapshot>> {
         if let Some((at, error)) = &self.state().failed {
             if at.elapsed() < self.failure_ttl {
                 return Err(error.clone());
             }
         }
-        tracing::debug!(repo = %self.shown_url, "fetching");
+        tracing::debug!(repo = %self.shown_url, "listing refs");
         let started = Instant::now();
-        let fetched = if self.is_initialized() {
-            match self.fetch_into(&self.dir).await {
-                Ok(()) => Ok(()),
+        let listed = if self.is_initialized() {
+            match self.ls_remote(&self.dir).await {
+                Ok(listing) => Ok(listing),
                 Err(e) => Err(self.remote_failure(e).await),
             }
         } else {
             self.create().await
         };
-        if let Err(error) = fetched {
-            tracing::warn!(repo = %self.shown_url, error = %error, retry_after = ?self.failure_ttl, "cannot fetch from the repository");
-            self.state().failed = Some((Instant::now(), error.clone()));
-            return Err(error);
-        }
-        self.state().failed = None;
-        let snapshot = self.load_snapshot().await?;
+        let listing = match listed {
+            Ok(listing) => listing,
+            Err(error) => {
+                tracing::warn!(repo = %self.shown_url, error = %error, retry_after = ?self.failure_ttl, "cannot fetch from the repository");
+                self.state().failed = Some((Instant::now(), error.clone()));
+                return Err(error);
+            }
+        };
+        let hex_len = hex_len_from_config(&self.dir)?;
+        let snapshot = Arc::new(parse_ls_remote(&listing));
         let mut state = self.state();
+        // Unchanged refs keep the whole history as fetched for the last
+        // snapshot: no need to fetch it again for ancestry questions.
+        let unchanged = state
+            .snapshot
+            .as_deref()
+            .is_some_and(|old| old.same_refs(&snapshot));
+        if unchanged && state.deep_generation == Some(generation) {
+            state.deep_generation = Some(generation + 1);
+        }
+        state.failed = None;
+        state.hex_len = hex_len;
+        state.snapshot = Some(snapshot.clone());
         state.generation = generation + 1;
         state.refreshed_at = Some(Instant::now());
-        tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), tags = snapshot.tags.len(), "fetched");
+        tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), tags = snapshot.tags.len(), "listed refs");
         Ok(snapshot)
     }
 
-    /// Creates the bare repository and fetches into it (Go's `newGitRepo`
-    /// and first fetch) in a temporary directory, renamed into place once it
-    /// holds the remote's refs: a crash or a failed first fetch never leaves
-    /// a half-made mirror behind. The first fetch also tells the remote's
-    /// object format: a SHA-256 remote refuses a SHA-1 repository, which is
-    /// then made again as SHA-256. (Asking `ls-remote` first would cost
-    /// every new repository one more connection to the remote.)
-    async fn create(&self) -> RepoResult<()> {
+    /// `git ls-remote origin`: the remote's refs, no objects.
+    async fn ls_remote(&self, dir: &Path) -> Result<String, GitError> {
+        let out = self
+            .git
+            .remote_output(
+                Some(dir),
+                &[
+                    "-c",
+                    "protocol.version=2",
+                    "ls-remote",
+                    "-q",
+                    "--end-of-options",
+                    "origin",
+                ],
+                LISTING_LIMIT,
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Creates the bare repository (Go's `newGitRepo`) and lists the
+    /// remote's refs in a temporary directory, renamed into place once the
+    /// remote answered: a crash or a failed first contact never leaves a
+    /// half-made mirror behind. The listing also tells the remote's object
+    /// format (64-digit hashes): the mirror is then made again as SHA-256.
+    /// Returns the listing.
+    async fn create(&self) -> RepoResult<String> {
         let parent = self.dir.parent().expect("mirror dir has a parent");
         std::fs::create_dir_all(parent)
             .map_err(|e| RepoError::Failed(format!("creating {}: {e}", parent.display())))?;
         let mut sha256 = false;
-        let staging = loop {
+        let (staging, listing) = loop {
             let staging = tempfile::Builder::new()
                 .prefix(".init-")
                 .tempdir_in(parent)
@@ -345,8 +439,17 @@ impl Mirror {
                     RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
                 })?;
             self.init_bare(staging.path(), sha256).await?;
-            match self.fetch_into(staging.path()).await {
-                Ok(()) => break staging,
+            match self.ls_remote(staging.path()).await {
+                Ok(listing)
+                    if !sha256
+                        && listing
+                            .split_whitespace()
+                            .next()
+                            .is_some_and(|hash| hash.len() == 64 && all_hex(hash)) =>
+                {
+                    sha256 = true;
+                }
+                Ok(listing) => break (staging, listing),
                 Err(e)
                     if !sha256
                         && e.stderr()
@@ -357,6 +460,10 @@ impl Mirror {
                 Err(e) => return Err(self.remote_failure(e).await),
             }
         };
+        let failed = |e: std::io::Error| {
+            RepoError::Failed(format!("writing {}: {e}", staging.path().display()))
+        };
+        std::fs::write(staging.path().join(DEPTH_FILE), "shallow\n").map_err(failed)?;
         let staging_path = staging.keep();
         if let Err(e) = std::fs::rename(&staging_path, &self.dir) {
             let _ = std::fs::remove_dir_all(&staging_path);
@@ -367,7 +474,7 @@ impl Mirror {
                 )));
             }
         }
-        Ok(())
+        Ok(listing)
     }
 
     /// `git init --bare` without the template's sample hooks, and the
@@ -394,9 +501,224 @@ impl Mirror {
         Ok(())
     }
 
-    /// Brings every branch and tag, and HEAD, of the remote into `dir`.
-    async fn fetch_into(&self, dir: &Path) -> Result<(), GitError> {
-        let args = vec![
+    /// Makes sure the mirror holds `hash`, the commit `reference` pointed
+    /// at when the refs were listed: a fetch of just that ref, with depth 1
+    /// unless the mirror is deep (Go's `stat`), shared with every other
+    /// request waiting at that moment. If that fails, or the ref has moved
+    /// since, the whole history is fetched (Go's fallback).
+    async fn ensure_commit(&self, reference: &str, hash: &str) -> RepoResult<()> {
+        if self.has_commit(hash).await? {
+            return Ok(());
+        }
+        let own = Want {
+            reference: reference.to_owned(),
+            hash: hash.to_owned(),
+        };
+        {
+            let mut pending = self.pending();
+            if !pending.contains(&own) {
+                pending.push(own.clone());
+            }
+        }
+        let fetched = {
+            let _fetching = self.fetch_lock.lock().await;
+            if self.has_commit(hash).await? {
+                return Ok(());
+            }
+            let mut batch: Vec<Want> = std::mem::take(&mut *self.pending());
+            if !batch.contains(&own) {
+                batch.push(own.clone());
+            }
+            let mut seen = std::collections::HashSet::new();
+            batch.retain(|want| seen.insert(want.reference.clone()));
+            let fetched = match self.fetch_wants(&batch).await {
+                // One ref the server cannot send (a damaged tree) must not
+                // fail the others: their requests fetch again on their own.
+                Err(_) if batch.len() > 1 => self.fetch_wants(std::slice::from_ref(&own)).await,
+                other => other,
+            };
+            if fetched.is_ok() {
+                // Asked for again (by other requests for the same version)
+                // while this fetch ran: it brought them.
+                self.pending().retain(|want| !batch.contains(want));
+                self.record_fetched(&batch).await;
+            }
+            fetched
+        };
+        match fetched {
+            Ok(()) if self.has_commit(hash).await? => return Ok(()),
+            Ok(()) => {
+                tracing::debug!(repo = %self.shown_url, reference, "the ref moved since it was listed")
+            }
+            Err(e) => {
+                tracing::debug!(repo = %self.shown_url, reference, error = %e, "shallow fetch failed")
+            }
+        }
+        self.ensure_deep().await
+    }
+
+    /// Records the commit time of what a fetch brought, read from the
+    /// local refs it wrote in one `for-each-ref`: every request of the
+    /// batch then finds its commit (and its time) without a git process.
+    async fn record_fetched(&self, batch: &[Want]) {
+        let mut args = vec!["for-each-ref".to_owned(), REF_LISTING_FORMAT.to_owned()];
+        args.extend(batch.iter().map(|want| {
+            if want.reference == "HEAD" {
+                HEAD_REF.to_owned()
+            } else {
+                want.reference.clone()
+            }
+        }));
+        // Best effort: without it, each request asks git itself.
+        if let Ok(out) = self.git.output(Some(&self.dir), &args, LISTING_LIMIT).await {
+            let (_, commit_times) = parse_ref_listing(&String::from_utf8_lossy(&out));
+            for (hash, time) in commit_times {
+                self.cache.put_commit_time(&self.cache_key, &hash, time);
+            }
+        }
+    }
+
+    /// `git fetch` of the wanted refs, with depth 1 unless the mirror is
+    /// deep (then only what is new comes).
+    async fn fetch_wants(&self, wants: &[Want]) -> Result<(), GitError> {
+        let refspecs: Vec<String> = wants.iter().map(Want::refspec).collect();
+        let mut args = vec![
+            // protocol.version=2 as in Go (go.dev/issue/56881).
+            "-c",
+            "protocol.version=2",
+            // Keep what arrives as one pack: exploding a few hundred KB into
+            // loose objects (git's default below 100 objects) costs about
+            // two thirds of a depth-1 fetch; `gc --auto` merges the packs.
+            "-c",
+            "fetch.unpackLimit=1",
+            "fetch",
+            "-q",
+            "-f",
+            "--no-write-fetch-head",
+        ];
+        if !self.is_deep() {
+            args.push("--depth=1");
+        }
+        args.extend(["--end-of-options", "origin"]);
+        args.extend(refspecs.iter().map(String::as_str));
+        tracing::debug!(repo = %self.shown_url, refs = ?refspecs, "fetching");
+        let started = Instant::now();
+        self.git
+            .remote_output(Some(&self.dir), &args, 1 << 20)
+            .await?;
+        tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), "fetched");
+        Ok(())
+    }
+
+    /// Whether the object `hash` is a commit in the mirror. A known commit
+    /// time means it is (times are recorded only for local commits).
+    async fn has_commit(&self, hash: &str) -> RepoResult<bool> {
+        if self.cache.commit_time(&self.cache_key, hash).is_some() {
+            return Ok(true);
+        }
+        let object = format!("{hash}^{{commit}}");
+        match self
+            .git
+            .output(
+                Some(&self.dir),
+                &["cat-file", "-e", "--end-of-options", &object],
+                1 << 10,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_failed_run() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Go's `fetchRefsLocked`: every branch and tag, and HEAD, with their
+    /// whole history (`--unshallow` when the mirror is shallow), once per
+    /// refs snapshot; incremental once the mirror is deep. A failure (a
+    /// server that cannot send its old history) is remembered for the
+    /// failure TTL and fails only the questions that need the history.
+    async fn ensure_deep(&self) -> RepoResult<()> {
+        let generation = {
+            let state = self.state();
+            if state.deep_generation.is_some_and(|g| g >= state.generation) {
+                return Ok(());
+            }
+            if let Some((at, error)) = &state.deep_failed {
+                if at.elapsed() < self.failure_ttl {
+                    return Err(error.clone());
+                }
+            }
+            state.generation
+        };
+        let _fetching = self.fetch_lock.lock().await;
+        {
+            let state = self.state();
+            if state.deep_generation.is_some_and(|g| g >= generation) {
+                return Ok(());
+            }
+            if let Some((at, error)) = &state.deep_failed {
+                if at.elapsed() < self.failure_ttl {
+                    return Err(error.clone());
+                }
+            }
+        }
+        tracing::debug!(repo = %self.shown_url, "fetching the whole history");
+        let started = Instant::now();
+        match self.fetch_everything().await {
+            Ok(()) => {
+                let _ = std::fs::write(self.dir.join(DEPTH_FILE), "deep\n");
+                let mut state = self.state();
+                state.deep_generation = Some(generation);
+                state.deep_failed = None;
+                tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), "fetched the whole history");
+                Ok(())
+            }
+            Err(e) => {
+                let error = self.history_failure(e).await;
+                tracing::warn!(repo = %self.shown_url, error = %error, retry_after = ?self.failure_ttl, "cannot fetch the history of the repository");
+                self.state().deep_failed = Some((Instant::now(), error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    /// A failed fetch of the whole history: a server that cannot send some
+    /// object of it answers, for everything that needs the history, what
+    /// the go command answers (its own fetch fails the same way), as
+    /// not-found with the reason; other failures as usual.
+    async fn history_failure(&self, error: GitError) -> RepoError {
+        const DAMAGED: [&str; 6] = [
+            "corruption on the remote side",
+            "pack-objects died",
+            "did not send all necessary objects",
+            "unable to read",
+            "missing blob object",
+            "remote did not send all",
+        ];
+        let stderr = error.stderr().to_ascii_lowercase();
+        if error.is_failed_run() && DAMAGED.iter().any(|m| stderr.contains(m)) {
+            let line = error
+                .stderr()
+                .lines()
+                .find(|l| {
+                    let l = l.to_ascii_lowercase();
+                    DAMAGED.iter().any(|m| l.contains(m))
+                })
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            return RepoError::NotFound(format!(
+                "{}: the repository's history cannot be fetched (the server could not send it: {line}); only versions whose own tree can be fetched are available",
+                self.shown_url
+            ));
+        }
+        self.remote_failure(error).await
+    }
+
+    /// Brings every branch and tag, and HEAD, of the remote into the
+    /// mirror with their whole history.
+    async fn fetch_everything(&self) -> Result<(), GitError> {
+        let mut args = vec![
             // protocol.version=2 as in Go (go.dev/issue/56881).
             "-c",
             "protocol.version=2",
@@ -405,24 +727,37 @@ impl Mirror {
             "-f",
             "--prune",
             "--no-write-fetch-head",
+        ];
+        // git ≥ 2.24 expands the refs and unshallows in one fetch (Go does
+        // two, for golang.org/issue/34266).
+        if self.dir.join("shallow").exists() {
+            args.push("--unshallow");
+        }
+        args.extend([
             "--end-of-options",
             "origin",
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
-        ];
+        ]);
         let head_refspec = format!("+HEAD:{HEAD_REF}");
         let with_head = [args.as_slice(), &[head_refspec.as_str()]].concat();
-        match self.git.remote_output(Some(dir), &with_head, 1 << 20).await {
+        match self
+            .git
+            .remote_output(Some(&self.dir), &with_head, 1 << 20)
+            .await
+        {
             Ok(_) => return Ok(()),
             // An empty repository, or one whose HEAD names a missing branch:
             // there is no HEAD to record (Go: refs["HEAD"] == "").
             Err(e) if e.stderr().contains("couldn't find remote ref HEAD") => {}
             Err(e) => return Err(e),
         }
-        self.git.remote_output(Some(dir), &args, 1 << 20).await?;
+        self.git
+            .remote_output(Some(&self.dir), &args, 1 << 20)
+            .await?;
         match self
             .git
-            .output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
+            .output(Some(&self.dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
             .await
         {
             Ok(_) => Ok(()),
@@ -431,8 +766,9 @@ impl Mirror {
         }
     }
 
-    /// Reads the refs from the mirror and publishes them.
-    async fn load_snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
+    /// Reads the mirror's own refs (after a restart: what earlier runs
+    /// fetched) and publishes them until the first refresh.
+    async fn load_local_snapshot(&self) -> RepoResult<Arc<RefSnapshot>> {
         let hex_len = hex_len_from_config(&self.dir)?;
         let out = self
             .git
@@ -520,11 +856,15 @@ impl Mirror {
         let looks_like_hash = rev.len() >= MIN_HASH_DIGITS && rev.len() <= hex_len && all_hex(rev);
 
         // A tag keeps its name as the version.
-        if snapshot.tags.contains_key(rev) {
-            return Ok(self
-                .stat_local(snapshot, rev, &format!("refs/tags/{rev}"))
-                .await?
-                .map(|info| info.via_ref()));
+        if let Some(hash) = snapshot.tags.get(rev) {
+            let reference = format!("refs/tags/{rev}");
+            self.ensure_commit(&reference, hash).await?;
+            let mut info = self.stat_local(snapshot, rev, hash).await?;
+            if let Some(info) = &mut info {
+                info.reached_through_ref = true;
+                info.origin_ref = Some(reference);
+            }
+            return Ok(info);
         }
         // A branch, HEAD, or a prefix of a ref's hash.
         let (reference, hash, rev) = if let Some(hash) = snapshot.branches.get(rev) {
@@ -547,13 +887,21 @@ impl Mirror {
                 }
             }
             if hash.is_empty() {
-                // Not a ref's hash: Go fetches all history and asks git.
+                // Not a ref's hash: perhaps already here, else Go fetches
+                // all history and asks git again.
+                if let Some(info) = self.stat_local(snapshot, rev, rev).await? {
+                    return Ok(Some(info));
+                }
+                self.ensure_deep().await?;
                 return self.stat_local(snapshot, rev, rev).await;
             }
             (reference, hash.clone(), hash)
         } else {
             return Ok(None);
         };
+        // Fetched through the ref's name, as Go does (some servers refuse
+        // hashes in refspecs).
+        self.ensure_commit(&reference, &hash).await?;
         let mut info = self.stat_local(snapshot, &rev, &hash).await?;
         if let Some(info) = &mut info {
             info.reached_through_ref = true;
@@ -656,11 +1004,15 @@ impl Mirror {
             Err(e) if e.is_failed_run() => None,
             Err(e) => return Err(e.into()),
         };
-        remember(
-            &mut snapshot.memo().resolved,
-            rev.to_owned(),
-            resolved.clone(),
-        );
+        // Only what was found: an unknown revision may arrive with the
+        // next fetch.
+        if resolved.is_some() {
+            remember(
+                &mut snapshot.memo().resolved,
+                rev.to_owned(),
+                resolved.clone(),
+            );
+        }
         Ok(resolved)
     }
 
@@ -772,8 +1124,11 @@ impl Mirror {
     }
 
     /// The tags reachable from `commit`, including its own (the listing
-    /// behind Go's `RecentTag`: `git for-each-ref --merged`).
+    /// behind Go's `RecentTag`: `git for-each-ref --merged`), over the
+    /// whole history: fetched first if need be. Only tags the remote has
+    /// now count (the mirror keeps tags it fetched earlier).
     pub(crate) async fn merged_tags(&self, commit: &str) -> RepoResult<Arc<Vec<String>>> {
+        self.ensure_deep().await?;
         let snapshot = self.current_snapshot();
         if let Some(tags) = snapshot
             .as_ref()
@@ -794,6 +1149,7 @@ impl Mirror {
             String::from_utf8_lossy(&out)
                 .lines()
                 .filter_map(|line| line.trim().strip_prefix("refs/tags/"))
+                .filter(|tag| snapshot.as_ref().is_none_or(|s| s.tags.contains_key(*tag)))
                 .map(str::to_owned)
                 .collect(),
         );
@@ -804,34 +1160,42 @@ impl Mirror {
     }
 
     /// Go's `DescendsFrom`: whether `tag` is an ancestor of `commit` (or
-    /// on it). The mirror has the full history, so one answer is final.
+    /// on it). A shallow mirror can say yes but not no: as in Go, a no
+    /// is asked again over the whole history.
     pub(crate) async fn descends_from(&self, commit: &str, tag: &str) -> RepoResult<bool> {
-        let snapshot = self.current_snapshot();
+        let snapshot = self.snapshot().await?;
         let key = (commit.to_owned(), tag.to_owned());
-        if let Some(known) = snapshot
-            .as_ref()
-            .and_then(|s| s.memo().descends.get(&key).copied())
-        {
+        if let Some(known) = snapshot.memo().descends.get(&key).copied() {
             return Ok(known);
         }
-        let tag_ref = format!("refs/tags/{tag}");
-        let descends = match self
+        let Some(tag_hash) = snapshot.tags.get(tag).cloned() else {
+            return Ok(false);
+        };
+        if self.has_commit(&tag_hash).await? && self.is_ancestor(&tag_hash, commit).await? {
+            remember(&mut snapshot.memo().descends, key, true);
+            return Ok(true);
+        }
+        self.ensure_deep().await?;
+        let descends = self.is_ancestor(&tag_hash, commit).await?;
+        remember(&mut snapshot.memo().descends, key, descends);
+        Ok(descends)
+    }
+
+    /// `git merge-base --is-ancestor`.
+    async fn is_ancestor(&self, ancestor: &str, commit: &str) -> RepoResult<bool> {
+        match self
             .git
             .output(
                 Some(&self.dir),
-                &["merge-base", "--is-ancestor", "--", &tag_ref, commit],
+                &["merge-base", "--is-ancestor", "--", ancestor, commit],
                 1 << 10,
             )
             .await
         {
-            Ok(_) => true,
-            Err(e) if e.exit_code() == Some(1) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(snapshot) = snapshot {
-            remember(&mut snapshot.memo().descends, key, descends);
+            Ok(_) => Ok(true),
+            Err(e) if e.exit_code() == Some(1) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        Ok(descends)
     }
 
     /// Go's `ReadZip`: `git archive` of `commit` (restricted to `subdir`)
@@ -958,7 +1322,37 @@ fn ensure_export_attributes(repo: &Path) -> RepoResult<()> {
     Ok(())
 }
 
-/// What `load_snapshot` asks `for-each-ref` for: each ref's object and
+/// Go's `loadRefs`: HEAD, branches and tags from `git ls-remote`, each
+/// annotated tag recorded as the commit it peels to (`refs/tags/x^{}`).
+fn parse_ls_remote(listing: &str) -> RefSnapshot {
+    let mut snapshot = RefSnapshot::default();
+    let mut peeled = Vec::new();
+    for line in listing.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(hash), Some(name), None) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let hash = hash.to_owned();
+        if name == "HEAD" {
+            snapshot.head = Some(hash);
+        } else if let Some(branch) = name.strip_prefix("refs/heads/") {
+            snapshot.branches.insert(branch.to_owned(), hash);
+        } else if let Some(tag) = name.strip_prefix("refs/tags/") {
+            match tag.strip_suffix("^{}") {
+                Some(tag) => peeled.push((tag.to_owned(), hash)),
+                None => {
+                    snapshot.tags.entry(tag.to_owned()).or_insert(hash);
+                }
+            }
+        }
+    }
+    for (tag, hash) in peeled {
+        snapshot.tags.insert(tag, hash);
+    }
+    snapshot
+}
+
+/// What `load_local_snapshot` asks `for-each-ref` for: each ref's object and
 /// what it peels to, with types and committer times, so that the commit
 /// time of every branch and tag is known without a `git log` each.
 const REF_LISTING_FORMAT: &str =

@@ -1024,3 +1024,222 @@ fn sha256_repositories() {
     let pseudo = h.go_query(m, &second).expect("pseudo-version").version;
     h.assert_download(m, &pseudo);
 }
+
+// ---------------------------------------------------------------------
+// Repositories at scale: fetch what each request needs (issue 10).
+
+#[test]
+fn a_long_history_is_fetched_tag_first_then_deepened_once_for_a_pseudo_version() {
+    let h = Harness::new();
+    let repo = h.go.repo("owner/long");
+    let m = "github.com/owner/long";
+    let tags = [(500, "v1.0.0"), (1500, "v1.1.0"), (2500, "v1.2.0")];
+    let commits = support::fast_import_history(&repo, m, 3000, &tags);
+    repo.git(&["branch", "feature", &commits[2799]]);
+    let mirror = "github.com_owner_long";
+
+    // The list and @latest come from the refs; @latest reads one tag.
+    assert_eq!(h.assert_list(m), ["v1.0.0", "v1.1.0", "v1.2.0"]);
+    assert_eq!(h.mirror_commits(mirror), 0, "a list transfers no commits");
+    h.assert_latest(m);
+    // Tagged versions: one commit each, however long the history.
+    h.assert_download(m, "v1.1.0");
+    h.assert_download(m, "v1.2.0");
+    assert!(h.mirror_is_shallow(mirror));
+    assert_eq!(h.mirror_commits(mirror), 2, "one commit per tagged version");
+
+    // A pseudo-version needs its base tag: the whole history, once.
+    let pseudo = h
+        .go_query(m, &commits[1999])
+        .expect("a pseudo-version")
+        .version;
+    assert!(pseudo.starts_with("v1.1.1-0."), "{pseudo}");
+    h.assert_download(m, &pseudo);
+    h.assert_query(m, &commits[1999][..12]);
+    assert!(!h.mirror_is_shallow(mirror));
+    assert_eq!(h.mirror_commits(mirror), 3000);
+
+    // A branch query, then a tag and a hash, from the deep mirror.
+    let branch = h.assert_query(m, "feature").expect("the branch resolves");
+    assert!(branch.version.starts_with("v1.2.1-0."), "{branch:?}");
+    h.assert_download(m, &branch.version);
+    h.assert_download(m, "v1.0.0");
+    h.assert_query(m, "main");
+    h.assert_latest(m);
+    assert_eq!(h.mirror_commits(mirror), 3000);
+}
+
+#[test]
+fn a_branch_and_head_are_fetched_alone_when_their_commit_carries_the_tag() {
+    let h = Harness::new();
+    let repo = h.go.repo("owner/tiptag");
+    let m = "github.com/owner/tiptag";
+    let commits = support::fast_import_history(&repo, m, 400, &[(100, "v0.1.0")]);
+    // The tip carries a version with build metadata: its own tags are the
+    // pseudo-version base (Go's first `for-each-ref --merged`), no history.
+    repo.git(&["tag", "v0.2.0+meta", &commits[399]]);
+    let mirror = "github.com_owner_tiptag";
+    let main = h.assert_query(m, "main").expect("main resolves");
+    assert!(main.version.starts_with("v0.2.1-0."), "{main:?}");
+    h.assert_latest(m);
+    assert!(h.mirror_is_shallow(mirror));
+    // The tip, and the latest tag for its go.mod's retractions (as Go).
+    assert_eq!(h.mirror_commits(mirror), 2);
+    h.assert_download(m, &main.version);
+}
+
+#[test]
+fn damaged_old_history_still_serves_every_version_whose_tree_is_whole() {
+    let h = Harness::new();
+    let mut repo = h.go.repo("owner/damaged");
+    let m = "github.com/owner/damaged";
+    repo.commit_files(
+        &[
+            ("go.mod", "module github.com/owner/damaged\n"),
+            ("d.go", "package d\n\n// The first revision.\n"),
+        ],
+        "first",
+    );
+    repo.tag("v1.0.0");
+    let lost = String::from_utf8(repo.git(&["rev-parse", "v1.0.0:d.go"]).stdout).unwrap();
+    let middle = repo.commit_files(&[("d.go", "package d\n\n// The second.\n")], "second");
+    repo.commit_files(&[("e.go", "package d\n")], "third");
+    repo.tag("v1.1.0");
+    repo.commit_files(&[("d.go", "package d\n\n// The last.\n")], "fourth");
+    repo.tag("v1.2.0");
+    repo.commit_files(&[("f.go", "package d\n")], "untagged tip");
+    // The server has lost one object of the oldest commit (its objects
+    // are loose: straight from `git commit`).
+    let lost = lost.trim();
+    let object = repo
+        .path
+        .join(format!(".git/objects/{}/{}", &lost[..2], &lost[2..]));
+    std::fs::remove_file(&object).expect("a loose object to remove");
+
+    assert_eq!(h.assert_list(m), ["v1.0.0", "v1.1.0", "v1.2.0"]);
+    h.assert_latest(m);
+    h.assert_download(m, "v1.2.0");
+    h.assert_download(m, "v1.1.0");
+    // What needs the damaged tree or the whole history fails on both sides.
+    h.assert_download_fails(m, "v1.0.0");
+    assert!(
+        h.assert_query(m, "main").is_none(),
+        "main needs its base tag"
+    );
+    assert!(h.assert_query(m, &middle).is_none());
+    // With a reason that says why.
+    let why = h.ours_info(m, "main").unwrap_err().to_string();
+    assert!(why.contains("history cannot be fetched"), "{why}");
+    let local = h.go.dir.path().to_string_lossy().into_owned();
+    assert!(
+        !why.contains(&local),
+        "a local path reached the client: {why}"
+    );
+    // The versions that worked still do.
+    h.assert_download(m, "v1.2.0");
+}
+
+#[test]
+fn tags_added_after_a_shallow_fetch_are_fetched_alone() {
+    let ttl = std::time::Duration::from_millis(300);
+    let h = Harness::custom(Vec::new(), |o| o.refs_ttl = ttl, None);
+    let mut repo = h.go.repo("owner/later");
+    let m = "github.com/owner/later";
+    support::fast_import_history(&repo, m, 200, &[(150, "v1.0.0")]);
+    let mirror = "github.com_owner/later".replace('/', "_");
+    h.assert_download(m, "v1.0.0");
+    assert_eq!(h.mirror_commits(&mirror), 1);
+
+    repo.commit_files(&[("n.go", "package p\n")], "new");
+    repo.tag("v1.1.0");
+    repo.commit_files(&[("n.go", "package p\n\nconst N = 2\n")], "newer");
+    repo.git(&["tag", "-a", "v1.2.0", "-m", "annotated"]);
+    std::thread::sleep(ttl * 2);
+    assert_eq!(h.assert_list(m), ["v1.0.0", "v1.1.0", "v1.2.0"]);
+    h.assert_latest(m);
+    h.assert_download(m, "v1.1.0");
+    h.assert_download(m, "v1.2.0");
+    assert!(h.mirror_is_shallow(&mirror));
+    assert!(h.mirror_commits(&mirror) <= 3, "no history was fetched");
+}
+
+#[test]
+fn a_tag_moved_after_a_shallow_fetch_is_served_as_stored_until_the_refs_go_stale() {
+    let ttl = std::time::Duration::from_secs(2);
+    let h = Harness::custom(Vec::new(), |o| o.refs_ttl = ttl, None);
+    let mut repo = h.go.repo("owner/moving");
+    let m = "github.com/owner/moving";
+    support::fast_import_history(&repo, m, 50, &[(40, "v1.0.0")]);
+    let mirror = "github.com_owner_moving";
+    // What the go command answered when the version was first asked for.
+    let before = h.assert_query(m, "v1.0.0").expect("v1.0.0");
+    let first_sum = h.ours_zip_sum(m, "v1.0.0").unwrap();
+    h.assert_download(m, "v1.0.0");
+
+    let moved = repo.commit_files(&[("m.go", "package p\n")], "moved");
+    repo.git(&["tag", "-f", "v1.0.0", &moved]);
+    // Within the refs TTL the stored answer stands.
+    let info = h.ours_info(m, "v1.0.0").unwrap();
+    assert_eq!(info.origin["Hash"], before.hash.as_str());
+    assert_eq!(h.ours_zip_sum(m, "v1.0.0").unwrap(), first_sum);
+
+    // A canonical version is immutable: even with stale refs, what was
+    // stored is what is served (no refresh for it).
+    std::thread::sleep(ttl + std::time::Duration::from_millis(200));
+    let info = h.ours_info(m, "v1.0.0").unwrap();
+    assert_eq!(info.origin["Hash"], before.hash.as_str());
+
+    // Once a list or @latest refreshes the refs, a fresh go command's
+    // answer: the new commit, fetched alone into the shallow mirror.
+    let latest = h.assert_latest(m).expect("a latest version");
+    assert_eq!(latest.hash, moved);
+    h.assert_query(m, "v1.0.0");
+    h.assert_download(m, "v1.0.0");
+    assert!(h.mirror_is_shallow(mirror));
+}
+
+#[test]
+fn concurrent_versions_of_one_repository_share_fetches() {
+    let h = Harness::new();
+    let repo = h.go.repo("owner/batch");
+    let m = "github.com/owner/batch";
+    let tags: Vec<(usize, String)> = (1..=8).map(|i| (i * 10, format!("v1.{i}.0"))).collect();
+    let tag_refs: Vec<(usize, &str)> = tags.iter().map(|(at, t)| (*at, t.as_str())).collect();
+    support::fast_import_history(&repo, m, 90, &tag_refs);
+    // Every pack the server makes is logged, and takes a second: requests
+    // that arrive while one fetch runs must share the next one.
+    let log = h.go.dir.path().join("pack-objects.log");
+    let hook = h.go.dir.path().join("pack-objects-hook");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh
+echo run >> '{}'
+sleep 1
+exec \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    h.append_gitconfig(&format!(
+        "[uploadpack]\n\tpackObjectsHook = {}\n",
+        hook.display()
+    ));
+    let source = h.source();
+    let infos = h.block_on(futures::future::join_all(
+        tags.iter()
+            .map(|(_, v)| modvault_upstream::Fetcher::info(source, m, v)),
+    ));
+    for ((_, v), info) in tags.iter().zip(infos) {
+        assert_eq!(&info.unwrap().version, v);
+    }
+    let packs = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(packs <= 2, "8 versions took {packs} fetches");
+    let mirror = "github.com_owner_batch";
+    assert_eq!(h.mirror_commits(mirror), 8);
+    assert!(h.mirror_is_shallow(mirror));
+    for (_, v) in &tags {
+        h.assert_download(m, v);
+    }
+}

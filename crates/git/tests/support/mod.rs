@@ -510,3 +510,94 @@ impl RepoExt for GitRepo {
         self
     }
 }
+
+/// Writes a long history onto `main` of `repo` with `git fast-import`:
+/// `commits` commits, one hour apart, each rewriting one of 64 files (and
+/// the first adding `go.mod` for `module`); lightweight tags at the
+/// given commit numbers (1-based). Returns every commit's hash, oldest
+/// first. The working tree is checked out at the tip.
+pub fn fast_import_history(
+    repo: &GitRepo,
+    module: &str,
+    commits: usize,
+    tags: &[(usize, &str)],
+) -> Vec<String> {
+    use std::io::Write;
+    let mut stream = Vec::new();
+    let data = |stream: &mut Vec<u8>, text: &str| {
+        write!(stream, "data {}\n{text}\n", text.len()).unwrap();
+    };
+    for i in 1..=commits {
+        writeln!(stream, "commit refs/heads/main\nmark :{i}").unwrap();
+        writeln!(
+            stream,
+            "committer Test <test@example.com> {} +0000",
+            1_700_000_000 + i * 3600
+        )
+        .unwrap();
+        data(&mut stream, &format!("commit {i}"));
+        if i > 1 {
+            writeln!(stream, "from :{}", i - 1).unwrap();
+        } else {
+            writeln!(stream, "M 100644 inline go.mod").unwrap();
+            data(&mut stream, &format!("module {module}\n\ngo 1.21\n"));
+        }
+        writeln!(stream, "M 100644 inline f{:02}.go", i % 64).unwrap();
+        data(
+            &mut stream,
+            &format!("package p\n\n// Revision {i}.\nconst R{} = {i}\n", i % 64),
+        );
+    }
+    for (at, name) in tags {
+        writeln!(stream, "reset refs/tags/{name}\nfrom :{at}\n").unwrap();
+    }
+    let marks = repo.path.join(".git/fast-import-marks");
+    let mut child = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .arg(format!("--export-marks={}", marks.display()))
+        .current_dir(&repo.path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    repo.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+    repo.git(&["reset", "-q", "--hard", "main"]);
+    let marks = std::fs::read_to_string(&marks).unwrap();
+    let mut hashes = vec![String::new(); commits];
+    for line in marks.lines() {
+        let (mark, hash) = line.split_once(' ').unwrap();
+        let mark: usize = mark.trim_start_matches(':').parse().unwrap();
+        hashes[mark - 1] = hash.to_owned();
+    }
+    hashes
+}
+
+impl Harness {
+    /// The mirror directory of the repository whose mirror name starts
+    /// with `prefix` (`github.com_owner_repo`).
+    pub fn mirror_dir(&self, prefix: &str) -> std::path::PathBuf {
+        let name = self
+            .mirror_entries()
+            .into_iter()
+            .find(|e| e.starts_with(&format!("{prefix}-")))
+            .unwrap_or_else(|| panic!("no mirror for {prefix}: {:?}", self.mirror_entries()));
+        self.options.mirror_root.join(name)
+    }
+
+    /// How many commits the mirror holds (reachable from any of its refs).
+    pub fn mirror_commits(&self, prefix: &str) -> usize {
+        let out = std::process::Command::new("git")
+            .args(["rev-list", "--all", "--count"])
+            .env("GIT_DIR", self.mirror_dir(prefix))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Whether the mirror holds only part of its commits' history.
+    pub fn mirror_is_shallow(&self, prefix: &str) -> bool {
+        self.mirror_dir(prefix).join("shallow").exists()
+    }
+}
