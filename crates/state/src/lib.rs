@@ -17,6 +17,7 @@
 //! beside it behind exactly these traits.
 
 pub mod embedded;
+pub mod postgres;
 
 use std::sync::Arc;
 use std::time::SystemTime;
