@@ -443,6 +443,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let state = ProxyState {
         leases: shared.leases.clone(),
         catalog: shared.catalog.clone(),
+        failures: shared.failures.clone(),
     };
     let proxy = ModuleProxy::new(store, sources, settings, integrity, state)
         .context("cannot prepare the spool directory")?;

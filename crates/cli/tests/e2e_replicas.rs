@@ -216,6 +216,25 @@ fn fifty_parallel_requests_over_three_replicas_make_one_upstream_fetch() {
 }
 
 #[test]
+fn replicas_agree_on_a_not_found_and_ask_upstream_once() {
+    let go = Go::new();
+    let tree = hello_tree(&go, &["v1.0.0"]);
+    let upstream = recording_upstream(&tree, &[], Duration::ZERO);
+    let cluster = Cluster::start(Postgres::shared(), &upstream.url, &[]);
+    // Not a version upstream has: 404, remembered for not_found_ttl (60s).
+    let missing = format!("/{HELLO}/@v/v9.9.9.info");
+    for i in 0..3 {
+        let (status, _) = get(&format!("{}{missing}", cluster.replica(i).url));
+        assert_eq!(status, 404, "replica {i}");
+    }
+    assert_eq!(
+        upstream.requests_for(&missing),
+        1,
+        "one upstream request for three replicas"
+    );
+}
+
+#[test]
 fn a_replica_killed_mid_fetch_is_taken_over_by_another() {
     let go = Go::new();
     let tree = hello_tree(&go, &["v1.0.0"]);

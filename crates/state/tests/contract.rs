@@ -416,9 +416,13 @@ async fn replicas_starting_at_once_migrate_once() {
     let name = url.rsplit('/').next().unwrap();
     assert_eq!(
         server
-            .psql(name, "SELECT count(*) FROM modvault_migrations")
+            .psql(
+                name,
+                "SELECT string_agg(version::text, ',' ORDER BY version) FROM modvault_migrations"
+            )
             .trim(),
-        "1"
+        "1,2",
+        "every migration applied once, none failed on a race"
     );
 }
 
@@ -469,4 +473,50 @@ async fn a_lapsed_lease_is_taken_over() {
             .trim(),
         "dead-replica"
     );
+}
+
+#[tokio::test]
+async fn replicas_share_remembered_failures_until_they_expire() {
+    let backend = Pg::new();
+    let (a, b) = (backend.replica().await, backend.replica().await);
+    let (a, b) = (a.failures.unwrap(), b.failures.unwrap());
+    let gone = modvault_state::Remembered {
+        kind: ErrorKind::NotFound,
+        reason: "example.com/x: no such module".into(),
+    };
+    assert_eq!(b.recall("example.com/x/@v/list").await.unwrap(), None);
+    a.remember("example.com/x/@v/list", &gone, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.recall("example.com/x/@v/list").await.unwrap(),
+        Some(gone.clone())
+    );
+    // Expiry is the database's: an answer remembered for 1 ms is gone.
+    let failing = modvault_state::Remembered {
+        kind: ErrorKind::Unavailable,
+        reason: "502 from upstream".into(),
+    };
+    a.remember("example.com/y/@v/list", &failing, Duration::from_millis(1))
+        .await
+        .unwrap();
+    eventually("an expired answer is forgotten", async || {
+        b.recall("example.com/y/@v/list").await.unwrap().is_none()
+    })
+    .await;
+    assert!(SharedState::embedded(&EmbeddedPaths {
+        tokens_file: backend_dir().join("t.json"),
+        log_dir: None,
+        catalog_file: backend_dir().join("c.sqlite"),
+    })
+    .unwrap()
+    .failures
+    .is_none());
+}
+
+fn backend_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_owned()
 }

@@ -55,12 +55,22 @@ impl PgCatalog {
         }
     }
 
+    fn take_served(&self) -> Vec<((String, String), SystemTime)> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.since = Instant::now();
+        pending.served.drain().collect()
+    }
+
     async fn flush_served(&self) -> StateResult<()> {
-        let batch: Vec<((String, String), SystemTime)> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.since = Instant::now();
-            pending.served.drain().collect()
-        };
+        write_served(&self.pool, self.take_served()).await
+    }
+}
+
+async fn write_served(
+    pool: &PgPool,
+    batch: Vec<((String, String), SystemTime)>,
+) -> StateResult<()> {
+    {
         if batch.is_empty() {
             return Ok(());
         }
@@ -82,7 +92,7 @@ impl PgCatalog {
             .bind(&modules)
             .bind(&versions)
             .bind(&times)
-            .execute(&self.pool),
+            .execute(pool),
         )
         .await?;
         Ok(())
@@ -135,7 +145,14 @@ impl Catalog for PgCatalog {
             pending.served.len() >= SERVED_BATCH || pending.since.elapsed() >= SERVED_FLUSH_AFTER
         };
         if due {
-            self.flush_served().await?;
+            // In the background: a download never waits for the database
+            // (which may be down; the times are then lost, not the answer).
+            let (pool, batch) = (self.pool.clone(), self.take_served());
+            tokio::spawn(async move {
+                if let Err(e) = write_served(&pool, batch).await {
+                    tracing::warn!(error = %modvault_error::chain(&e), "could not write the last serve times to the catalog");
+                }
+            });
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 //! name the setting, `database_url`.
 
 mod catalog;
+mod failures;
 mod leases;
 mod log;
 mod tokens;
@@ -27,6 +28,7 @@ use modvault_error::ErrorKind;
 use crate::{ChecksumLog, SharedState, StateError, StateResult};
 
 pub use catalog::PgCatalog;
+pub use failures::PgFailures;
 pub use leases::{PgLeases, LEASE_TTL};
 pub use log::PgLog;
 pub use tokens::PgTokens;
@@ -41,11 +43,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 16;
 
 /// The schema, in order; the number is the version recorded.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "shared_state",
-    include_str!("../../migrations/0001_shared_state.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "shared_state",
+        include_str!("../../migrations/0001_shared_state.sql"),
+    ),
+    (
+        2,
+        "failures",
+        include_str!("../../migrations/0002_failures.sql"),
+    ),
+];
 
 /// Session-level advisory lock key held while migrating ("modvault" in
 /// ASCII, so it does not collide with an application's small keys).
@@ -210,7 +219,8 @@ impl SharedState {
             tokens: Arc::new(PgTokens::new(pool.clone())),
             log,
             leases: Arc::new(PgLeases::new(pool.clone())),
-            catalog: Arc::new(PgCatalog::new(pool)),
+            catalog: Arc::new(PgCatalog::new(pool.clone())),
+            failures: Some(Arc::new(PgFailures::new(pool))),
         })
     }
 }

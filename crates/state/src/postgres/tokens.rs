@@ -18,6 +18,9 @@ use crate::{StateError, StateResult, Tokens};
 /// Well under the one second the contract promises, leaving room for the
 /// query itself.
 const REFRESH: Duration = Duration::from_millis(400);
+/// The longest one authenticating request spends refreshing: an
+/// unreachable database must not hold up requests.
+const REFRESH_WAIT: Duration = Duration::from_secs(1);
 
 pub struct PgTokens {
     pool: PgPool,
@@ -92,11 +95,19 @@ impl PgTokens {
 
     /// The accepted tokens, refreshed if it is time to look.
     async fn current(&self) -> Arc<[TokenRecord]> {
+        // One refresh at a time, and nobody waits for it: the others use
+        // the set they have (at most a refresh interval old).
         if self.due() {
-            let _one = self.refreshing.lock().await;
-            // Another caller may have refreshed while this one waited.
-            if self.due() {
-                if let Err(e) = self.refresh().await {
+            if let Ok(_one) = self.refreshing.try_lock() {
+                let refreshed = tokio::time::timeout(REFRESH_WAIT, self.refresh())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StateError::new(
+                            ErrorKind::Storage,
+                            "database (database_url): no answer to the token refresh",
+                        ))
+                    });
+                if let Err(e) = refreshed {
                     // Nothing can be created or revoked while the database
                     // is unreachable from here, so the last set read stays
                     // right; look again after the interval.
