@@ -46,11 +46,14 @@ cleanup() {
 trap cleanup EXIT
 
 # PostgreSQL: a throw-away cluster as the postgres user on a free port.
-as_pg() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups --reset-env -- "$@"; else "$@"; fi; }
+# An array, not a function: a function run with & is a subshell, and
+# killing it would leave postgres running; setpriv execs.
+AS_PG=(); [ "$(id -u)" = 0 ] && AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env --)
+as_pg() { "${AS_PG[@]}" "$@"; }
 chmod 755 "$PGDIR"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
 as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust --no-instructions >"$WORK/initdb.log" 2>&1
 PGPORT=$(free_port)
-as_pg "$PGBIN/postgres" -D "$PGDIR/data" -p "$PGPORT" -c listen_addresses=127.0.0.1 \
+"${AS_PG[@]}" "$PGBIN/postgres" -D "$PGDIR/data" -p "$PGPORT" -c listen_addresses=127.0.0.1 \
   -c unix_socket_directories="$PGDIR" >"$WORK/postgres.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 300); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && break; sleep 0.1; done
 as_pg "$PGBIN/psql" -q -h "$PGDIR" -p "$PGPORT" -U postgres -c "CREATE DATABASE modvault" >&2
@@ -96,8 +99,9 @@ lb() {
   local d="$WORK/nginx-$name"; mkdir -p "$d"
   local servers=""; for r in "$@"; do servers+="server 127.0.0.1:${PORT[$r]}; "; done
   local user=""; [ "$(id -u)" = 0 ] && user="user root;"
+  # One process (no master), so that killing it stops the server.
   cat > "$d/nginx.conf" <<EOF
-daemon off; master_process on; worker_processes 1; $user pid $d/nginx.pid;
+daemon off; master_process off; $user pid $d/nginx.pid;
 events { worker_connections 4096; }
 http {
   access_log off; client_body_temp_path $d/body; proxy_temp_path $d/proxy;
@@ -135,7 +139,7 @@ median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(f
 echo "# Replicas benchmark"
 echo
 echo "Command: \`bench/replicas.sh $DURATION $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
-echo "Setup: modvault release build replicas sharing one SeaweedFS $("$WEED" version 2>/dev/null | awk '{print $3}') bucket (\`--storage s3://bench/shared\`) and one PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') (\`--database-url\`), behind nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||') (round robin, one worker, keep-alive to the replicas); \`one\` is nginx over replica a alone, \`three\` over a, b and c; both in the same run over the same bucket and database. Upstream: a \`file\` tree served over HTTP by \`bench/counting_upstream.py\`, which logs every request. Everything (load tool, nginx, replicas, SeaweedFS, PostgreSQL) shares this machine."
+echo "Setup: modvault release build replicas sharing one SeaweedFS $("$WEED" version 2>/dev/null | awk '{print $3}') bucket (\`--storage s3://bench/shared\`) and one PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') (\`--database-url\`), behind nginx $(/usr/sbin/nginx -v 2>&1 | sed 's|.*/||') (round robin, one process, keep-alive to the replicas); \`one\` is nginx over replica a alone, \`three\` over a, b and c; both in the same run over the same bucket and database. Upstream: a \`file\` tree served over HTTP by \`bench/counting_upstream.py\`, which logs every request. Everything (load tool, nginx, replicas, SeaweedFS, PostgreSQL) shares this machine."
 echo
 echo "## Warm serving through nginx"
 echo
