@@ -529,3 +529,27 @@ fn without_the_database_stored_versions_are_served_misses_are_503_and_it_recover
     assert_eq!(status, 200);
     assert!(body == std::fs::read(tree.join(&miss[1..])).unwrap());
 }
+
+#[test]
+fn an_unreachable_database_stops_start_up_naming_the_setting_not_the_password() {
+    let dir = TempDir::new().unwrap();
+    let port = modvault_testkit::closed_port();
+    let url = format!("postgres://modvault:hunter2-secret@127.0.0.1:{port}/modvault");
+    let output = Command::new(modvault_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--upstream", "off"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("MODVAULT_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "database_url (from environment variable MODVAULT_DATABASE_URL) is not usable"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+}
