@@ -22,7 +22,7 @@ mod token;
 
 pub use credential::credential_from_header;
 pub use policy::{AccessPolicy, Decision, Denial};
-pub use store::{TokenInfo, TokenStore, DEFAULT_REFRESH_INTERVAL};
+pub use store::{authenticate_among, TokenInfo, TokenRecord, TokenStore, DEFAULT_REFRESH_INTERVAL};
 pub use token::{SecretToken, TOKEN_PREFIX};
 
 use std::fmt;

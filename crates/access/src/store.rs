@@ -295,6 +295,67 @@ impl TokenStore {
     }
 }
 
+/// A token as a shared store keeps it (the database of several replicas):
+/// what `list` shows, and the SHA-256 of the token; never the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub info: TokenInfo,
+    pub sha256: [u8; 32],
+}
+
+impl std::fmt::Debug for TokenRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRecord")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRecord {
+    /// A new token called `name`, validated as [`TokenStore::create`] does:
+    /// the secret (shown once, never stored) and the record to store.
+    pub fn issue(
+        name: &str,
+        scope: Scope,
+        matches: Vec<String>,
+    ) -> Result<(SecretToken, TokenRecord), AccessError> {
+        check_name(name)?;
+        let matches = pattern::normalize(matches)?;
+        let token = SecretToken::generate()?;
+        let record = TokenRecord {
+            info: TokenInfo {
+                name: name.to_owned(),
+                scope,
+                matches,
+                created: now_rfc3339(),
+                prefix: token.display_prefix(),
+            },
+            sha256: TokenDigest::of(token.expose_secret()).bytes(),
+        };
+        Ok((token, record))
+    }
+}
+
+/// The principal among `records` that `token` belongs to, compared with
+/// every digest in constant time, as [`TokenStore::authenticate`] does.
+pub fn authenticate_among(records: &[TokenRecord], token: &str) -> Option<Principal> {
+    if !looks_like_token(token) {
+        return None;
+    }
+    let digest = TokenDigest::of(token);
+    let mut found = None;
+    for record in records {
+        if TokenDigest::from_bytes(record.sha256).ct_eq(&digest) {
+            found = Some(record);
+        }
+    }
+    found.map(|record| Principal {
+        name: record.info.name.clone(),
+        scope: record.info.scope,
+        matches: record.info.matches.clone(),
+    })
+}
+
 fn check_name(name: &str) -> Result<(), AccessError> {
     let ok = (1..=MAX_NAME_LEN).contains(&name.len())
         && name

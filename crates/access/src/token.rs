@@ -77,6 +77,14 @@ impl TokenDigest {
         TokenDigest(Sha256::digest(token.as_bytes()).into())
     }
 
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> TokenDigest {
+        TokenDigest(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
     /// Constant-time comparison, so that response times reveal nothing
     /// about how close a guess came to a stored digest.
     pub(crate) fn ct_eq(&self, other: &TokenDigest) -> bool {

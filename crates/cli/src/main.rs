@@ -18,6 +18,7 @@ use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources}
 use modvault_server::listen::{self, Limits};
 use modvault_server::{router, Access, AppState, EdgeSettings, FailedAuth};
 use modvault_state::embedded::EmbeddedPaths;
+use modvault_state::postgres::PgSettings;
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
 use modvault_store::{FsStore, HotCache, Store};
@@ -80,9 +81,15 @@ fn cli() -> Command {
                     .value_name("DIR")
                     .help("The server's data directory [env: MODVAULT_DATA_DIR]"),
             )
+            .arg(
+                Arg::new("database_url")
+                    .long("database-url")
+                    .value_name("URL")
+                    .help("The replicas' PostgreSQL, as the servers use it [env: MODVAULT_DATABASE_URL]"),
+            )
     };
     let token = Command::new("token")
-        .about("Client tokens: stored hashed in the data directory, seen by a running server at once")
+        .about("Client tokens: stored hashed in the data directory (or the replicas' database), seen by every running server within a second")
         .subcommand_required(true)
         .subcommand(server_settings(
             Command::new("create")
@@ -295,7 +302,7 @@ fn token_command(args: &ArgMatches) -> ExitCode {
 }
 
 async fn token(command: &str, args: &ArgMatches, config: &Config) -> anyhow::Result<ExitCode> {
-    let tokens = shared_state(config)?.tokens;
+    let tokens = shared_state(config).await?.tokens;
     match command {
         "create" => {
             let scope: Scope = args
@@ -400,7 +407,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .lock()
         .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
     let store = HotCache::wrap(open_store(&config).await?, config.memory_cache);
-    let shared = shared_state(&config)?;
+    let shared = shared_state(&config).await?;
     let http = HttpOptions {
         connect_timeout: config.upstream_connect_timeout,
         request_timeout: config.upstream_timeout,
@@ -436,6 +443,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let state = ProxyState {
         leases: shared.leases.clone(),
         catalog: shared.catalog.clone(),
+        failures: shared.failures.clone(),
     };
     let proxy = ModuleProxy::new(store, sources, settings, integrity, state)
         .context("cannot prepare the spool directory")?;
@@ -482,6 +490,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         data_dir = %config.data_dir.display(),
         storage = %storage_name(&config),
+        state = if config.database.is_some() { "database_url" } else { "data_dir" },
         upstream = %modvault_error::redact_urls(&config.upstream_list),
         max_connections = limits.max_connections,
         "listening on {scheme}://{address}"
@@ -645,9 +654,24 @@ fn checksum_databases(
     Ok((Integrity { verifier, own }, relay))
 }
 
-/// Tokens, the own checksum log, fetch leases and the catalog: the embedded
-/// implementations in the data directory.
-fn shared_state(config: &Config) -> anyhow::Result<SharedState> {
+/// Tokens, the own checksum log, fetch leases and the catalog: in
+/// PostgreSQL when `database_url` is set (several replicas), else the
+/// embedded implementations in the data directory.
+async fn shared_state(config: &Config) -> anyhow::Result<SharedState> {
+    if let Some(database) = &config.database {
+        let settings = PgSettings {
+            url: database.url.expose(),
+            log_name: config.sumdb.own.as_ref().map(|own| own.name.as_str()),
+        };
+        // The chain names the failure, never the URL (it holds a password).
+        return SharedState::postgres(&settings).await.map_err(|e| {
+            anyhow::anyhow!(
+                "database_url (from {}) is not usable: {}",
+                database.origin,
+                modvault_error::chain(&e)
+            )
+        });
+    }
     let data = DataDir::new(&config.data_dir);
     let paths = EmbeddedPaths {
         tokens_file: data.tokens(),

@@ -48,6 +48,11 @@ pub const SETTINGS: &[Setting] = &[
         default: "",
         help: "Where module files are kept: empty for data_dir, or s3://BUCKET[/PREFIX] for an S3-compatible bucket",
     },
+    Setting {
+        key: "database_url",
+        default: "",
+        help: "PostgreSQL for state shared by several replicas (tokens, checksum log, catalog, fetch leases), postgres://USER:PASSWORD@HOST:PORT/DB; empty: state in data_dir. Never logged",
+    },
     Setting { key: "s3.endpoint", default: "", help: "S3 endpoint URL [default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; none: AWS]" },
     Setting { key: "s3.region", default: "", help: "S3 region [default: AWS_REGION or AWS_DEFAULT_REGION, else us-east-1]" },
     Setting { key: "s3.access_key_id", default: "", help: "S3 access key id [default: AWS_ACCESS_KEY_ID; none: AWS's credential chain]" },
@@ -213,6 +218,9 @@ pub struct Config {
     /// Where module files are kept; `data_dir` stays the local working
     /// directory in every case.
     pub storage: Storage,
+    /// Where shared state lives: `None` in `data_dir` (one process), or
+    /// PostgreSQL (several replicas). The URL holds a password.
+    pub database: Option<Database>,
     /// Serve HTTPS with this certificate chain and key.
     pub tls: Option<TlsFiles>,
     /// The upstream list as written, for logs.
@@ -255,6 +263,14 @@ pub struct Config {
     pub rules: modvault_rules::RuleSet,
     /// Module patterns anonymous clients may read.
     pub anonymous_read: Vec<String>,
+}
+
+/// The `database_url` setting: a PostgreSQL URL (secret) and where it came
+/// from, for start-up messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Database {
+    pub url: Secret,
+    pub origin: Origin,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -463,6 +479,18 @@ impl Config {
                 }
             })?,
             storage: storage(&layered, session_token)?,
+            database: layered.parse("database_url", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                    return Err("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE".into());
+                }
+                Ok(Some(Database {
+                    url: Secret::new(v),
+                    origin: layered.get("database_url").1.clone(),
+                }))
+            })?,
             tls: tls_files(&layered)?,
             upstream: layered.parse("upstream", |v| {
                 parse_proxy_list(v).map_err(|e| e.to_string())
@@ -1006,7 +1034,7 @@ fn check_secret_file(path: &Path) -> Result<(), String> {
 }
 
 /// Settings whose values never appear in a message.
-const SECRET_SETTINGS: &[&str] = &["s3.secret_access_key"];
+const SECRET_SETTINGS: &[&str] = &["s3.secret_access_key", "database_url"];
 
 fn shown_value(key: &str, value: &str) -> String {
     if SECRET_SETTINGS.contains(&key) {
@@ -1774,6 +1802,50 @@ mod tests {
         );
         assert!(s3.virtual_hosted_style, "AWS itself: virtual-hosted style");
         assert_eq!(s3.access_key_id, None);
+    }
+
+    #[test]
+    fn database_url_flag_over_env_and_never_shown() {
+        let sources = |flags: Vec<(String, String)>| Sources {
+            flags,
+            env: env(&[(
+                "MODVAULT_DATABASE_URL",
+                "postgres://mv:env-secret@db:5432/modvault",
+            )]),
+            ..Sources::default()
+        };
+        let config = Config::load(&sources(vec![])).unwrap();
+        let database = config.database.as_ref().expect("set from the environment");
+        assert_eq!(
+            database.url.expose(),
+            "postgres://mv:env-secret@db:5432/modvault"
+        );
+        assert_eq!(database.origin, Origin::Env("MODVAULT_DATABASE_URL".into()));
+        assert!(
+            !format!("{config:?}").contains("env-secret"),
+            "Debug hides the URL"
+        );
+        let flagged = Config::load(&sources(vec![(
+            "database_url".into(),
+            "postgresql://mv:flag-secret@db/modvault".into(),
+        )]))
+        .unwrap();
+        assert_eq!(
+            flagged.database.unwrap().url.expose(),
+            "postgresql://mv:flag-secret@db/modvault"
+        );
+        assert_eq!(Config::load(&Sources::default()).unwrap().database, None);
+        let message = Config::load(&sources(vec![(
+            "database_url".into(),
+            "mysql://mv:flag-secret@db/modvault".into(),
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            message.contains("for database_url (from flag --database-url)"),
+            "{message}"
+        );
+        assert!(!message.contains("flag-secret"), "{message}");
     }
 
     #[test]

@@ -58,12 +58,12 @@ impl ModuleProxy {
         }
         match file {
             VersionFile::Zip => {
-                if let Some(e) = self.inner.failures.get(&key) {
+                if let Some(e) = self.inner.failures.get(&key).await {
                     return Err(e);
                 }
                 let served = self.fetch_zip(version, route).await;
                 if let Err(e) = &served {
-                    self.inner.failures.insert(&key, e);
+                    self.inner.failures.insert(&key, e).await;
                 }
                 served
             }
@@ -120,7 +120,7 @@ impl ModuleProxy {
         route: &Route,
     ) -> ProxyResult<(Bytes, Bytes)> {
         let info_key = version.info_key();
-        if let Some(e) = self.inner.failures.get(&info_key) {
+        if let Some(e) = self.inner.failures.get(&info_key).await {
             return Err(e);
         }
         let source = self.inner.sources.for_route(version.path(), route)?.clone();
@@ -143,7 +143,7 @@ impl ModuleProxy {
                         Ok(info.raw)
                     }
                     Err(e) => {
-                        this.inner.failures.insert(&info_key, &e);
+                        this.inner.failures.insert(&info_key, &e).await;
                         Err(e)
                     }
                 }

@@ -40,7 +40,7 @@ use bytes::Bytes;
 
 use modvault_checksum::OwnSumdb;
 use modvault_core::path::{check, is_canonical_version};
-use modvault_state::{Catalog, FetchLeases};
+use modvault_state::{Catalog, FailureMemory, FetchLeases};
 use modvault_store::Store;
 
 use flight::Flights;
@@ -105,6 +105,9 @@ impl ProxySettings {
 pub struct ProxyState {
     pub leases: Arc<dyn FetchLeases>,
     pub catalog: Arc<dyn Catalog>,
+    /// Negative answers shared with other replicas; `None`: this process's
+    /// memory only.
+    pub failures: Option<Arc<dyn FailureMemory>>,
 }
 
 #[derive(Clone)]
@@ -150,7 +153,8 @@ impl ModuleProxy {
         };
         Ok(ModuleProxy {
             inner: Arc::new(Inner {
-                failures: NegativeCache::new(settings.not_found_ttl, settings.failure_ttl),
+                failures: NegativeCache::new(settings.not_found_ttl, settings.failure_ttl)
+                    .with_shared(state.failures.clone()),
                 zip_flights: ZipFlights::new(settings.spool_dir.clone(), zip_permits, rate),
                 store,
                 sources,

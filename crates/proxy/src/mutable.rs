@@ -128,7 +128,7 @@ impl ModuleProxy {
                 "{key}: not cached and fetching is disabled for this request"
             )));
         }
-        if let Some(e) = self.inner.failures.get(&key) {
+        if let Some(e) = self.inner.failures.get(&key).await {
             // Asked and failed a moment ago: the stale copy, or the answer.
             return match stored {
                 Some(meta) => Ok(Answer {
@@ -153,7 +153,7 @@ impl ModuleProxy {
                         this.store_best_effort(&flight_key, bytes.clone(), PutMode::Overwrite)
                             .await
                     }
-                    Err(e) => this.inner.failures.insert(&flight_key, e),
+                    Err(e) => this.inner.failures.insert(&flight_key, e).await,
                 }
                 bytes
             })

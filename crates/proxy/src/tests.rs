@@ -204,6 +204,7 @@ fn test_state(dir: &std::path::Path) -> ProxyState {
         catalog: Arc::new(
             modvault_state::embedded::SqliteCatalog::open(&dir.join("catalog.sqlite")).unwrap(),
         ),
+        failures: None,
     }
 }
 
@@ -637,6 +638,7 @@ async fn an_empty_catalog_is_filled_from_the_store() {
     let state = ProxyState {
         leases: s.state.leases.clone(),
         catalog: Arc::new(fresh),
+        failures: None,
     };
     let settings = ProxySettings {
         list_ttl: Duration::from_secs(60),

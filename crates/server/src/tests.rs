@@ -47,6 +47,7 @@ fn app() -> App {
         modvault_proxy::ProxyState {
             leases: shared.leases,
             catalog: shared.catalog,
+            failures: shared.failures,
         },
     )
     .unwrap();

@@ -17,9 +17,10 @@
 //! beside it behind exactly these traits.
 
 pub mod embedded;
+pub mod postgres;
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -228,7 +229,27 @@ pub trait Catalog: Send + Sync {
     async fn count(&self) -> StateResult<u64>;
 }
 
-/// The four pieces of shared state, wired once at start-up.
+/// An answer a source gave that is remembered for a while: not-found for
+/// `not_found_ttl`, a failure for `upstream_failure_ttl`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remembered {
+    /// `NotFound` or `Unavailable`.
+    pub kind: ErrorKind,
+    /// The one-line reason clients are given.
+    pub reason: String,
+}
+
+/// Negative answers shared by replicas, so that they agree on them and a
+/// source is asked once per TTL whichever replica a client reaches. One
+/// process needs none: the proxy keeps its own in memory.
+#[async_trait]
+pub trait FailureMemory: Send + Sync {
+    async fn remember(&self, key: &str, answer: &Remembered, ttl: Duration) -> StateResult<()>;
+    /// The answer remembered for `key`, if it has not expired.
+    async fn recall(&self, key: &str) -> StateResult<Option<Remembered>>;
+}
+
+/// The pieces of shared state, wired once at start-up.
 #[derive(Clone)]
 pub struct SharedState {
     pub tokens: Arc<dyn Tokens>,
@@ -236,4 +257,6 @@ pub struct SharedState {
     pub log: Option<Arc<dyn ChecksumLog>>,
     pub leases: Arc<dyn FetchLeases>,
     pub catalog: Arc<dyn Catalog>,
+    /// `None` in one process (the proxy's own memory suffices).
+    pub failures: Option<Arc<dyn FailureMemory>>,
 }

@@ -15,6 +15,10 @@ pub use tempfile::TempDir;
 pub mod seaweedfs;
 pub use seaweedfs::{S3Location, SeaweedFs};
 
+// PostgreSQL for the replicas' shared state.
+pub mod postgres;
+pub use postgres::Postgres;
+
 /// The workspace root, from this crate's location.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -621,3 +621,120 @@ fn tunnel(
     let _ = forward.join();
     Ok(())
 }
+
+/// nginx as a round-robin load balancer in front of several HTTP backends
+/// (modvault replicas), streaming answers as they come (no buffering), as a
+/// company would put replicas behind one address. A backend that refuses
+/// connections is skipped for the next (nginx's default for errors before
+/// a byte of the answer was sent).
+pub struct LoadBalancer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    access_log: PathBuf,
+    nginx: Child,
+    _dir: TempDir,
+}
+
+impl LoadBalancer {
+    /// `backends`: `http://host:port` URLs.
+    pub fn start(backends: &[String]) -> LoadBalancer {
+        let nginx_bin = require_program("/usr/sbin/nginx", "nginx");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let access_log = d.join("access.log");
+        let error_log = d.join("error.log");
+        let servers: String = backends
+            .iter()
+            .map(|b| format!("    server {};\n", b.trim_start_matches("http://")))
+            .collect();
+        let user = if is_root() { "user root;\n" } else { "" };
+        for _attempt in 0..5 {
+            let port = closed_port();
+            let conf = d.join("nginx.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    r#"daemon off;
+master_process off;
+{user}pid {d}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  log_format upstream '$request_method $uri $status $upstream_addr';
+  access_log {access} upstream;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  client_max_body_size 0;
+  upstream replicas {{
+{servers}    keepalive 16;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://replicas;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 120s;
+      # PUT is not idempotent for nginx: it is never retried elsewhere.
+      proxy_next_upstream error timeout;
+    }}
+  }}
+}}
+"#,
+                    d = d.display(),
+                    access = access_log.display(),
+                ),
+            )
+            .unwrap();
+            let mut nginx = Command::new(&nginx_bin)
+                .arg("-e")
+                .arg(&error_log)
+                .arg("-p")
+                .arg(d)
+                .arg("-c")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(d.join("nginx.out")).unwrap())
+                .spawn()
+                .expect("start nginx");
+            let listening = wait_for(
+                "nginx",
+                || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                &mut nginx,
+                &error_log,
+            );
+            if listening {
+                return LoadBalancer {
+                    url: format!("http://127.0.0.1:{port}"),
+                    access_log,
+                    nginx,
+                    _dir: dir,
+                };
+            }
+        }
+        panic!(
+            "nginx did not start; log:\n{}",
+            std::fs::read_to_string(&error_log).unwrap_or_default()
+        );
+    }
+
+    /// Which backend (`127.0.0.1:<port>`) answered each request so far, in
+    /// order, with its method, path and status.
+    pub fn routed(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.access_log)
+            .map(|log| log.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for LoadBalancer {
+    fn drop(&mut self) {
+        stop(&mut self.nginx);
+    }
+}

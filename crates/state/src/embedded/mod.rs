@@ -42,6 +42,7 @@ impl SharedState {
             log,
             leases: Arc::new(LocalLeases::default()),
             catalog: Arc::new(SqliteCatalog::open(&paths.catalog_file)?),
+            failures: None,
         })
     }
 }

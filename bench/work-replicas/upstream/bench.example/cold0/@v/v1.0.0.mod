@@ -1,0 +1,3 @@
+module bench.example/cold0
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold1
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold10
+
+go 1.21

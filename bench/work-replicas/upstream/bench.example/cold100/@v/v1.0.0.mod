@@ -1,0 +1,3 @@
+module bench.example/cold100
+
+go 1.21

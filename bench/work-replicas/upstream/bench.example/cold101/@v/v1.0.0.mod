@@ -1,0 +1,3 @@
+module bench.example/cold101
+
+go 1.21

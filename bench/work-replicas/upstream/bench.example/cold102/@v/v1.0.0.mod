@@ -1,0 +1,3 @@
+module bench.example/cold102
+
+go 1.21

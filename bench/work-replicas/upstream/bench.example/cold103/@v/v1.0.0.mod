@@ -1,0 +1,3 @@
+module bench.example/cold103
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold104
+
+go 1.21

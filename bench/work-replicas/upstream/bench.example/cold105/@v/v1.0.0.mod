@@ -1,0 +1,3 @@
+module bench.example/cold105
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold106
+
+go 1.21

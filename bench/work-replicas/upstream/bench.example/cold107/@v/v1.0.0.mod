@@ -1,0 +1,3 @@
+module bench.example/cold107
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold108
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold109
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold11
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold110
+
+go 1.21

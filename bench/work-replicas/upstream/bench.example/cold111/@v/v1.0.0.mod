@@ -1,0 +1,3 @@
+module bench.example/cold111
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold112
+
+go 1.21

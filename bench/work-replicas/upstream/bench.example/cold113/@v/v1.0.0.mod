@@ -1,0 +1,3 @@
+module bench.example/cold113
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold114
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold115
+
+go 1.21

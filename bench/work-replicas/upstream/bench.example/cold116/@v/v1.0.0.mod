@@ -1,0 +1,3 @@
+module bench.example/cold116
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold117
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold118
+
+go 1.21

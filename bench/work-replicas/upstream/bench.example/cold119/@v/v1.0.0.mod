@@ -1,0 +1,3 @@
+module bench.example/cold119
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold12
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold120
+
+go 1.21

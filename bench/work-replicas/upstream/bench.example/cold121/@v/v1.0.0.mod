@@ -1,0 +1,3 @@
+module bench.example/cold121
+
+go 1.21

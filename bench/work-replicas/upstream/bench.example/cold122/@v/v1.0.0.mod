@@ -1,0 +1,3 @@
+module bench.example/cold122
+
+go 1.21

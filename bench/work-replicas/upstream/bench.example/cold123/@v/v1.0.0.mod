@@ -1,0 +1,3 @@
+module bench.example/cold123
+
+go 1.21

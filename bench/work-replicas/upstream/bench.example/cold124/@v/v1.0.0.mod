@@ -1,0 +1,3 @@
+module bench.example/cold124
+
+go 1.21

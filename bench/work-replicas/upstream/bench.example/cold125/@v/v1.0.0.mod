@@ -1,0 +1,3 @@
+module bench.example/cold125
+
+go 1.21

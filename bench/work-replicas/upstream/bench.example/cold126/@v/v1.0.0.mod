@@ -1,0 +1,3 @@
+module bench.example/cold126
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold127
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold128
+
+go 1.21

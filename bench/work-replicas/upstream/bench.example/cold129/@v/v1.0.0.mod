@@ -1,0 +1,3 @@
+module bench.example/cold129
+
+go 1.21

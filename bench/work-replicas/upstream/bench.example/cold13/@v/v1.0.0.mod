@@ -1,0 +1,3 @@
+module bench.example/cold13
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold130
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold131
+
+go 1.21

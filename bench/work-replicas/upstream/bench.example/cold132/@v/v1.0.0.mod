@@ -1,0 +1,3 @@
+module bench.example/cold132
+
+go 1.21

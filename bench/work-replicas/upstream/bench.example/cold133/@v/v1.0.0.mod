@@ -1,0 +1,3 @@
+module bench.example/cold133
+
+go 1.21

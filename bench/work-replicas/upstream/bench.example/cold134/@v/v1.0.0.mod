@@ -1,0 +1,3 @@
+module bench.example/cold134
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold135
+
+go 1.21

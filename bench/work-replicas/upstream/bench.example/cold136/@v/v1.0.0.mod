@@ -1,0 +1,3 @@
+module bench.example/cold136
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold137
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold138
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold139
+
+go 1.21

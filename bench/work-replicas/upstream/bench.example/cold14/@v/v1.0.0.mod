@@ -1,0 +1,3 @@
+module bench.example/cold14
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold140
+
+go 1.21

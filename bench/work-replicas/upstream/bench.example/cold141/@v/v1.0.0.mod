@@ -1,0 +1,3 @@
+module bench.example/cold141
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold142
+
+go 1.21

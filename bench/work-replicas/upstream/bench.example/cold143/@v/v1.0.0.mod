@@ -1,0 +1,3 @@
+module bench.example/cold143
+
+go 1.21

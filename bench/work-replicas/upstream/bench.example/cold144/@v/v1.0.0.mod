@@ -1,0 +1,3 @@
+module bench.example/cold144
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold145
+
+go 1.21

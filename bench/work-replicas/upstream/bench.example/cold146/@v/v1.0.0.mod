@@ -1,0 +1,3 @@
+module bench.example/cold146
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold147
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold148
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold149
+
+go 1.21

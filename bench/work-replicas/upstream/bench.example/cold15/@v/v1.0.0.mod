@@ -1,0 +1,3 @@
+module bench.example/cold15
+
+go 1.21

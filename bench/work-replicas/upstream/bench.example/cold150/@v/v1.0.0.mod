@@ -1,0 +1,3 @@
+module bench.example/cold150
+
+go 1.21

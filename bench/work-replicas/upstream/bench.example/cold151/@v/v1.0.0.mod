@@ -1,0 +1,3 @@
+module bench.example/cold151
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold152
+
+go 1.21

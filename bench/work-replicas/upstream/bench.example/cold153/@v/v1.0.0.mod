@@ -1,0 +1,3 @@
+module bench.example/cold153
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold154
+
+go 1.21

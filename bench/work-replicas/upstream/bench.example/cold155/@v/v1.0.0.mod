@@ -1,0 +1,3 @@
+module bench.example/cold155
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold156
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold157
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold158
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold159
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold16
+
+go 1.21

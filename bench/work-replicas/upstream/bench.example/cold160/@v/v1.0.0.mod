@@ -1,0 +1,3 @@
+module bench.example/cold160
+
+go 1.21

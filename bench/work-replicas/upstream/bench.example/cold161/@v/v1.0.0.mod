@@ -1,0 +1,3 @@
+module bench.example/cold161
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold162
+
+go 1.21

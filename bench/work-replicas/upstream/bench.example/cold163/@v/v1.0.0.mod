@@ -1,0 +1,3 @@
+module bench.example/cold163
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold164
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold165
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold166
+
+go 1.21

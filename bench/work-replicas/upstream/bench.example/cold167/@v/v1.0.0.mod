@@ -1,0 +1,3 @@
+module bench.example/cold167
+
+go 1.21

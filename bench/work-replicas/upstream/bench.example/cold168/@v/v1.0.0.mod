@@ -1,0 +1,3 @@
+module bench.example/cold168
+
+go 1.21

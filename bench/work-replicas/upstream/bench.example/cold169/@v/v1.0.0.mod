@@ -1,0 +1,3 @@
+module bench.example/cold169
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold17
+
+go 1.21

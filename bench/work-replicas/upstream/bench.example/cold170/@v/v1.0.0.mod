@@ -1,0 +1,3 @@
+module bench.example/cold170
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold171
+
+go 1.21

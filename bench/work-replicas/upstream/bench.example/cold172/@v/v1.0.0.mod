@@ -1,0 +1,3 @@
+module bench.example/cold172
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold173
+
+go 1.21

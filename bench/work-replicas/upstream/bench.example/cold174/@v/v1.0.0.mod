@@ -1,0 +1,3 @@
+module bench.example/cold174
+
+go 1.21

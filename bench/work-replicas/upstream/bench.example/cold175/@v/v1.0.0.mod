@@ -1,0 +1,3 @@
+module bench.example/cold175
+
+go 1.21

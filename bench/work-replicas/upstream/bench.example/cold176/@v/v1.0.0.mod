@@ -1,0 +1,3 @@
+module bench.example/cold176
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold177
+
+go 1.21

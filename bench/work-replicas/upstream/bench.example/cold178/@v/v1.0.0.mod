@@ -1,0 +1,3 @@
+module bench.example/cold178
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold179
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold18
+
+go 1.21

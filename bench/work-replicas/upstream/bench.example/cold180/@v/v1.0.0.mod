@@ -1,0 +1,3 @@
+module bench.example/cold180
+
+go 1.21

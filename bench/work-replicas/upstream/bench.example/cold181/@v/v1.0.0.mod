@@ -1,0 +1,3 @@
+module bench.example/cold181
+
+go 1.21

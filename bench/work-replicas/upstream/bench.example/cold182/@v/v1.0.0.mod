@@ -1,0 +1,3 @@
+module bench.example/cold182
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold183
+
+go 1.21

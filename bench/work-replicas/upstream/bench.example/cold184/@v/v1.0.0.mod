@@ -1,0 +1,3 @@
+module bench.example/cold184
+
+go 1.21

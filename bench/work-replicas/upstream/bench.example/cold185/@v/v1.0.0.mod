@@ -1,0 +1,3 @@
+module bench.example/cold185
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold186
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold187
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold188
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold189
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold19
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold190
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold191
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold192
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold193
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold194
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold195
+
+go 1.21

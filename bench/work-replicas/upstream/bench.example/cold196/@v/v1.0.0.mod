@@ -1,0 +1,3 @@
+module bench.example/cold196
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold197
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold198
+
+go 1.21

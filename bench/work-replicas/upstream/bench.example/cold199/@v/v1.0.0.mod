@@ -1,0 +1,3 @@
+module bench.example/cold199
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold2
+
+go 1.21

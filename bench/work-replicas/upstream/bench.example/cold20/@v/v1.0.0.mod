@@ -1,0 +1,3 @@
+module bench.example/cold20
+
+go 1.21

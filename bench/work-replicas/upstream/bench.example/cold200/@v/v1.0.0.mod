@@ -1,0 +1,3 @@
+module bench.example/cold200
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold201
+
+go 1.21

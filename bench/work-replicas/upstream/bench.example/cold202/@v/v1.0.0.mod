@@ -1,0 +1,3 @@
+module bench.example/cold202
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold203
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold204
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold205
+
+go 1.21

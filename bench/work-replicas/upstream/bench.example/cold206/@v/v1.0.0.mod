@@ -1,0 +1,3 @@
+module bench.example/cold206
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold207
+
+go 1.21

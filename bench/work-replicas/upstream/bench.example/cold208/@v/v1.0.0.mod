@@ -1,0 +1,3 @@
+module bench.example/cold208
+
+go 1.21

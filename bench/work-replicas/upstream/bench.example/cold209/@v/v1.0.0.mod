@@ -1,0 +1,3 @@
+module bench.example/cold209
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold21
+
+go 1.21

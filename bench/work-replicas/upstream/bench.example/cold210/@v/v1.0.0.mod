@@ -1,0 +1,3 @@
+module bench.example/cold210
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold211
+
+go 1.21

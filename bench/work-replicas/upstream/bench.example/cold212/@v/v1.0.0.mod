@@ -1,0 +1,3 @@
+module bench.example/cold212
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold213
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold214
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold215
+
+go 1.21

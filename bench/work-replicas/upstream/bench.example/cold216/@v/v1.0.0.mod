@@ -1,0 +1,3 @@
+module bench.example/cold216
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold217
+
+go 1.21

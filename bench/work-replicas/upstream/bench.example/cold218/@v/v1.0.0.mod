@@ -1,0 +1,3 @@
+module bench.example/cold218
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold219
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold22
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold220
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold221
+
+go 1.21

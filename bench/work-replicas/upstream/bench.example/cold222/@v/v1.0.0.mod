@@ -1,0 +1,3 @@
+module bench.example/cold222
+
+go 1.21

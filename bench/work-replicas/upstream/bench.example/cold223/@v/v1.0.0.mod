@@ -1,0 +1,3 @@
+module bench.example/cold223
+
+go 1.21

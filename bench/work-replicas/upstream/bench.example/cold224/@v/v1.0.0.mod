@@ -1,0 +1,3 @@
+module bench.example/cold224
+
+go 1.21

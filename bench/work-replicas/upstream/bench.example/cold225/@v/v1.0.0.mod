@@ -1,0 +1,3 @@
+module bench.example/cold225
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold226
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold227
+
+go 1.21

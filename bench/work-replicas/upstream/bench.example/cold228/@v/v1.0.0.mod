@@ -1,0 +1,3 @@
+module bench.example/cold228
+
+go 1.21

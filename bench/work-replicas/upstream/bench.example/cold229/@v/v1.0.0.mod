@@ -1,0 +1,3 @@
+module bench.example/cold229
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold23
+
+go 1.21

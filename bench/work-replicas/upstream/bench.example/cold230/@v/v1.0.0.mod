@@ -1,0 +1,3 @@
+module bench.example/cold230
+
+go 1.21

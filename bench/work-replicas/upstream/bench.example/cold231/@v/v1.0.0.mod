@@ -1,0 +1,3 @@
+module bench.example/cold231
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold232
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold233
+
+go 1.21

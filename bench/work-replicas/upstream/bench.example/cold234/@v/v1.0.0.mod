@@ -1,0 +1,3 @@
+module bench.example/cold234
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold235
+
+go 1.21

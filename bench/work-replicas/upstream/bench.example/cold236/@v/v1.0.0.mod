@@ -1,0 +1,3 @@
+module bench.example/cold236
+
+go 1.21

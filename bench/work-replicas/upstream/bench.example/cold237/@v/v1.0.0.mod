@@ -1,0 +1,3 @@
+module bench.example/cold237
+
+go 1.21

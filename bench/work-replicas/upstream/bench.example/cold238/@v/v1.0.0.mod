@@ -1,0 +1,3 @@
+module bench.example/cold238
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold239
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold24
+
+go 1.21

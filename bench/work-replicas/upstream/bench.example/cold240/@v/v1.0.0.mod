@@ -1,0 +1,3 @@
+module bench.example/cold240
+
+go 1.21

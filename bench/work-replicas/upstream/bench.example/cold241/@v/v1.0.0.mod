@@ -1,0 +1,3 @@
+module bench.example/cold241
+
+go 1.21

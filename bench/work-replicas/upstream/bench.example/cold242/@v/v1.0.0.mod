@@ -1,0 +1,3 @@
+module bench.example/cold242
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold243
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold244
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold245
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold246
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold247
+
+go 1.21

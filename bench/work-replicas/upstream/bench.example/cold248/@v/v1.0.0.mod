@@ -1,0 +1,3 @@
+module bench.example/cold248
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold249
+
+go 1.21

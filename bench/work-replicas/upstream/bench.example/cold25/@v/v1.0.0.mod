@@ -1,0 +1,3 @@
+module bench.example/cold25
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold250
+
+go 1.21

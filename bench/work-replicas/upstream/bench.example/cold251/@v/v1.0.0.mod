@@ -1,0 +1,3 @@
+module bench.example/cold251
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold252
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold253
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold254
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold255
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold256
+
+go 1.21

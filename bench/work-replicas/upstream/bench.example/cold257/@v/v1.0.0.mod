@@ -1,0 +1,3 @@
+module bench.example/cold257
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold258
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold259
+
+go 1.21

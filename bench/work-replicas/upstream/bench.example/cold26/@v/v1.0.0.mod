@@ -1,0 +1,3 @@
+module bench.example/cold26
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold260
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold261
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold262
+
+go 1.21

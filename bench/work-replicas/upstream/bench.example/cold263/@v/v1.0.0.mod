@@ -1,0 +1,3 @@
+module bench.example/cold263
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold264
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold265
+
+go 1.21

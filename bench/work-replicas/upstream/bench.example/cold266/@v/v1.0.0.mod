@@ -1,0 +1,3 @@
+module bench.example/cold266
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold267
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold268
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold269
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold27
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold270
+
+go 1.21

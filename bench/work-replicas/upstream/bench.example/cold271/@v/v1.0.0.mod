@@ -1,0 +1,3 @@
+module bench.example/cold271
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold272
+
+go 1.21

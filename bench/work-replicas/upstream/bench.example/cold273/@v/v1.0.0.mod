@@ -1,0 +1,3 @@
+module bench.example/cold273
+
+go 1.21

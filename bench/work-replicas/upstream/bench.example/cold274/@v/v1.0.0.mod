@@ -1,0 +1,3 @@
+module bench.example/cold274
+
+go 1.21

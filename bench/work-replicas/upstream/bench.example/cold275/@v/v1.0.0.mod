@@ -1,0 +1,3 @@
+module bench.example/cold275
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold276
+
+go 1.21

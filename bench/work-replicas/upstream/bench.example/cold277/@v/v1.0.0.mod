@@ -1,0 +1,3 @@
+module bench.example/cold277
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold278
+
+go 1.21

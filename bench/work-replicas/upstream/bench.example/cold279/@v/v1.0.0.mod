@@ -1,0 +1,3 @@
+module bench.example/cold279
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold28
+
+go 1.21

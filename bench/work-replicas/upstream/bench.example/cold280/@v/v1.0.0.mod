@@ -1,0 +1,3 @@
+module bench.example/cold280
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold281
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold282
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold283
+
+go 1.21

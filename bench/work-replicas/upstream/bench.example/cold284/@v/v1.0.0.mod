@@ -1,0 +1,3 @@
+module bench.example/cold284
+
+go 1.21

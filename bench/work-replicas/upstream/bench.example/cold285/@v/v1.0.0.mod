@@ -1,0 +1,3 @@
+module bench.example/cold285
+
+go 1.21

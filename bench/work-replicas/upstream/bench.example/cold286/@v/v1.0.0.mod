@@ -1,0 +1,3 @@
+module bench.example/cold286
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold287
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold288
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold289
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold29
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold290
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold291
+
+go 1.21

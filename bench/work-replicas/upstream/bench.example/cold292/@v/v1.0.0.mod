@@ -1,0 +1,3 @@
+module bench.example/cold292
+
+go 1.21

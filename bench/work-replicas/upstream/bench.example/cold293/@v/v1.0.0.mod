@@ -1,0 +1,3 @@
+module bench.example/cold293
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold294
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold295
+
+go 1.21

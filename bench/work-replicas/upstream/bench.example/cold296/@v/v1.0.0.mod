@@ -1,0 +1,3 @@
+module bench.example/cold296
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold297
+
+go 1.21

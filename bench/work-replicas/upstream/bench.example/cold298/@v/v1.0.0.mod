@@ -1,0 +1,3 @@
+module bench.example/cold298
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold299
+
+go 1.21

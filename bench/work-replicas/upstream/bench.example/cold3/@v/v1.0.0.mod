@@ -1,0 +1,3 @@
+module bench.example/cold3
+
+go 1.21

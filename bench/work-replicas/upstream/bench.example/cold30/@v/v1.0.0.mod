@@ -1,0 +1,3 @@
+module bench.example/cold30
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold31
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold32
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold33
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold34
+
+go 1.21

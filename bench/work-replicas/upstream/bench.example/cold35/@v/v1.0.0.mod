@@ -1,0 +1,3 @@
+module bench.example/cold35
+
+go 1.21

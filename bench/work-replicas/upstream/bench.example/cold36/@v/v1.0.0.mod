@@ -1,0 +1,3 @@
+module bench.example/cold36
+
+go 1.21

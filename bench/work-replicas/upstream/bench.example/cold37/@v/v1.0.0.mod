@@ -1,0 +1,3 @@
+module bench.example/cold37
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold38
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold39
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold4
+
+go 1.21

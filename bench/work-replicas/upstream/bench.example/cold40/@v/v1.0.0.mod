@@ -1,0 +1,3 @@
+module bench.example/cold40
+
+go 1.21

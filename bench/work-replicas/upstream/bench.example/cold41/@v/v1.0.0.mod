@@ -1,0 +1,3 @@
+module bench.example/cold41
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold42
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold43
+
+go 1.21

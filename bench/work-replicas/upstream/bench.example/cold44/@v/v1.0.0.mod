@@ -1,0 +1,3 @@
+module bench.example/cold44
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold45
+
+go 1.21

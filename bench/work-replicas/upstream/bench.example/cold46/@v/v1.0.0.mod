@@ -1,0 +1,3 @@
+module bench.example/cold46
+
+go 1.21

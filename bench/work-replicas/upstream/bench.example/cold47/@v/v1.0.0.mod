@@ -1,0 +1,3 @@
+module bench.example/cold47
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold48
+
+go 1.21

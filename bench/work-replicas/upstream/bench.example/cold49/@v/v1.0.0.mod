@@ -1,0 +1,3 @@
+module bench.example/cold49
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold5
+
+go 1.21

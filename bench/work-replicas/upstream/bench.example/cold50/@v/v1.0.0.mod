@@ -1,0 +1,3 @@
+module bench.example/cold50
+
+go 1.21

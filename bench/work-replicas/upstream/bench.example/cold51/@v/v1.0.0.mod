@@ -1,0 +1,3 @@
+module bench.example/cold51
+
+go 1.21

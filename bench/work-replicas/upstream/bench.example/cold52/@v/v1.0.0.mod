@@ -1,0 +1,3 @@
+module bench.example/cold52
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold53
+
+go 1.21

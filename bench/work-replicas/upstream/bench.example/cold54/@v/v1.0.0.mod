@@ -1,0 +1,3 @@
+module bench.example/cold54
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold55
+
+go 1.21

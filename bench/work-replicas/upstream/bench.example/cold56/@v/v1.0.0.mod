@@ -1,0 +1,3 @@
+module bench.example/cold56
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold57
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold58
+
+go 1.21

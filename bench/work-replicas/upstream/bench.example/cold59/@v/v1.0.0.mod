@@ -1,0 +1,3 @@
+module bench.example/cold59
+
+go 1.21

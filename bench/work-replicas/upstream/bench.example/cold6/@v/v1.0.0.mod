@@ -1,0 +1,3 @@
+module bench.example/cold6
+
+go 1.21

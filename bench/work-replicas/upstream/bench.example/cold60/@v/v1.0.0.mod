@@ -1,0 +1,3 @@
+module bench.example/cold60
+
+go 1.21

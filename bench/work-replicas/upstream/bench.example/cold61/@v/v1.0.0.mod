@@ -1,0 +1,3 @@
+module bench.example/cold61
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold62
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold63
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold64
+
+go 1.21

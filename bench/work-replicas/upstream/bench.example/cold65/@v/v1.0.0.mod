@@ -1,0 +1,3 @@
+module bench.example/cold65
+
+go 1.21

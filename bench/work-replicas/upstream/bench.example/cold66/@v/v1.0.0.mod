@@ -1,0 +1,3 @@
+module bench.example/cold66
+
+go 1.21

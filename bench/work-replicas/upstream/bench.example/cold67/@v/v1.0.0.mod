@@ -1,0 +1,3 @@
+module bench.example/cold67
+
+go 1.21

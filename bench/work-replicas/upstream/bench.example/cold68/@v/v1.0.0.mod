@@ -1,0 +1,3 @@
+module bench.example/cold68
+
+go 1.21

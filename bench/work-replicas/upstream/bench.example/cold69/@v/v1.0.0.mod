@@ -1,0 +1,3 @@
+module bench.example/cold69
+
+go 1.21

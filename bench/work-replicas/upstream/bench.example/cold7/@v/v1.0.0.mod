@@ -1,0 +1,3 @@
+module bench.example/cold7
+
+go 1.21

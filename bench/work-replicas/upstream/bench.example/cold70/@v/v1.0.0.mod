@@ -1,0 +1,3 @@
+module bench.example/cold70
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold71
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold72
+
+go 1.21

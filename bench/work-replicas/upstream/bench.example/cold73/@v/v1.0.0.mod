@@ -1,0 +1,3 @@
+module bench.example/cold73
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold74
+
+go 1.21

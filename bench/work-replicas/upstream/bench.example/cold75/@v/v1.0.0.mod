@@ -1,0 +1,3 @@
+module bench.example/cold75
+
+go 1.21

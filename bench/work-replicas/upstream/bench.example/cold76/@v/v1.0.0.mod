@@ -1,0 +1,3 @@
+module bench.example/cold76
+
+go 1.21

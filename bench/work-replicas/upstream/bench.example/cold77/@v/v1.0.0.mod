@@ -1,0 +1,3 @@
+module bench.example/cold77
+
+go 1.21

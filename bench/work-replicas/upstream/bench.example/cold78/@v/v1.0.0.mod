@@ -1,0 +1,3 @@
+module bench.example/cold78
+
+go 1.21

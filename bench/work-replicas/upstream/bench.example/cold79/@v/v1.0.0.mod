@@ -1,0 +1,3 @@
+module bench.example/cold79
+
+go 1.21

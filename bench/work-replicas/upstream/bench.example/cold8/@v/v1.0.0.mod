@@ -1,0 +1,3 @@
+module bench.example/cold8
+
+go 1.21

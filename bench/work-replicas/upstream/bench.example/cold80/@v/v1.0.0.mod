@@ -1,0 +1,3 @@
+module bench.example/cold80
+
+go 1.21

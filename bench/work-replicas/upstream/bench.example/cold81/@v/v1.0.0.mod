@@ -1,0 +1,3 @@
+module bench.example/cold81
+
+go 1.21

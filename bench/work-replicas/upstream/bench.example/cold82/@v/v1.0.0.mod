@@ -1,0 +1,3 @@
+module bench.example/cold82
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold83
+
+go 1.21

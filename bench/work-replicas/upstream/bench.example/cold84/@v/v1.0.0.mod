@@ -1,0 +1,3 @@
+module bench.example/cold84
+
+go 1.21

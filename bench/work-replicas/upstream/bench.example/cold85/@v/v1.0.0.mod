@@ -1,0 +1,3 @@
+module bench.example/cold85
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold86
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold87
+
+go 1.21

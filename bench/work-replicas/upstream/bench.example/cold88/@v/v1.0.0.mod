@@ -1,0 +1,3 @@
+module bench.example/cold88
+
+go 1.21

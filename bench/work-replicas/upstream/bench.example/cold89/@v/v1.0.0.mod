@@ -1,0 +1,3 @@
+module bench.example/cold89
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold9
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold90
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold91
+
+go 1.21

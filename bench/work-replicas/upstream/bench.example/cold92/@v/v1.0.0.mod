@@ -1,0 +1,3 @@
+module bench.example/cold92
+
+go 1.21

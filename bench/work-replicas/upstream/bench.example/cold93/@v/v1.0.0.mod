@@ -1,0 +1,3 @@
+module bench.example/cold93
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold94
+
+go 1.21

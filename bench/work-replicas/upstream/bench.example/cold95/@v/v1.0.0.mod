@@ -1,0 +1,3 @@
+module bench.example/cold95
+
+go 1.21

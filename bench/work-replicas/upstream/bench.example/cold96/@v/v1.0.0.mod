@@ -1,0 +1,3 @@
+module bench.example/cold96
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/cold97
+
+go 1.21

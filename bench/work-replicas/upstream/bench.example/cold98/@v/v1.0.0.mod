@@ -1,0 +1,3 @@
+module bench.example/cold98
+
+go 1.21

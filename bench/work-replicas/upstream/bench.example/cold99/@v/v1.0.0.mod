@@ -1,0 +1,3 @@
+module bench.example/cold99
+
+go 1.21

@@ -1,0 +1,3 @@
+module bench.example/small
+
+go 1.21
