@@ -1,2 +1,0 @@
-dadafac2
-{"lastIndex":3,"lastTerm":0,"peers":[{"name":"127.0.0.1:49101.46325","connectionString":"127.0.0.1:46325"}],"state":"eyJtYXhWb2x1bWVJZCI6MCwidG9wb2xvZ3lJZCI6IjFiYzFjYTM1LTdhZGUtNDY2OS1hZjUyLWMxYTRlM2FlNmY1MiJ9","path":"/work/wt12/bench/work-replicas/weed/m49101/snapshot/0_3.ss"}
