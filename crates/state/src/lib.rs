@@ -18,6 +18,7 @@
 
 pub mod embedded;
 pub mod postgres;
+mod sql;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

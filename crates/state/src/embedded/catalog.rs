@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::sql::{from_millis, like_escape, millis};
 use crate::{Catalog, CatalogEntry, CatalogQuery, Match, Origin, StateError, StateResult};
 
 /// "Last served" times are written in batches: a write per download would
@@ -39,23 +40,6 @@ struct Pending {
 
 fn db_error(e: rusqlite::Error) -> StateError {
     StateError::storage("catalog database", e)
-}
-
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn from_millis(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
-}
-
-/// `%` and `_` in a search are literal.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 impl SqliteCatalog {
@@ -254,6 +238,7 @@ impl Catalog for SqliteCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn entry(module: &str, version: &str, origin: Origin, second: u64) -> CatalogEntry {
         CatalogEntry {

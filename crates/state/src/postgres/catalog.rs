@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use sqlx::PgPool;
 
 use super::timed;
+use crate::sql::{from_millis, like_escape, millis};
 use crate::{Catalog, CatalogEntry, CatalogQuery, Match, Origin, StateResult};
 
 const SERVED_BATCH: usize = 512;
@@ -23,23 +24,6 @@ pub struct PgCatalog {
 struct Pending {
     served: HashMap<(String, String), SystemTime>,
     since: Instant,
-}
-
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn from_millis(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)
-}
-
-/// `%`, `_` and `\` in a search are literal.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 type Row = (String, String, String, i64, i64, Option<i64>);

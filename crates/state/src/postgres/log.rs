@@ -101,17 +101,6 @@ fn hashes_needed(n: i64) -> Vec<i64> {
     indexes
 }
 
-struct Known(HashMap<i64, Hash>);
-
-impl HashReader for Known {
-    fn read_hashes(&self, indexes: &[i64]) -> Result<Vec<Hash>, tlog::Error> {
-        indexes
-            .iter()
-            .map(|i| self.0.get(i).copied().ok_or(tlog::Error::HashNotStored(*i)))
-            .collect()
-    }
-}
-
 #[async_trait]
 impl ChecksumLog for PgLog {
     async fn append(&self, path: &str, version: &str, text: &str) -> StateResult<i64> {
@@ -144,7 +133,7 @@ impl ChecksumLog for PgLog {
         }
         let needed = hashes_needed(size);
         let known = read_hashes_in(&mut *tx, &self.name, &needed).await?;
-        let known = Known(needed.into_iter().zip(known).collect());
+        let known: HashMap<i64, Hash> = needed.into_iter().zip(known).collect();
         let new_hashes = stored_hashes(size, text.as_bytes(), &known).map_err(|e| {
             StateError::new(
                 ErrorKind::Storage,

@@ -185,6 +185,17 @@ impl HashReader for [Hash] {
     }
 }
 
+/// Some of a log's hashes, by stored index: what a caller read for one
+/// computation (the others are not stored here).
+impl HashReader for std::collections::HashMap<i64, Hash> {
+    fn read_hashes(&self, indexes: &[i64]) -> Result<Vec<Hash>, Error> {
+        indexes
+            .iter()
+            .map(|i| self.get(i).copied().ok_or(Error::HashNotStored(*i)))
+            .collect()
+    }
+}
+
 impl HashReader for Vec<Hash> {
     fn read_hashes(&self, indexes: &[i64]) -> Result<Vec<Hash>, Error> {
         self.as_slice().read_hashes(indexes)

@@ -1,0 +1,2 @@
+b76302f4
+{"lastIndex":3,"lastTerm":0,"peers":[{"name":"127.0.0.1:53243.38963","connectionString":"127.0.0.1:38963"}],"state":"eyJtYXhWb2x1bWVJZCI6MCwidG9wb2xvZ3lJZCI6Ijk3M2RjYjQ2LTFkYmQtNDM5ZC05ODY1LWM1ODk4ODUzNmU2OSJ9","path":"/work/main/bench/work-replicas/weed/m53243/snapshot/0_3.ss"}
