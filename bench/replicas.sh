@@ -14,6 +14,7 @@
 # or as a user that may run postgres itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${1:-10}
 ROUNDS=${2:-3}
 CONNECTIONS=64
@@ -36,14 +37,8 @@ TREE="$WORK/upstream"
 python3 bench/make_modules.py "$TREE" bench.example/small 512 >&2
 for i in $(seq 0 $((COLD_VERSIONS * ROUNDS * 2 - 1))); do echo "bench.example/cold$i 64"; done | xargs python3 bench/make_modules.py "$TREE" >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
 PGDIR=$(mktemp -d /tmp/mvbench-pg.XXXXXX)
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$PGDIR"
-}
-trap cleanup EXIT
+ON_EXIT+=('rm -rf "$PGDIR"')
 
 # PostgreSQL: a throw-away cluster as the postgres user on a free port.
 # An array, not a function: a function run with & is a subshell, and
@@ -59,29 +54,12 @@ for _ in $(seq 300); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && brea
 as_pg "$PGBIN/psql" -q -h "$PGDIR" -p "$PGPORT" -U postgres -c "CREATE DATABASE modvault" >&2
 DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/modvault"
 
-# SeaweedFS on free loopback ports (gRPC ports explicit too), one identity.
-KEY=bench-access-key SECRET=bench-secret-key
-cat > "$WORK/s3.json" <<EOF
-{"identities":[{"name":"admin","credentials":[{"accessKey":"$KEY","secretKey":"$SECRET"}],"actions":["Admin","Read","Write","List"]}]}
-EOF
-P=(); for _ in 1 2 3 4 5 6 7 8; do P+=("$(free_port)"); done
-mkdir -p "$WORK/weed"
-"$WEED" -logdir="$WORK/weed" server -dir="$WORK/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-  -master.port="${P[0]}" -master.port.grpc="${P[1]}" -volume.port="${P[2]}" -volume.port.grpc="${P[3]}" \
-  -filer.port="${P[4]}" -filer.port.grpc="${P[5]}" -s3 -s3.port="${P[6]}" -s3.port.grpc="${P[7]}" \
-  -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$WORK/s3.json" -master.telemetry=false -volume.max=0 \
-  >"$WORK/weed.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:${P[6]}/" && break; sleep 0.1; done
-for _ in $(seq 100); do
-  echo "s3.bucket.create -name bench" | timeout 20 "$WEED" shell -master="127.0.0.1:${P[0]}.${P[1]}" 2>&1 | grep -q "created bucket" && break
-  sleep 0.2
-done
-export AWS_ENDPOINT_URL="http://127.0.0.1:${P[6]}" AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
+start_seaweedfs "$WORK/weed" bench
 
 # The upstream: the tree over HTTP, every request logged.
 UPPORT=$(free_port)
 python3 bench/counting_upstream.py "$TREE" "$UPPORT" "$WORK/upstream.log" & PIDS+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$UPPORT/" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$UPPORT/"
 
 # replica NAME : a modvault on a free port sharing the bucket and database.
 declare -A PORT
@@ -90,7 +68,7 @@ replica() {
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$WORK/data-$name" --upstream "http://127.0.0.1:$UPPORT" \
     --storage s3://bench/shared --database-url "$DATABASE_URL" \
     --sumdb-upstream off --log-level warn 2>"$WORK/modvault-$name.log" & PIDS+=($!)
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$port/healthz"
   PORT[$name]=$port
 }
 # lb NAME REPLICA... : nginx round robin over the replicas; sets PORT[NAME].
@@ -113,7 +91,7 @@ http {
 }
 EOF
   /usr/sbin/nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf" & PIDS+=($!)
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$port/healthz"
   PORT[$name]=$port
 }
 
@@ -124,17 +102,6 @@ lb three a b c
 for file in info mod zip; do curl -fs -o /dev/null "http://127.0.0.1:${PORT[three]}/bench.example/small/@v/v1.0.0.$file"; done
 sleep 1
 
-measure() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def ms(label):
-    value, unit = re.search(r"\s" + label + r"\s+([\d.]+)(us|ms|s)\b", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print("%.0f %.2f %.2f" % (rps, ms("50%"), ms("99%")))'
-}
-median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 echo "# Replicas benchmark"
 echo
@@ -152,7 +119,7 @@ for file in v1.0.0.info v1.0.0.zip; do
   for lbn in one three; do RPS[$file-$lbn]=""; P50[$file-$lbn]=""; P99[$file-$lbn]=""; done
   for _ in $(seq "$ROUNDS"); do
     for lbn in one three; do
-      read -r rps p50 p99 < <(measure "http://127.0.0.1:${PORT[$lbn]}/bench.example/small/@v/$file")
+      read -r rps p50 p99 < <(measure_wrk "http://127.0.0.1:${PORT[$lbn]}/bench.example/small/@v/$file")
       RPS[$file-$lbn]+=" $rps"; P50[$file-$lbn]+=" $p50"; P99[$file-$lbn]+=" $p99"
     done
   done

@@ -11,6 +11,7 @@
 # python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${1:-10}
 ROUNDS=${2:-3}
 CONNECTIONS=64
@@ -29,29 +30,7 @@ TREE="$WORK/upstream"   # the upstream GOPROXY tree both stores are filled from
 python3 bench/make_modules.py "$TREE" bench.example/small 512 bench.example/large 51200 >&2
 for i in $(seq 0 $((COLD_VERSIONS * ROUNDS - 1))); do echo "bench.example/cold$i 64"; done | xargs python3 bench/make_modules.py "$TREE" >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# SeaweedFS on free loopback ports (gRPC ports explicit too), one identity.
-KEY=bench-access-key SECRET=bench-secret-key
-cat > "$WORK/s3.json" <<EOF
-{"identities":[{"name":"admin","credentials":[{"accessKey":"$KEY","secretKey":"$SECRET"}],"actions":["Admin","Read","Write","List"]}]}
-EOF
-P=(); for _ in 1 2 3 4 5 6 7 8; do P+=("$(free_port)"); done
-mkdir -p "$WORK/weed"
-"$WEED" -logdir="$WORK/weed" server -dir="$WORK/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-  -master.port="${P[0]}" -master.port.grpc="${P[1]}" -volume.port="${P[2]}" -volume.port.grpc="${P[3]}" \
-  -filer.port="${P[4]}" -filer.port.grpc="${P[5]}" -s3 -s3.port="${P[6]}" -s3.port.grpc="${P[7]}" \
-  -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$WORK/s3.json" -master.telemetry=false -volume.max=0 \
-  >"$WORK/weed.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:${P[6]}/" && break; sleep 0.1; done
-for _ in $(seq 100); do
-  echo "s3.bucket.create -name bench" | timeout 20 "$WEED" shell -master="127.0.0.1:${P[0]}.${P[1]}" 2>&1 | grep -q "created bucket" && break
-  sleep 0.2
-done
-export AWS_ENDPOINT_URL="http://127.0.0.1:${P[6]}" AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
+start_seaweedfs "$WORK/weed" bench
 
 # start NAME STORAGE_ARGS... : a modvault on a free port; sets PORT_<NAME> and PID_<NAME>.
 start() {
@@ -60,22 +39,10 @@ start() {
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$WORK/data-$name" --upstream "file://$TREE" \
     --sumdb-upstream off --log-level warn "$@" 2>"$WORK/modvault-$name.log" & local pid=$!
   PIDS+=("$pid")
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$port/healthz"
   printf -v "PORT_$name" '%s' "$port"; printf -v "PID_$name" '%s' "$pid"
 }
 
-# One wrk run: prints "requests_per_second p50_ms p99_ms".
-measure() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def ms(label):
-    value, unit = re.search(r"\s" + label + r"\s+([\d.]+)(us|ms|s)\b", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print("%.0f %.2f %.2f" % (rps, ms("50%"), ms("99%")))'
-}
-median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 start fs
 start s3 --storage s3://bench/warm
@@ -104,7 +71,7 @@ for file in v1.0.0.info v1.0.0.zip; do
   for _ in $(seq "$ROUNDS"); do
     for store in fs s3; do
       port=PORT_$store
-      read -r rps p50 p99 < <(measure "http://127.0.0.1:${!port}/bench.example/small/@v/$file")
+      read -r rps p50 p99 < <(measure_wrk "http://127.0.0.1:${!port}/bench.example/small/@v/$file")
       RPS[$file-$store]+=" $rps"; P50[$file-$store]+=" $p50"; P99[$file-$store]+=" $p99"
     done
   done

@@ -13,6 +13,7 @@
 # packages; installed here if missing), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${1:-10}
 ROUNDS=${2:-3}
 CONNECTIONS=64
@@ -32,7 +33,6 @@ TREE="$PWD/$WORK/upstream"  # upstream tree for the cold 50 MB download
 python3 bench/make_modules.py "$DATA" bench.example/small 512 bench.example/large 51200 >&2
 python3 bench/make_modules.py "$TREE" bench.example/large 51200 >&2
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MV_PORT=$(free_port); NGINX_PORT=$(free_port)
 
 cat > "$WORK/nginx.conf" <<EOF
@@ -49,24 +49,11 @@ http {
 }
 EOF
 
-nginx -c "$PWD/$WORK/nginx.conf" & NGINX_PID=$!
+nginx -c "$PWD/$WORK/nginx.conf" & PIDS+=($!)
 "$BIN" serve --listen "127.0.0.1:$MV_PORT" --data-dir "$DATA" --upstream off --log-level warn 2>"$WORK/modvault.log" & MV_PID=$!
-trap 'kill $MV_PID $NGINX_PID 2>/dev/null || true' EXIT
-for port in $MV_PORT $NGINX_PORT; do
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/bench.example/small/@v/v1.0.0.info" >/dev/null && break; sleep 0.1; done
-done
+PIDS+=($MV_PID)
+for port in $MV_PORT $NGINX_PORT; do wait_http "http://127.0.0.1:$port/bench.example/small/@v/v1.0.0.info"; done
 
-# One wrk run: prints "requests_per_second p50_ms p99_ms".
-measure() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def ms(label):
-    value, unit = re.search(r"\s" + label + r"\s+([\d.]+)(us|ms|s)\b", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print("%.0f %.2f %.2f" % (rps, ms("50%"), ms("99%")))'
-}
 
 echo "# Serving benchmark"
 echo
@@ -77,13 +64,12 @@ echo
 echo "| file | server | requests/s | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|"
 declare -A RESULT
-median() { python3 -c 'import statistics, sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 for file in "v1.0.0.info" "v1.0.0.zip"; do
   declare -A RPS=() P50=() P99=()
   for _ in $(seq "$ROUNDS"); do
     for server in nginx modvault; do
       port=$NGINX_PORT; [ $server = modvault ] && port=$MV_PORT
-      read -r rps p50 p99 < <(measure "http://127.0.0.1:$port/bench.example/small/@v/$file")
+      read -r rps p50 p99 < <(measure_wrk "http://127.0.0.1:$port/bench.example/small/@v/$file")
       RPS[$server]="${RPS[$server]:-} $rps"; P50[$server]="${P50[$server]:-} $p50"; P99[$server]="${P99[$server]:-} $p99"
     done
   done
@@ -115,8 +101,8 @@ COLD_PORT=$(free_port)
 COLD_DATA="$PWD/$WORK/cold-data"
 # The synthetic module is in no checksum database, so verification is off.
 "$BIN" serve --listen "127.0.0.1:$COLD_PORT" --data-dir "$COLD_DATA" --upstream "file://$TREE" --sumdb-upstream off --log-level warn 2>"$WORK/modvault-cold.log" & COLD_PID=$!
-trap 'kill $MV_PID $NGINX_PID $COLD_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$COLD_PORT/healthz" >/dev/null && break; sleep 0.1; done
+PIDS+=($COLD_PID)
+wait_http "http://127.0.0.1:$COLD_PORT/healthz"
 BASE_RSS=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$COLD_PID/status")
 COLD=$(peak_rss "http://127.0.0.1:$COLD_PORT/bench.example/large/@v/v1.0.0.zip" $COLD_PID) || exit 1
 WARM=$(peak_rss "http://127.0.0.1:$MV_PORT/bench.example/large/@v/v1.0.0.zip" $MV_PID) || exit 1
