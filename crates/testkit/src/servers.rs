@@ -66,6 +66,36 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// nginx with `conf` (prefix `dir`), once it listens on `port`; `None` when
+/// it exited first (the port was taken meanwhile: the caller tries another).
+fn start_nginx(
+    nginx_bin: &Path,
+    dir: &Path,
+    conf: &Path,
+    error_log: &Path,
+    port: u16,
+) -> Option<Child> {
+    let mut nginx = Command::new(nginx_bin)
+        .arg("-e")
+        .arg(error_log)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("nginx.out")).unwrap())
+        .spawn()
+        .expect("start nginx");
+    let listening = wait_for(
+        "nginx",
+        || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        &mut nginx,
+        error_log,
+    );
+    listening.then_some(nginx)
+}
+
 /// Smart HTTP over TLS, every request (go-get pages included) behind
 /// `auth_basic`: nginx in front of `git http-backend` through fcgiwrap,
 /// serving the repositories under `repos` at `https://127.0.0.1:<port>/<path>`
@@ -152,25 +182,7 @@ impl GitHttpsServer {
                 }),
             )
             .unwrap();
-            let mut nginx = Command::new(&nginx_bin)
-                .arg("-e")
-                .arg(&error_log)
-                .arg("-p")
-                .arg(d)
-                .arg("-c")
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(d.join("nginx.out")).unwrap())
-                .spawn()
-                .expect("start nginx");
-            let listening = wait_for(
-                "nginx",
-                || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-                &mut nginx,
-                &error_log,
-            );
-            if listening {
+            if let Some(nginx) = start_nginx(&nginx_bin, d, &conf, &error_log, port) {
                 let server = GitHttpsServer {
                     port,
                     url: format!("https://127.0.0.1:{port}"),
@@ -691,25 +703,7 @@ http {{
                 ),
             )
             .unwrap();
-            let mut nginx = Command::new(&nginx_bin)
-                .arg("-e")
-                .arg(&error_log)
-                .arg("-p")
-                .arg(d)
-                .arg("-c")
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(d.join("nginx.out")).unwrap())
-                .spawn()
-                .expect("start nginx");
-            let listening = wait_for(
-                "nginx",
-                || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-                &mut nginx,
-                &error_log,
-            );
-            if listening {
+            if let Some(nginx) = start_nginx(&nginx_bin, d, &conf, &error_log, port) {
                 return LoadBalancer {
                     url: format!("http://127.0.0.1:{port}"),
                     access_log,
