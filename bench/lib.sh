@@ -92,6 +92,5 @@ start_direct_modvault() { # DATA_DIR PORT [args]
   local data=$1 port=$2; shift 2
   "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$data" --upstream direct --sumdb-upstream off --log-level warn "$@" 2>>"$WORK/modvault.log" &
   MV_PID=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
-  echo "modvault did not start" >&2; exit 1
+  wait_http "http://127.0.0.1:$port/healthz" || exit 1
 }
