@@ -13,30 +13,78 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Counters: name and help.
 pub const COUNTERS: &[(&str, &str)] = &[
-    ("modvault_security_errors_total", "Fetched modules that did not match the checksum database."),
-    ("modvault_zips_stored_total", "Module zips fetched, verified and stored."),
-    ("modvault_zips_rejected_total", "Module zips refused after fetching."),
-    ("modvault_http_requests_total", "Requests answered, by route kind and status."),
-    ("modvault_cache_hits_total", "Files answered from a cache (memory or store), by file kind."),
-    ("modvault_cache_misses_total", "Files not in a cache (memory or store), by file kind."),
-    ("modvault_upstream_errors_total", "Failed upstream fetches, by source kind."),
-    ("modvault_upstream_fetches_total", "Upstream fetches, by source kind."),
-    ("modvault_git_command_errors_total", "Git commands that failed or timed out, by command."),
-    ("modvault_checksum_verifications_total", "Checksum-database verifications, by file kind and result (ok, mismatch, error)."),
+    (
+        "modvault_security_errors_total",
+        "Fetched modules that did not match the checksum database.",
+    ),
+    (
+        "modvault_zips_stored_total",
+        "Module zips fetched, verified and stored.",
+    ),
+    (
+        "modvault_zips_rejected_total",
+        "Module zips refused after fetching.",
+    ),
+    (
+        "modvault_http_requests_total",
+        "Requests answered, by route kind and status.",
+    ),
+    (
+        "modvault_cache_hits_total",
+        "Files answered from a cache (memory or store), by file kind.",
+    ),
+    (
+        "modvault_cache_misses_total",
+        "Files not in a cache (memory or store), by file kind.",
+    ),
+    (
+        "modvault_upstream_errors_total",
+        "Failed upstream fetches, by source kind.",
+    ),
+    (
+        "modvault_upstream_fetches_total",
+        "Upstream fetches, by source kind.",
+    ),
+    (
+        "modvault_git_command_errors_total",
+        "Git commands that failed or timed out, by command.",
+    ),
+    (
+        "modvault_checksum_verifications_total",
+        "Checksum-database verifications, by file kind and result (ok, mismatch, error).",
+    ),
 ];
 
 /// Histograms: name and help; all in seconds.
 pub const HISTOGRAMS: &[(&str, &str)] = &[
-    ("modvault_http_request_duration_seconds", "Time to a response's headers, by route kind."),
-    ("modvault_upstream_fetch_duration_seconds", "Upstream fetches until their answer, by source kind."),
-    ("modvault_git_command_duration_seconds", "Git commands, by command."),
+    (
+        "modvault_http_request_duration_seconds",
+        "Time to a response's headers, by route kind.",
+    ),
+    (
+        "modvault_upstream_fetch_duration_seconds",
+        "Upstream fetches until their answer, by source kind.",
+    ),
+    (
+        "modvault_git_command_duration_seconds",
+        "Git commands, by command.",
+    ),
 ];
 
 /// Gauges: name and help.
 pub const GAUGES: &[(&str, &str)] = &[
-    ("modvault_store_objects", "Module versions stored (from the catalog)."),
-    ("modvault_store_bytes", "Bytes of module zips stored (from the catalog)."),
-    ("modvault_upstream_fetches_in_flight", "Upstream fetches under way."),
+    (
+        "modvault_store_objects",
+        "Module versions stored (from the catalog).",
+    ),
+    (
+        "modvault_store_bytes",
+        "Bytes of module zips stored (from the catalog).",
+    ),
+    (
+        "modvault_upstream_fetches_in_flight",
+        "Upstream fetches under way.",
+    ),
 ];
 
 /// From a millisecond to ten minutes (`vcs_timeout`'s default).
@@ -93,20 +141,4 @@ pub fn install() -> &'static PrometheusHandle {
 /// The Prometheus text format of every metric.
 pub fn render() -> String {
     install().render()
-}
-
-/// Counts an upstream fetch in flight from its creation to its drop.
-pub struct InFlight(());
-
-impl InFlight {
-    pub fn start() -> InFlight {
-        metrics::gauge!("modvault_upstream_fetches_in_flight").increment(1.0);
-        InFlight(())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        metrics::gauge!("modvault_upstream_fetches_in_flight").decrement(1.0);
-    }
 }

@@ -51,7 +51,9 @@ impl Integrity {
             HashKind::Zip => "zip",
             _ => "mod",
         };
-        let verified = verifier.verify(version.path(), &version.version, kind, hash).await;
+        let verified = verifier
+            .verify(version.path(), &version.version, kind, hash)
+            .await;
         let result = match &verified {
             Ok(_) => "ok",
             Err(VerifyError::Security(_)) => "mismatch",

@@ -175,7 +175,8 @@ async fn answer(
             file,
             policy,
         } => {
-            let route = tracing::info_span!("rules.route").in_scope(|| state.rules.route(&module.path));
+            let route =
+                tracing::info_span!("rules.route").in_scope(|| state.rules.route(&module.path));
             state
                 .access
                 .check(caller.as_ref(), &route, &module.path, Scope::Read)?;
