@@ -394,8 +394,7 @@ fn subcommand<S: AsRef<OsStr>>(args: &[S]) -> &'static str {
     ];
     args.iter()
         .map(|a| a.as_ref().to_string_lossy())
-        .skip_while(|a| a == "-c" || a.contains('='))
-        .next()
+        .find(|a| a != "-c" && !a.contains('='))
         .and_then(|word| KNOWN.iter().find(|k| **k == word).copied())
         .unwrap_or("other")
 }
