@@ -183,7 +183,13 @@ fn serve(args: &ArgMatches) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    init_logging(&config);
+    let _observe = match init_logging(&config) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("modvault: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -291,6 +297,10 @@ fn token_command(args: &ArgMatches) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
+    if let Err(e) = modvault_observe::init_audit_only(config.audit_log.as_deref()) {
+        eprintln!("modvault: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(token(name, args, &config)) {
         Ok(code) => code,
@@ -310,17 +320,14 @@ async fn token(command: &str, args: &ArgMatches, config: &Config) -> anyhow::Res
                 .expect("required")
                 .parse()
                 .expect("clap checked the scope");
-            let matches = args
+            let matches: Vec<String> = args
                 .get_many::<String>("match")
                 .map(|m| m.cloned().collect())
                 .unwrap_or_default();
-            let token = tokens
-                .create(
-                    args.get_one::<String>("name").expect("required"),
-                    scope,
-                    matches,
-                )
-                .await?;
+            let name = args.get_one::<String>("name").expect("required");
+            let patterns = matches.join(",");
+            let token = tokens.create(name, scope, matches).await?;
+            tracing::info!(target: "modvault::audit", event = "token_create", token_name = %name, scope = %scope, matches = %patterns, via = "cli");
             println!("{}", token.expose_secret());
         }
         "list" => {
@@ -342,6 +349,7 @@ async fn token(command: &str, args: &ArgMatches, config: &Config) -> anyhow::Res
                 eprintln!("modvault: no token named {name:?}");
                 return Ok(ExitCode::FAILURE);
             }
+            tracing::info!(target: "modvault::audit", event = "token_revoke", token_name = %name, via = "cli");
         }
         _ => unreachable!("clap knows the subcommands"),
     }
@@ -385,19 +393,15 @@ fn sumdb_keygen(args: &ArgMatches) -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only for a person at a terminal; logs read by machines stay plain.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    match config.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+/// Logs on stderr, the audit log and OTLP traces; the guard flushes the
+/// traces still queued when it is dropped.
+fn init_logging(config: &Config) -> Result<modvault_observe::Guard, String> {
+    modvault_observe::init(&modvault_observe::Options {
+        log_filter: config.log_level.clone(),
+        json: config.log_format == LogFormat::Json,
+        audit_log: config.audit_log.clone(),
+        otlp_endpoint: config.otlp_endpoint.clone(),
+    })
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
@@ -455,6 +459,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Err(e) => {
                 tracing::error!(error = %modvault_error::chain(&e), "could not fill the catalog from the store")
             }
+        }
+    });
+    // Store gauges from the catalog's count, cheap on both catalogs.
+    let catalog = shared.catalog.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(n) = catalog.count().await {
+                metrics::gauge!("modvault_store_objects").set(n as f64);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
         }
     });
     let limits = Limits {

@@ -126,6 +126,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "log_format", default: "text", help: "Log format: text or json" },
     Setting { key: "log_level", default: "info", help: "Log filter, in RUST_LOG syntax (e.g. info, modvault=debug)" },
     Setting {
+        key: "otlp_endpoint",
+        default: "",
+        help: "Export traces over OTLP/HTTP to this collector base URL (http://HOST:4318); empty: off unless OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    },
+    Setting { key: "audit_log", default: "", help: "Audit log file (JSON lines); empty: <data_dir>/audit.log; off: none" },
+    Setting {
         key: "sumdb.upstream",
         default: DEFAULT_SUMDB,
         help: "Checksum databases to verify against and relay, GOSUMDB syntax, comma-separated; the first verifies; empty or off: no verification",
@@ -251,6 +257,11 @@ pub struct Config {
     pub auth_failure_delay: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// OTLP collector base URL; `Some("")`: the SDK's own environment
+    /// variables name it; `None`: no traces.
+    pub otlp_endpoint: Option<String>,
+    /// `None`: `audit_log = "off"`.
+    pub audit_log: Option<PathBuf>,
     pub sumdb: SumdbConfig,
     /// `[[go_import]]` entries: where modules live, ahead of discovery.
     pub go_imports: Vec<GoImport>,
@@ -569,6 +580,25 @@ impl Config {
                 tracing_subscriber::EnvFilter::try_new(v)
                     .map(|_| v.to_owned())
                     .map_err(|e| format!("not a log filter (RUST_LOG syntax, e.g. info or info,modvault_proxy=debug): {e}"))
+            })?,
+            otlp_endpoint: layered.parse("otlp_endpoint", |v| {
+                if v.is_empty() {
+                    let from_env = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+                        .iter()
+                        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+                    return Ok(from_env.then(String::new));
+                }
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err("expected an http:// or https:// URL (the collector's OTLP/HTTP base, e.g. http://127.0.0.1:4318)".into());
+                }
+                Ok(Some(v.to_owned()))
+            })?,
+            audit_log: layered.parse("audit_log", |v| {
+                Ok::<_, String>(match v {
+                    "off" => None,
+                    "" => Some(layered.absolute(&layered.get("data_dir").0).join("audit.log")),
+                    path => Some(layered.absolute(path)),
+                })
             })?,
             sumdb: SumdbConfig {
                 upstream: layered.parse("sumdb.upstream", parse_sumdb_list)?,

@@ -200,7 +200,32 @@ impl GitRunner {
             .await
     }
 
+    /// Every git command timed and traced under its subcommand's name (a
+    /// bounded label: never the repository).
     async fn run_with<S: AsRef<OsStr>>(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[S],
+        sink: Sink<'_>,
+        remote: bool,
+    ) -> Result<Vec<u8>, GitError> {
+        use tracing::Instrument;
+        let name = subcommand(args);
+        let started = std::time::Instant::now();
+        let span = tracing::info_span!("git", command = name, remote);
+        let result = self
+            .run_timed(git_dir, args, sink, remote)
+            .instrument(span)
+            .await;
+        metrics::histogram!("modvault_git_command_duration_seconds", "command" => name)
+            .record(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            metrics::counter!("modvault_git_command_errors_total", "command" => name).increment(1);
+        }
+        result
+    }
+
+    async fn run_timed<S: AsRef<OsStr>>(
         &self,
         git_dir: Option<&Path>,
         args: &[S],
@@ -347,6 +372,33 @@ fn is_openssh(command: &str) -> bool {
 }
 
 /// The subcommand and its arguments, URLs redacted, for messages.
+/// The git subcommand, as a metric label from a fixed set.
+fn subcommand<S: AsRef<OsStr>>(args: &[S]) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "clone",
+        "fetch",
+        "ls-remote",
+        "archive",
+        "cat-file",
+        "rev-parse",
+        "init",
+        "tag",
+        "show",
+        "log",
+        "for-each-ref",
+        "config",
+        "remote",
+        "rev-list",
+        "gc",
+        "update-ref",
+    ];
+    args.iter()
+        .map(|a| a.as_ref().to_string_lossy())
+        .find(|a| a != "-c" && !a.contains('='))
+        .and_then(|word| KNOWN.iter().find(|k| **k == word).copied())
+        .unwrap_or("other")
+}
+
 fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
     let words: Vec<String> = args
         .iter()

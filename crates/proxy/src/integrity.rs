@@ -47,9 +47,22 @@ impl Integrity {
         let Some(verifier) = self.verifier.as_ref().filter(|_| route.sumdb) else {
             return Ok(());
         };
-        verifier.verify(version.path(), &version.version, kind, hash).await.map_err(|e| {
+        let file_kind = match kind {
+            HashKind::Zip => "zip",
+            _ => "mod",
+        };
+        let verified = verifier
+            .verify(version.path(), &version.version, kind, hash)
+            .await;
+        let result = match &verified {
+            Ok(_) => "ok",
+            Err(VerifyError::Security(_)) => "mismatch",
+            Err(_) => "error",
+        };
+        metrics.verification(file_kind, result);
+        verified.map_err(|e| {
             if matches!(e, VerifyError::Security(_)) {
-                metrics.security_errors.fetch_add(1, Ordering::Relaxed);
+                metrics.security_error();
                 tracing::error!(module = %version.path(), version = %version.version, error = %e, "checksum database verification failed");
             }
             ProxyError::from(e)

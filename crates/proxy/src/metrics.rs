@@ -1,44 +1,28 @@
-//! Counters worth alerting on, rendered in the Prometheus text format.
+//! Counters worth alerting on, through the `metrics` facade; the server
+//! renders them on `/metrics` (crates/observe describes every metric).
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-
+/// A handle for the proxy's counters; the values live in the process's
+/// recorder, so every clone counts into the same series.
 #[derive(Default)]
-pub struct Metrics {
-    /// Fetched data that did not match the checksum database.
-    pub security_errors: AtomicU64,
-    /// Zips committed to the store.
-    pub zips_stored: AtomicU64,
-    /// Zips refused: invalid, oversized, or failing verification.
-    pub zips_rejected: AtomicU64,
-}
+pub struct Metrics(());
 
 impl Metrics {
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (name, help, value) in [
-            (
-                "modvault_security_errors_total",
-                "Fetched modules that did not match the checksum database.",
-                &self.security_errors,
-            ),
-            (
-                "modvault_zips_stored_total",
-                "Module zips fetched, verified and stored.",
-                &self.zips_stored,
-            ),
-            (
-                "modvault_zips_rejected_total",
-                "Module zips refused after fetching.",
-                &self.zips_rejected,
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
-        out
+    /// Fetched data that did not match the checksum database.
+    pub fn security_error(&self) {
+        metrics::counter!("modvault_security_errors_total").increment(1);
+    }
+    /// A zip committed to the store.
+    pub fn zip_stored(&self) {
+        metrics::counter!("modvault_zips_stored_total").increment(1);
+    }
+    /// A zip refused: invalid, oversized, or failing verification.
+    pub fn zip_rejected(&self) {
+        metrics::counter!("modvault_zips_rejected_total").increment(1);
+    }
+    /// A checksum-database verification of a `.mod` or `.zip`: `ok`,
+    /// `mismatch` or `error`.
+    pub fn verification(&self, kind: &'static str, result: &'static str) {
+        metrics::counter!("modvault_checksum_verifications_total", "kind" => kind, "result" => result)
+            .increment(1);
     }
 }

@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -218,7 +217,7 @@ impl ZipFlights {
                     from_vcs,
                 }) => {
                     tracing::info!(%key, size, %hash, "zip stored");
-                    job.metrics.zips_stored.fetch_add(1, Ordering::Relaxed);
+                    job.metrics.zip_stored();
                     after_commit(&job, size, &hash, from_vcs).await;
                     ZipState::Committed { size }
                 }
@@ -226,7 +225,7 @@ impl ZipFlights {
                 Err(e) => {
                     tracing::warn!(%key, error = %modvault_error::chain(&e), "zip not stored");
                     if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Security) {
-                        job.metrics.zips_rejected.fetch_add(1, Ordering::Relaxed);
+                        job.metrics.zip_rejected();
                     }
                     ZipState::Failed(e)
                 }

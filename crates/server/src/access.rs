@@ -78,6 +78,12 @@ impl Default for FailedAuth {
     }
 }
 
+/// An `auth_failure` audit event: the address and why, never the token.
+fn audit_failure(peer: Option<SocketAddr>, reason: &str) {
+    let peer = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    tracing::info!(target: "modvault::audit", event = "auth_failure", peer = %peer, reason = %reason);
+}
+
 impl Access {
     /// The caller behind the request's credentials: `None` for anonymous.
     /// Credentials that are present but wrong are refused outright (401),
@@ -91,6 +97,7 @@ impl Access {
             return Ok(None);
         };
         let Some(secret) = value.to_str().ok().and_then(credential_from_header) else {
+            audit_failure(peer, "unsupported Authorization header");
             self.failures.failed(peer).await;
             return Err(HttpError::unauthorized(
                 "unsupported Authorization header (use Basic with the token as password, or Bearer)",
@@ -99,6 +106,9 @@ impl Access {
         match self.tokens.authenticate(secret.expose_secret()).await? {
             Some(principal) => Ok(Some(principal)),
             None => {
+                // The token matched none, so it has no name to log; the
+                // secret itself is never written.
+                audit_failure(peer, "invalid or revoked token");
                 self.failures.failed(peer).await;
                 Err(HttpError::unauthorized("invalid or revoked token"))
             }

@@ -3,6 +3,7 @@
 mod access;
 mod error;
 pub mod listen;
+mod observe;
 mod publish;
 mod respond;
 mod route;
@@ -143,6 +144,15 @@ async fn answer(
                 .check(caller.as_ref(), &route, &module.path, Scope::Publish)?;
             let upload = upload_stream(body.take().unwrap_or_default(), headers, &state.edge)?;
             let published = state.proxy.publish(&module, &version, upload).await?;
+            tracing::info!(
+                target: "modvault::audit",
+                event = "publish",
+                module = %module.path,
+                version = %version,
+                token_name = %caller.as_ref().map(|c| c.name.as_str()).unwrap_or(""),
+                created = published.created,
+                peer = %peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+            );
             Ok(publish::answer(published, &module.path, &version))
         }
         _ if publishing => Err(HttpError::method_not_allowed()),
@@ -155,7 +165,7 @@ async fn answer(
                     header::CONTENT_TYPE,
                     "text/plain; version=0.0.4; charset=utf-8",
                 )],
-                state.proxy.metrics().render(),
+                modvault_observe::prom::render(),
             )
                 .into_response())
         }
@@ -165,7 +175,8 @@ async fn answer(
             file,
             policy,
         } => {
-            let route = state.rules.route(&module.path);
+            let route =
+                tracing::info_span!("rules.route").in_scope(|| state.rules.route(&module.path));
             state
                 .access
                 .check(caller.as_ref(), &route, &module.path, Scope::Read)?;
@@ -322,11 +333,17 @@ fn plain(status: StatusCode, body: &str) -> Response {
 /// One line per request. Only the path is logged: no headers, so no
 /// credentials.
 async fn log_request(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let kind = observe::route_kind(&method, &path);
+    // The path is not a span attribute: it may name a private module.
+    let span = tracing::info_span!("request", http.method = %method, route = kind, http.status = tracing::field::Empty);
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("http.status", status);
+    observe::record_request(kind, status, started.elapsed());
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(%method, %path, status, millis, "request");

@@ -105,7 +105,31 @@ impl HttpProxy {
 
     /// Sends a GET, retrying connection errors, 429 and 5xx a bounded number
     /// of times, and turns any status but 200 into a [`FetchError`].
+    /// Timed, counted and traced under the source kind `proxy` (a bounded
+    /// label); the span names the path below the base URL, which carries no
+    /// credentials.
     async fn get(&self, url: Url, total_timeout: Option<Duration>) -> FetchResult<Response> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("upstream", source = "proxy", path = %self.shown(&url));
+        let started = std::time::Instant::now();
+        metrics::counter!("modvault_upstream_fetches_total", "source" => "proxy").increment(1);
+        let in_flight = InFlight::start();
+        let result = self.get_retrying(url, total_timeout).instrument(span).await;
+        drop(in_flight);
+        metrics::histogram!("modvault_upstream_fetch_duration_seconds", "source" => "proxy")
+            .record(started.elapsed().as_secs_f64());
+        // Not-found is an answer, not an error of the upstream.
+        if matches!(&result, Err(e) if !matches!(e, FetchError::NotFound(_))) {
+            metrics::counter!("modvault_upstream_errors_total", "source" => "proxy").increment(1);
+        }
+        result
+    }
+
+    async fn get_retrying(
+        &self,
+        url: Url,
+        total_timeout: Option<Duration>,
+    ) -> FetchResult<Response> {
         let shown = self.shown(&url);
         let mut attempt = 0;
         loop {
@@ -157,6 +181,23 @@ impl HttpProxy {
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
         RevInfo::parse(body)
             .map_err(|e| FetchError::Upstream(format!("{shown}: invalid response from proxy: {e}")))
+    }
+}
+
+/// One upstream fetch under way, until dropped (also when the request that
+/// wanted it goes away).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> InFlight {
+        metrics::gauge!("modvault_upstream_fetches_in_flight").increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("modvault_upstream_fetches_in_flight").decrement(1.0);
     }
 }
 

@@ -1,0 +1,48 @@
+//! Request metrics: by route kind (a bounded label, never the module path)
+//! and status.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use modvault_proxy::FileRequest;
+
+use crate::route::{self, Endpoint};
+
+/// What a request asks for, as a label: list, info, mod, zip, latest,
+/// query, sumdb, publish, health, metrics, admin, ui or other.
+pub fn route_kind(method: &Method, path: &str) -> &'static str {
+    if path.starts_with("/admin/") || path == "/admin" {
+        return "admin";
+    }
+    if path == "/" || path.starts_with("/ui") || path.starts_with("/api/") {
+        return "ui";
+    }
+    match route::parse(path) {
+        Ok(Endpoint::Health | Endpoint::Ready) => "health",
+        Ok(Endpoint::Metrics) => "metrics",
+        Ok(Endpoint::Sumdb(_)) => "sumdb",
+        Ok(Endpoint::Module { .. }) if method == Method::PUT => "publish",
+        Ok(Endpoint::Module { file, .. }) => match file {
+            FileRequest::List => "list",
+            FileRequest::Latest => "latest",
+            FileRequest::GoMod(_) => "mod",
+            FileRequest::Zip(_) => "zip",
+            // A version query (`@v/master.info`, `@v/v1.info`) rather than a
+            // version's own file.
+            FileRequest::Info(v)
+                if modvault_core::semver::canonical(&v) != v.trim_end_matches("+incompatible") =>
+            {
+                "query"
+            }
+            FileRequest::Info(_) => "info",
+        },
+        Err(_) => "other",
+    }
+}
+
+pub fn record_request(kind: &'static str, status: u16, took: Duration) {
+    metrics::counter!("modvault_http_requests_total", "kind" => kind, "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("modvault_http_request_duration_seconds", "kind" => kind)
+        .record(took.as_secs_f64());
+}
