@@ -1,5 +1,6 @@
 //! `modvault`: a Go module proxy and private module registry.
 
+mod ops;
 mod tls_client;
 
 use std::path::PathBuf;
@@ -138,6 +139,7 @@ fn cli() -> Command {
         .subcommand(sumdb)
         .subcommand(token)
         .subcommand(publish)
+        .subcommand(ops::gc_command())
 }
 
 fn main() -> ExitCode {
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         Some(("serve", args)) => serve(args),
         Some(("token", args)) => token_command(args),
         Some(("publish", args)) => publish_command(args),
+        Some(("gc", args)) => ops::gc(args),
         Some(("sumdb", args)) => match args.subcommand() {
             Some(("keygen", args)) => sumdb_keygen(args),
             _ => unreachable!("clap requires a subcommand"),
@@ -157,7 +160,7 @@ fn main() -> ExitCode {
 /// The configuration from whichever setting flags `args` defines (all of
 /// them for `serve`, `--config`/`--data-dir` for `token`), the environment
 /// and the file; a bad setting is reported and exits with status 2.
-fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
+pub(crate) fn load_config(args: &ArgMatches) -> Result<Config, ExitCode> {
     let sources = ConfigSources {
         flags: SETTINGS
             .iter()
@@ -385,7 +388,7 @@ fn sumdb_keygen(args: &ArgMatches) -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config) {
+pub(crate) fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour only for a person at a terminal; logs read by machines stay plain.
@@ -468,7 +471,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         body_timeout: config.body_timeout,
         max_upload_bytes: config.max_upload_bytes,
         max_path_bytes: usize::try_from(config.max_path_bytes).unwrap_or(usize::MAX),
+        webhooks: ops::webhook_settings(&config),
     };
+    ops::spawn_gc(&config, &proxy, &shared);
     let app = router(AppState {
         proxy,
         sumdb_relay,
@@ -515,7 +520,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 /// The store of module files: `data_dir`, or a bucket that must answer a
 /// probe (reachable, writable, conditional writes) before anything starts.
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let Storage::S3(s3) = &config.storage else {
         let fs = FsStore::open(&config.data_dir)
             .with_context(|| format!("cannot open data_dir {}", config.data_dir.display()))?;
@@ -657,7 +662,7 @@ fn checksum_databases(
 /// Tokens, the own checksum log, fetch leases and the catalog: in
 /// PostgreSQL when `database_url` is set (several replicas), else the
 /// embedded implementations in the data directory.
-async fn shared_state(config: &Config) -> anyhow::Result<SharedState> {
+pub(crate) async fn shared_state(config: &Config) -> anyhow::Result<SharedState> {
     if let Some(database) = &config.database {
         let settings = PgSettings {
             url: database.url.expose(),
