@@ -106,7 +106,10 @@ fn policy(config: &Config) -> Policy {
 fn print_report(report: &Report, config: &Config, dry_run: bool) {
     let verb = if dry_run { "would evict" } else { "evicted" };
     for e in &report.evicted {
-        println!("{verb}\t{}@{}\t{} bytes\t{}", e.module, e.version, e.size, e.reason);
+        println!(
+            "{verb}\t{}@{}\t{} bytes\t{}",
+            e.module, e.version, e.size, e.reason
+        );
     }
     for mirror in &report.mirrors_pruned {
         println!("pruned git mirror\t{}", mirror.display());
@@ -124,7 +127,10 @@ fn print_report(report: &Report, config: &Config, dry_run: bool) {
         ("private", report.kept_private),
         ("of unknown origin", report.kept_unknown),
         ("in our checksum database", report.kept_own_log),
-        ("not refetchable with this upstream", report.kept_not_refetchable),
+        (
+            "not refetchable with this upstream",
+            report.kept_not_refetchable,
+        ),
     ];
     for (why, n) in kept {
         if n > 0 {

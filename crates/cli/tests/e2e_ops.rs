@@ -19,7 +19,10 @@ const PRIVATE: &str = "github.com/mvtest/private";
 
 fn git_env(go: &Go) -> Vec<(&'static str, String)> {
     vec![
-        ("GIT_CONFIG_GLOBAL", go.gitconfig().to_str().unwrap().to_owned()),
+        (
+            "GIT_CONFIG_GLOBAL",
+            go.gitconfig().to_str().unwrap().to_owned(),
+        ),
         ("GIT_CONFIG_NOSYSTEM", "1".to_owned()),
     ]
 }
@@ -35,7 +38,12 @@ fn start(go: &Go, data: &std::path::Path, args: &[&str]) -> Modvault {
 fn list(modvault: &Modvault) -> String {
     let response = modvault.get(&format!("/{HELLO}/@v/list"));
     assert_eq!(response.status(), 200);
-    let mut versions: Vec<String> = response.text().unwrap().lines().map(str::to_owned).collect();
+    let mut versions: Vec<String> = response
+        .text()
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     versions.sort();
     versions.join(" ")
 }
@@ -76,7 +84,12 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
     let modvault = start(
         &go,
         &data,
-        &["--list-ttl", "5h", "--webhook-github-secret-file", secret_file.to_str().unwrap()],
+        &[
+            "--list-ttl",
+            "5h",
+            "--webhook-github-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
     );
     assert_eq!(list(&modvault), "v1.0.0");
 
@@ -89,7 +102,11 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
     let event = ("x-github-event", "push".to_owned());
 
     let wrong = github_signature("not-the-secret", &payload);
-    let (status, body) = post(&hook, &[event.clone(), ("x-hub-signature-256", wrong)], &payload);
+    let (status, body) = post(
+        &hook,
+        &[event.clone(), ("x-hub-signature-256", wrong)],
+        &payload,
+    );
     assert_eq!(status, 401, "{body}");
     let (status, _) = post(&hook, &[event.clone()], &payload);
     assert_eq!(status, 401, "an unsigned hook is refused");
@@ -99,7 +116,11 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
     let (status, body) = post(&hook, &[event, ("x-hub-signature-256", good)], &payload);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(HELLO), "{body}");
-    assert_eq!(list(&modvault), "v1.0.0 v1.1.0", "the pushed tag is listed at once");
+    assert_eq!(
+        list(&modvault),
+        "v1.0.0 v1.1.0",
+        "the pushed tag is listed at once"
+    );
     let latest = modvault.get(&format!("/{HELLO}/@latest")).text().unwrap();
     assert!(latest.contains("v1.1.0"), "{latest}");
     assert!(
@@ -112,10 +133,18 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
     let refresh = format!("{}/admin/refresh/{HELLO}", modvault.url);
     let (status, _) = post(&refresh, &[], "");
     assert_eq!(status, 401, "an admin refresh needs a token");
-    let (status, _) = post(&refresh, &[("authorization", format!("Bearer {reader}"))], "");
+    let (status, _) = post(
+        &refresh,
+        &[("authorization", format!("Bearer {reader}"))],
+        "",
+    );
     assert_eq!(status, 403, "a read token is not an admin token");
     assert_eq!(list(&modvault), "v1.0.0 v1.1.0");
-    let (status, body) = post(&refresh, &[("authorization", format!("Bearer {token}"))], "");
+    let (status, body) = post(
+        &refresh,
+        &[("authorization", format!("Bearer {token}"))],
+        "",
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(list(&modvault), "v1.0.0 v1.1.0 v1.2.0");
 }
@@ -223,7 +252,8 @@ fn the_index_feed_reads_as_index_golang_org_and_gc_keeps_private_versions() {
     }
 
     let program = build_xmod_program(FEED_READER, &dir.path().join("feed"));
-    let anonymous = String::from_utf8(run_ok(Command::new(&program).arg(&modvault.url)).stdout).unwrap();
+    let anonymous =
+        String::from_utf8(run_ok(Command::new(&program).arg(&modvault.url)).stdout).unwrap();
     let mut lines: Vec<&str> = anonymous.lines().collect();
     lines.sort();
     assert_eq!(
@@ -239,7 +269,10 @@ fn the_index_feed_reads_as_index_golang_org_and_gc_keeps_private_versions() {
         .text()
         .unwrap();
     assert_eq!(authenticated.lines().count(), 4, "{authenticated}");
-    let bad = client.get(format!("{}/index?since=yesterday", modvault.url)).send().unwrap();
+    let bad = client
+        .get(format!("{}/index?since=yesterday", modvault.url))
+        .send()
+        .unwrap();
     assert_eq!(bad.status(), 400);
     drop(modvault);
 
@@ -257,7 +290,10 @@ fn the_index_feed_reads_as_index_golang_org_and_gc_keeps_private_versions() {
     let off = gc(&["--upstream", "off"]);
     assert!(off.contains("evicted 0 versions"), "{off}");
     let dry = gc(&["--upstream", "direct", "--dry-run"]);
-    assert!(dry.contains(&format!("would evict\t{HELLO}@v1.0.0")), "{dry}");
+    assert!(
+        dry.contains(&format!("would evict\t{HELLO}@v1.0.0")),
+        "{dry}"
+    );
     assert!(zip(HELLO, "v1.0.0").is_file(), "a dry run changes nothing");
     let run = gc(&["--upstream", "direct"]);
     assert!(run.contains(&format!("evicted\t{HELLO}@v1.0.0")), "{run}");

@@ -102,7 +102,9 @@ pub struct Report {
     pub stored_before: u64,
     pub stored_after: u64,
     pub evicted: Vec<Evicted>,
-    /// Versions over the idle time that had to stay, counted by why.
+    /// Idle upstream and git versions that had to stay, counted by why
+    /// (published and unknown-origin versions are never candidates; the
+    /// two counts are for callers that pass such entries).
     pub kept_published: u64,
     pub kept_private: u64,
     pub kept_unknown: u64,

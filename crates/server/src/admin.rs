@@ -398,7 +398,10 @@ async fn read_limited(
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`; Gitea and
@@ -448,12 +451,32 @@ pub fn repository_urls(json: &serde_json::Value) -> BTreeSet<String> {
     for (object, fields) in [
         (
             "repository",
-            &["clone_url", "html_url", "ssh_url", "git_http_url", "git_ssh_url", "homepage", "url"][..],
+            &[
+                "clone_url",
+                "html_url",
+                "ssh_url",
+                "git_http_url",
+                "git_ssh_url",
+                "homepage",
+                "url",
+            ][..],
         ),
-        ("project", &["git_http_url", "git_ssh_url", "web_url", "http_url", "ssh_url"][..]),
+        (
+            "project",
+            &[
+                "git_http_url",
+                "git_ssh_url",
+                "web_url",
+                "http_url",
+                "ssh_url",
+            ][..],
+        ),
     ] {
         for field in fields {
-            if let Some(url) = json.pointer(&format!("/{object}/{field}")).and_then(|v| v.as_str()) {
+            if let Some(url) = json
+                .pointer(&format!("/{object}/{field}"))
+                .and_then(|v| v.as_str())
+            {
                 if let Some(normal) = normalize_repo_url(url) {
                     out.insert(normal);
                 }
@@ -521,21 +544,28 @@ async fn modules_of(state: &AppState, repos: &BTreeSet<String>) -> Vec<Module> {
     let mut modules = Vec::new();
     for path in paths {
         if modules.len() >= MAX_HOOK_MODULES {
-            tracing::warn!(limit = MAX_HOOK_MODULES, "webhook names more modules than are refreshed at once");
+            tracing::warn!(
+                limit = MAX_HOOK_MODULES,
+                "webhook names more modules than are refreshed at once"
+            );
             break;
         }
         let Ok(module) = Module::new(&path) else {
             continue;
         };
-        let known = matches!(store.head(&layout::list(&module.escaped)).await, Ok(Some(_)))
-            || matches!(store.head(&layout::latest(&module.escaped)).await, Ok(Some(_)))
-            || catalog
-                .search(&CatalogQuery {
-                    limit: 1,
-                    ..CatalogQuery::module(&module.path)
-                })
-                .await
-                .is_ok_and(|e| !e.is_empty());
+        let known = matches!(
+            store.head(&layout::list(&module.escaped)).await,
+            Ok(Some(_))
+        ) || matches!(
+            store.head(&layout::latest(&module.escaped)).await,
+            Ok(Some(_))
+        ) || catalog
+            .search(&CatalogQuery {
+                limit: 1,
+                ..CatalogQuery::module(&module.path)
+            })
+            .await
+            .is_ok_and(|e| !e.is_empty());
         if known {
             modules.push(module);
         }
@@ -550,11 +580,26 @@ mod tests {
     #[test]
     fn repository_urls_become_module_like_paths() {
         for (url, want) in [
-            ("https://github.com/mvtest/hello.git", Some("github.com/mvtest/hello")),
-            ("https://GitHub.com/mvtest/hello/", Some("github.com/mvtest/hello")),
-            ("git@github.com:mvtest/hello.git", Some("github.com/mvtest/hello")),
-            ("ssh://git@gitlab.example:2222/g/sub/p.git", Some("gitlab.example:2222/g/sub/p")),
-            ("https://user:pw@git.example:443/x/y", Some("git.example/x/y")),
+            (
+                "https://github.com/mvtest/hello.git",
+                Some("github.com/mvtest/hello"),
+            ),
+            (
+                "https://GitHub.com/mvtest/hello/",
+                Some("github.com/mvtest/hello"),
+            ),
+            (
+                "git@github.com:mvtest/hello.git",
+                Some("github.com/mvtest/hello"),
+            ),
+            (
+                "ssh://git@gitlab.example:2222/g/sub/p.git",
+                Some("gitlab.example:2222/g/sub/p"),
+            ),
+            (
+                "https://user:pw@git.example:443/x/y",
+                Some("git.example/x/y"),
+            ),
             ("https://host.example", None),
         ] {
             assert_eq!(normalize_repo_url(url).as_deref(), want, "{url}");
@@ -578,17 +623,34 @@ mod tests {
         // GitHub's documented example.
         let good = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         let mut headers = HeaderMap::new();
-        headers.insert("x-hub-signature-256", format!("sha256={good}").parse().unwrap());
+        headers.insert(
+            "x-hub-signature-256",
+            format!("sha256={good}").parse().unwrap(),
+        );
         assert!(signature_ok(Provider::GitHub, &secret, &headers, payload));
-        assert!(!signature_ok(Provider::GitHub, &secret, &headers, b"Hello, World?"));
-        assert!(!signature_ok(Provider::Gitea, &secret, &headers, payload), "GitHub's header is not Gitea's");
+        assert!(!signature_ok(
+            Provider::GitHub,
+            &secret,
+            &headers,
+            b"Hello, World?"
+        ));
+        assert!(
+            !signature_ok(Provider::Gitea, &secret, &headers, payload),
+            "GitHub's header is not Gitea's"
+        );
         let mut gitea = HeaderMap::new();
         gitea.insert("x-forgejo-signature", good.parse().unwrap());
         assert!(signature_ok(Provider::Gitea, &secret, &gitea, payload));
         let mut gitlab = HeaderMap::new();
-        gitlab.insert("x-gitlab-token", "It's a Secret to Everybody".parse().unwrap());
+        gitlab.insert(
+            "x-gitlab-token",
+            "It's a Secret to Everybody".parse().unwrap(),
+        );
         assert!(signature_ok(Provider::GitLab, &secret, &gitlab, payload));
-        gitlab.insert("x-gitlab-token", "It's a Secret to Everybod".parse().unwrap());
+        gitlab.insert(
+            "x-gitlab-token",
+            "It's a Secret to Everybod".parse().unwrap(),
+        );
         assert!(!signature_ok(Provider::GitLab, &secret, &gitlab, payload));
     }
 }

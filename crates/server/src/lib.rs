@@ -140,8 +140,14 @@ async fn answer(
         if !posting {
             return Err(HttpError::method_not_allowed());
         }
-        return admin::webhook(state, provider, headers, body.take().unwrap_or_default(), peer)
-            .await;
+        return admin::webhook(
+            state,
+            provider,
+            headers,
+            body.take().unwrap_or_default(),
+            peer,
+        )
+        .await;
     }
     let caller = state.access.caller(headers, peer).await?;
     match endpoint {

@@ -56,7 +56,11 @@ pub fn parse(raw_path: &str) -> Result<Endpoint, NoRoute> {
     if let Some(name) = decoded.strip_prefix("/hooks/") {
         return crate::admin::Provider::parse(name)
             .map(Endpoint::Hook)
-            .ok_or_else(|| NoRoute(format!("{name}: unknown webhook provider (github, gitlab, gitea, forgejo)")));
+            .ok_or_else(|| {
+                NoRoute(format!(
+                    "{name}: unknown webhook provider (github, gitlab, gitea, forgejo)"
+                ))
+            });
     }
     if let Some(rest) = decoded.strip_prefix("/sumdb/") {
         return Ok(Endpoint::Sumdb(rest.to_owned()));

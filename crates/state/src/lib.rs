@@ -233,7 +233,8 @@ pub trait Catalog: Send + Sync {
     /// the last entry's `stored_at`, so entries sharing that instant come
     /// again and a reader drops what it has seen, as index.golang.org's
     /// readers do.
-    async fn stored_since(&self, since: SystemTime, limit: usize) -> StateResult<Vec<CatalogEntry>>;
+    async fn stored_since(&self, since: SystemTime, limit: usize)
+        -> StateResult<Vec<CatalogEntry>>;
     /// Versions that may be fetched again (origin upstream or git) and
     /// were last used (served, or else stored) before `idle_before`, least
     /// recently used first, at most `limit`, after `after` (the last entry

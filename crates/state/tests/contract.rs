@@ -401,11 +401,21 @@ async fn catalog_feed_and_eviction_contract(backend: &dyn Backend) {
     assert_eq!(a.total_size().await.unwrap(), 0);
 
     // Stored at seconds 10..20 (two share second 12); every origin.
-    let origins = [Origin::Upstream, Origin::Git, Origin::Published, Origin::Unknown];
+    let origins = [
+        Origin::Upstream,
+        Origin::Git,
+        Origin::Published,
+        Origin::Unknown,
+    ];
     let mut all = Vec::new();
     for i in 0..10u64 {
         let second = 10 + if i == 3 { 2 } else { i };
-        let e = entry(&format!("feed.example/m{i}"), "v1.0.0", origins[i as usize % 4], second);
+        let e = entry(
+            &format!("feed.example/m{i}"),
+            "v1.0.0",
+            origins[i as usize % 4],
+            second,
+        );
         all.push(e.clone());
         a.record(e).await.unwrap();
     }
@@ -453,7 +463,11 @@ async fn catalog_feed_and_eviction_contract(backend: &dyn Backend) {
     );
     let idle = b.eviction_candidates(at(15), None, 100).await.unwrap();
     let idle: Vec<&str> = idle.iter().map(|e| e.module.as_str()).collect();
-    assert_eq!(idle, ["feed.example/m0", "feed.example/m4"], "used before idle_before only");
+    assert_eq!(
+        idle,
+        ["feed.example/m0", "feed.example/m4"],
+        "used before idle_before only"
+    );
 }
 
 async fn contract(backend: &dyn Backend) {

@@ -230,7 +230,11 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
-    async fn stored_since(&self, since: SystemTime, limit: usize) -> StateResult<Vec<CatalogEntry>> {
+    async fn stored_since(
+        &self,
+        since: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
         let (since, limit) = (millis(since), i64::try_from(limit).unwrap_or(i64::MAX));
         self.with_db(move |db| {
             let mut statement = db.prepare_cached(

@@ -179,7 +179,11 @@ impl Catalog for PgCatalog {
         Ok(n.max(0) as u64)
     }
 
-    async fn stored_since(&self, since: SystemTime, limit: usize) -> StateResult<Vec<CatalogEntry>> {
+    async fn stored_since(
+        &self,
+        since: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
         let rows: Vec<Row> = timed(
             "catalog stored since",
             sqlx::query_as(
