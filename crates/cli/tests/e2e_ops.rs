@@ -95,9 +95,7 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
 
     hello.write("hello.go", "package hello\n\nconst Two = 2\n");
     hello.commit("v1.1.0").tag("v1.1.0");
-    let payload = format!(
-        r#"{{"ref":"refs/tags/v1.1.0","repository":{{"full_name":"mvtest/hello","clone_url":"https://github.com/mvtest/hello.git","html_url":"https://github.com/mvtest/hello"}}}}"#
-    );
+    let payload = r#"{"ref":"refs/tags/v1.1.0","repository":{"full_name":"mvtest/hello","clone_url":"https://github.com/mvtest/hello.git","html_url":"https://github.com/mvtest/hello"}}"#.to_owned();
     let hook = format!("{}/hooks/github", modvault.url);
     let event = ("x-github-event", "push".to_owned());
 
@@ -108,7 +106,7 @@ fn a_signed_webhook_or_an_admin_refresh_shows_a_new_tag_at_once() {
         &payload,
     );
     assert_eq!(status, 401, "{body}");
-    let (status, _) = post(&hook, &[event.clone()], &payload);
+    let (status, _) = post(&hook, std::slice::from_ref(&event), &payload);
     assert_eq!(status, 401, "an unsigned hook is refused");
     assert_eq!(list(&modvault), "v1.0.0", "a refused hook changes nothing");
 
