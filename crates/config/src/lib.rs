@@ -147,6 +147,17 @@ pub const SETTINGS: &[Setting] = &[
         default: "",
         help: "Signer key of modvault's own checksum database (made by `modvault sumdb keygen`)",
     },
+    Setting {
+        key: "gc.max_size",
+        default: "",
+        help: "Evict refetchable versions, least recently served first, while the store holds more than this (200GB, 512MiB or bytes); empty: no eviction",
+    },
+    Setting { key: "gc.min_idle", default: "24h", help: "Versions served (or stored) more recently than this are never evicted" },
+    Setting { key: "gc.interval", default: "1h", help: "How often `serve` runs eviction (when gc.max_size is set)" },
+    Setting { key: "webhook.secret_file", default: "", help: "File holding the secret every /hooks/<provider> endpoint checks, unless the provider has its own" },
+    Setting { key: "webhook.github_secret_file", default: "", help: "File holding the GitHub webhook secret (X-Hub-Signature-256)" },
+    Setting { key: "webhook.gitlab_secret_file", default: "", help: "File holding the GitLab webhook secret token (X-Gitlab-Token)" },
+    Setting { key: "webhook.gitea_secret_file", default: "", help: "File holding the Gitea/Forgejo webhook secret (X-Gitea-Signature, X-Forgejo-Signature)" },
 ];
 
 /// sum.golang.org with its built-in key, as the go command knows it.
@@ -274,6 +285,27 @@ pub struct Config {
     pub rules: modvault_rules::RuleSet,
     /// Module patterns anonymous clients may read.
     pub anonymous_read: Vec<String>,
+    /// `[gc]`: eviction by policy.
+    pub gc: GcConfig,
+    /// `[webhook]`: secrets of the repository webhooks.
+    pub webhook: WebhookConfig,
+}
+
+/// `[gc]` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcConfig {
+    /// `None`: nothing is evicted.
+    pub max_size: Option<u64>,
+    pub min_idle: Duration,
+    pub interval: Duration,
+}
+
+/// `[webhook]` settings, each secret read from its file at start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub github: Option<Secret>,
+    pub gitlab: Option<Secret>,
+    pub gitea: Option<Secret>,
 }
 
 /// The `database_url` setting: a PostgreSQL URL (secret) and where it came
@@ -626,6 +658,17 @@ impl Config {
                     reason: e.reason,
                 })?
                 .with_nosumdb(nosumdb),
+            gc: GcConfig {
+                max_size: layered.parse("gc.max_size", |v| {
+                    if v.is_empty() {
+                        return Ok(None);
+                    }
+                    parse_size(v).and_then(|n| if n == 0 { Err("must be more than 0 (empty: no eviction)".into()) } else { Ok(Some(n)) })
+                })?,
+                min_idle: layered.parse("gc.min_idle", parse_duration)?,
+                interval: layered.parse("gc.interval", parse_positive_duration)?,
+            },
+            webhook: webhook_config(&layered)?,
             anonymous_read: layered.parse("auth.anonymous_read", |v| {
                 let patterns = split_list(v);
                 modvault_access::AccessPolicy::new(patterns.clone())
@@ -870,6 +913,30 @@ fn own_sumdb(layered: &Layered) -> Result<Option<OwnSumdb>, ConfigError> {
         name: name.to_owned(),
         signer_key_file: layered.absolute(file),
     }))
+}
+
+/// Each provider's secret file, else `webhook.secret_file`; read now, so a
+/// missing or empty file stops start-up naming its setting.
+fn webhook_config(layered: &Layered) -> Result<WebhookConfig, ConfigError> {
+    let read = |key: &str| -> Result<Option<Secret>, ConfigError> {
+        let file = layered.get(key).0.trim();
+        if file.is_empty() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(layered.absolute(file))
+            .map_err(|e| layered.invalid(key, format!("cannot read: {e}")))?;
+        let secret = text.trim_end_matches(['\r', '\n']);
+        if secret.is_empty() {
+            return Err(layered.invalid(key, "the file is empty"));
+        }
+        Ok(Some(Secret::new(secret)))
+    };
+    let shared = read("webhook.secret_file")?;
+    Ok(WebhookConfig {
+        github: read("webhook.github_secret_file")?.or_else(|| shared.clone()),
+        gitlab: read("webhook.gitlab_secret_file")?.or_else(|| shared.clone()),
+        gitea: read("webhook.gitea_secret_file")?.or(shared),
+    })
 }
 
 fn validate_go_imports(

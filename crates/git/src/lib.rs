@@ -527,6 +527,15 @@ impl Fetcher for GitSource {
             }
         }
     }
+
+    async fn expire(&self, module: &str) {
+        // Where the module lives is looked up again too (a moved
+        // repository, a changed go-import page).
+        lock(&self.locations).remove(module);
+        if let Ok(Location::Git { url, .. }) = self.location(module).await {
+            self.mirror(&url).expire();
+        }
+    }
 }
 
 /// Entry points for the fuzz targets in `fuzz/`: the parsers of outside

@@ -269,6 +269,14 @@ impl Mirror {
         }
     }
 
+    /// The next question that needs fresh refs lists the remote's, however
+    /// recently they were listed; a remembered failure is forgotten.
+    pub(crate) fn expire(&self) {
+        let mut state = self.state();
+        state.refreshed_at = None;
+        state.failed = None;
+    }
+
     pub(crate) fn shown_url(&self) -> &str {
         &self.shown_url
     }

@@ -27,6 +27,7 @@ mod mutable;
 mod negative;
 mod pool;
 mod publish;
+mod refresh;
 mod request;
 mod sources;
 mod verify;

@@ -113,7 +113,8 @@ impl ModuleProxy {
             let age = SystemTime::now()
                 .duration_since(meta.modified)
                 .unwrap_or_default();
-            if age < ttl || policy == FetchPolicy::CachedOnly {
+            let refresh = policy == FetchPolicy::Refresh;
+            if (age < ttl && !refresh) || policy == FetchPolicy::CachedOnly {
                 return Ok(Answer {
                     body: Body::Stored {
                         key,
@@ -128,7 +129,12 @@ impl ModuleProxy {
                 "{key}: not cached and fetching is disabled for this request"
             )));
         }
-        if let Some(e) = self.inner.failures.get(&key).await {
+        // A refresh asks again whatever failed a moment ago.
+        let remembered = match policy {
+            FetchPolicy::Refresh => None,
+            _ => self.inner.failures.get(&key).await,
+        };
+        if let Some(e) = remembered {
             // Asked and failed a moment ago: the stale copy, or the answer.
             return match stored {
                 Some(meta) => Ok(Answer {

@@ -105,6 +105,9 @@ pub enum FileRequest {
 pub enum FetchPolicy {
     FetchOnMiss,
     CachedOnly,
+    /// `list`, `@latest` and queries are fetched again even while fresh
+    /// (an admin refresh, a webhook); other files as `FetchOnMiss`.
+    Refresh,
 }
 
 /// One protocol request: what is asked, and the route the rules decided for

@@ -1,6 +1,7 @@
 //! modvault's HTTP edge.
 
 mod access;
+pub mod admin;
 mod error;
 pub mod listen;
 mod observe;
@@ -56,6 +57,8 @@ pub struct EdgeSettings {
     pub max_upload_bytes: u64,
     /// Longer request paths answer 414.
     pub max_path_bytes: usize,
+    /// Repository webhooks (`/hooks/<provider>`): secrets and mappings.
+    pub webhooks: admin::WebhookSettings,
 }
 
 impl Default for EdgeSettings {
@@ -65,6 +68,7 @@ impl Default for EdgeSettings {
             body_timeout: Duration::from_secs(60),
             max_upload_bytes: modvault_core::modzip::MAX_ZIP_FILE,
             max_path_bytes: 4096,
+            webhooks: admin::WebhookSettings::default(),
         }
     }
 }
@@ -93,8 +97,7 @@ async fn handle(
         .map(|info| info.0);
     let (parts, body) = request.into_parts();
     let mut body = Some(body);
-    let response = match answer(&state, &method, &headers, parts.uri.path(), peer, &mut body).await
-    {
+    let response = match answer(&state, &method, &headers, &parts.uri, peer, &mut body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
@@ -112,12 +115,14 @@ async fn answer(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
-    path: &str,
+    uri: &axum::http::Uri,
     peer: Option<SocketAddr>,
     body: &mut Option<Body>,
 ) -> Result<Response, HttpError> {
+    let path = uri.path();
     let publishing = method == Method::PUT;
-    if method != Method::GET && method != Method::HEAD && !publishing {
+    let posting = method == Method::POST;
+    if method != Method::GET && method != Method::HEAD && !publishing && !posting {
         return Err(HttpError::method_not_allowed());
     }
     if path.len() > state.edge.max_path_bytes {
@@ -131,8 +136,29 @@ async fn answer(
             HttpError::not_found(&reason)
         }
     })?;
+    if let Endpoint::Hook(provider) = endpoint {
+        // Signed by the forge, not authenticated by a token.
+        if !posting {
+            return Err(HttpError::method_not_allowed());
+        }
+        return admin::webhook(
+            state,
+            provider,
+            headers,
+            body.take().unwrap_or_default(),
+            peer,
+        )
+        .await;
+    }
     let caller = state.access.caller(headers, peer).await?;
     match endpoint {
+        Endpoint::AdminRefresh(module) if posting => {
+            admin::admin_refresh(state, caller.as_ref(), &module, peer).await
+        }
+        _ if posting => Err(HttpError::method_not_allowed()),
+        Endpoint::AdminRefresh(_) => Err(HttpError::method_not_allowed()),
+        Endpoint::Hook(_) => Err(HttpError::method_not_allowed()),
+        Endpoint::Index => admin::index_feed(state, caller.as_ref(), uri.query()).await,
         Endpoint::Module {
             module,
             file: FileRequest::Zip(version),

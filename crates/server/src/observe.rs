@@ -9,7 +9,8 @@ use modvault_proxy::FileRequest;
 use crate::route::{self, Endpoint};
 
 /// What a request asks for, as a label: list, info, mod, zip, latest,
-/// query, sumdb, publish, health, metrics, admin, ui or other.
+/// query, sumdb, index, publish, hook, health, metrics, admin, ui or
+/// other.
 pub fn route_kind(method: &Method, path: &str) -> &'static str {
     if path.starts_with("/admin/") || path == "/admin" {
         return "admin";
@@ -21,6 +22,9 @@ pub fn route_kind(method: &Method, path: &str) -> &'static str {
         Ok(Endpoint::Health | Endpoint::Ready) => "health",
         Ok(Endpoint::Metrics) => "metrics",
         Ok(Endpoint::Sumdb(_)) => "sumdb",
+        Ok(Endpoint::Index) => "index",
+        Ok(Endpoint::AdminRefresh(_)) => "admin",
+        Ok(Endpoint::Hook(_)) => "hook",
         Ok(Endpoint::Module { .. }) if method == Method::PUT => "publish",
         Ok(Endpoint::Module { file, .. }) => match file {
             FileRequest::List => "list",

@@ -22,6 +22,12 @@ pub enum Endpoint {
         file: FileRequest,
         policy: FetchPolicy,
     },
+    /// `/index`: the index feed (index.golang.org's format).
+    Index,
+    /// `/admin/refresh/<escaped module path>` (POST).
+    AdminRefresh(Module),
+    /// `/hooks/<provider>` (POST): a repository's push or tag event.
+    Hook(crate::admin::Provider),
 }
 
 /// Why a path is not a route; always answered 404.
@@ -38,7 +44,23 @@ pub fn parse(raw_path: &str) -> Result<Endpoint, NoRoute> {
         "/healthz" => return Ok(Endpoint::Health),
         "/readyz" => return Ok(Endpoint::Ready),
         "/metrics" => return Ok(Endpoint::Metrics),
+        "/index" => return Ok(Endpoint::Index),
         _ => {}
+    }
+    // None of these is a module path: a module's first element has a dot.
+    if let Some(escaped) = decoded.strip_prefix("/admin/refresh/") {
+        let path = unescape_path(escaped).map_err(|e| NoRoute(e.to_string()))?;
+        let module = Module::new(&path).map_err(|e| NoRoute(e.to_string()))?;
+        return Ok(Endpoint::AdminRefresh(module));
+    }
+    if let Some(name) = decoded.strip_prefix("/hooks/") {
+        return crate::admin::Provider::parse(name)
+            .map(Endpoint::Hook)
+            .ok_or_else(|| {
+                NoRoute(format!(
+                    "{name}: unknown webhook provider (github, gitlab, gitea, forgejo)"
+                ))
+            });
     }
     if let Some(rest) = decoded.strip_prefix("/sumdb/") {
         return Ok(Endpoint::Sumdb(rest.to_owned()));
@@ -162,5 +184,20 @@ mod tests {
     fn health_routes() {
         assert!(matches!(parse("/healthz"), Ok(Endpoint::Health)));
         assert!(matches!(parse("/readyz"), Ok(Endpoint::Ready)));
+    }
+
+    #[test]
+    fn operations_routes() {
+        assert!(matches!(parse("/index"), Ok(Endpoint::Index)));
+        match parse("/admin/refresh/github.com/!azure/x").unwrap() {
+            Endpoint::AdminRefresh(m) => assert_eq!(m.path, "github.com/Azure/x"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse("/admin/refresh/Bad/path").is_err());
+        assert!(matches!(
+            parse("/hooks/forgejo"),
+            Ok(Endpoint::Hook(crate::admin::Provider::Gitea))
+        ));
+        assert!(parse("/hooks/bitbucket").is_err());
     }
 }

@@ -228,6 +228,36 @@ pub trait Catalog: Send + Sync {
     async fn search(&self, query: &CatalogQuery) -> StateResult<Vec<CatalogEntry>>;
     /// How many versions are stored.
     async fn count(&self) -> StateResult<u64>;
+    /// Versions stored at or after `since`, oldest first (then by module
+    /// and version), at most `limit`: the index feed. Paging goes on from
+    /// the last entry's `stored_at`, so entries sharing that instant come
+    /// again and a reader drops what it has seen, as index.golang.org's
+    /// readers do.
+    async fn stored_since(&self, since: SystemTime, limit: usize)
+        -> StateResult<Vec<CatalogEntry>>;
+    /// Versions that may be fetched again (origin upstream or git) and
+    /// were last used (served, or else stored) before `idle_before`, least
+    /// recently used first, at most `limit`, after `after` (the last entry
+    /// of the previous page). Whether the configured sources can really
+    /// serve one again is the caller's decision.
+    async fn eviction_candidates(
+        &self,
+        idle_before: SystemTime,
+        after: Option<&CatalogEntry>,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>>;
+    /// Removes many entries in one transaction.
+    async fn remove_many(&self, versions: &[(String, String)]) -> StateResult<()>;
+    /// The sum of the stored zips' sizes, in bytes.
+    async fn total_size(&self) -> StateResult<u64>;
+}
+
+/// When an entry was last used: served or stored, whichever is later (a
+/// version fetched again after eviction is new). Eviction orders by it.
+pub fn last_used(entry: &CatalogEntry) -> SystemTime {
+    entry
+        .last_served
+        .map_or(entry.stored_at, |served| served.max(entry.stored_at))
 }
 
 /// An answer a source gave that is remembered for a while: not-found for

@@ -383,11 +383,99 @@ async fn catalog_contract(backend: &dyn Backend) {
     let _ = SystemTime::now();
 }
 
+/// The index feed's and eviction's queries, after `catalog_contract`.
+async fn catalog_feed_and_eviction_contract(backend: &dyn Backend) {
+    let (a, b) = (
+        backend.replica().await.catalog,
+        backend.replica().await.catalog,
+    );
+    let left: Vec<(String, String)> = a
+        .search(&query("", Match::Substring))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.module, e.version))
+        .collect();
+    b.remove_many(&left).await.unwrap();
+    assert_eq!(a.count().await.unwrap(), 0, "remove_many removes a batch");
+    assert_eq!(a.total_size().await.unwrap(), 0);
+
+    // Stored at seconds 10..20 (two share second 12); every origin.
+    let origins = [
+        Origin::Upstream,
+        Origin::Git,
+        Origin::Published,
+        Origin::Unknown,
+    ];
+    let mut all = Vec::new();
+    for i in 0..10u64 {
+        let second = 10 + if i == 3 { 2 } else { i };
+        let e = entry(
+            &format!("feed.example/m{i}"),
+            "v1.0.0",
+            origins[i as usize % 4],
+            second,
+        );
+        all.push(e.clone());
+        a.record(e).await.unwrap();
+    }
+    let sizes: u64 = all.iter().map(|e| e.size).sum();
+    assert_eq!(b.total_size().await.unwrap(), sizes);
+
+    let at = |second: u64| UNIX_EPOCH + Duration::from_secs(1_700_000_000 + second);
+    let feed = b.stored_since(at(12), 3).await.unwrap();
+    let names: Vec<&str> = feed.iter().map(|e| e.module.as_str()).collect();
+    assert_eq!(
+        names,
+        ["feed.example/m2", "feed.example/m3", "feed.example/m4"],
+        "ascending by time stored, inclusive of since, then by module"
+    );
+    assert_eq!(b.stored_since(at(100), 10).await.unwrap(), []);
+    assert_eq!(b.stored_since(at(0), 100).await.unwrap().len(), 10);
+
+    // m1 (git) is served late: it moves to the end of the eviction order
+    // (the replica that served it writes its batched times first).
+    b.served("feed.example/m1", "v1.0.0", at(50)).await.unwrap();
+    let mut order = Vec::new();
+    let mut after: Option<CatalogEntry> = None;
+    loop {
+        let page = b
+            .eviction_candidates(at(60), after.as_ref(), 2)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().cloned();
+        order.extend(page.into_iter().map(|e| e.module));
+    }
+    assert_eq!(
+        order,
+        [
+            "feed.example/m0",
+            "feed.example/m4",
+            "feed.example/m5",
+            "feed.example/m8",
+            "feed.example/m9",
+            "feed.example/m1",
+        ],
+        "only upstream and git versions, least recently used first, paged"
+    );
+    let idle = b.eviction_candidates(at(15), None, 100).await.unwrap();
+    let idle: Vec<&str> = idle.iter().map(|e| e.module.as_str()).collect();
+    assert_eq!(
+        idle,
+        ["feed.example/m0", "feed.example/m4"],
+        "used before idle_before only"
+    );
+}
+
 async fn contract(backend: &dyn Backend) {
     tokens_contract(backend).await;
     log_contract(backend).await;
     leases_contract(backend).await;
     catalog_contract(backend).await;
+    catalog_feed_and_eviction_contract(backend).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -421,7 +509,7 @@ async fn replicas_starting_at_once_migrate_once() {
                 "SELECT string_agg(version::text, ',' ORDER BY version) FROM modvault_migrations"
             )
             .trim(),
-        "1,2",
+        "1,2,3",
         "every migration applied once, none failed on a race"
     );
 }

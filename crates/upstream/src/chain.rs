@@ -209,6 +209,11 @@ impl Fetcher for Chain {
         self.try_each(|f| async move { f.go_mod(module, version).await })
             .await
     }
+    async fn expire(&self, module: &str) {
+        for (fetcher, _, _) in &self.links {
+            fetcher.expire(module).await;
+        }
+    }
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody> {
         self.try_each(|f| async move { f.zip(module, version).await })
             .await

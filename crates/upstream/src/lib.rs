@@ -115,6 +115,10 @@ pub trait Fetcher: Send + Sync + 'static {
     async fn info(&self, module: &str, query: &str) -> FetchResult<RevInfo>;
     async fn go_mod(&self, module: &str, version: &str) -> FetchResult<Bytes>;
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody>;
+    /// Forgets how fresh what the fetcher remembers about `module`'s
+    /// versions is (a git mirror's refs), so that the next `list` or
+    /// `latest` asks the origin. For an admin refresh or a webhook.
+    async fn expire(&self, _module: &str) {}
 }
 
 /// Escapes a module path and version for use in a proxy URL, as the go

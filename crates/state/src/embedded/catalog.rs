@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS versions (
     last_served_ms INTEGER,
     PRIMARY KEY (module, version)
 ) WITHOUT ROWID;
+-- The index feed reads by time stored; eviction by time last used.
+CREATE INDEX IF NOT EXISTS versions_stored ON versions (stored_at_ms, module, version);
+CREATE INDEX IF NOT EXISTS versions_last_used ON versions
+    (max(coalesce(last_served_ms, 0), stored_at_ms), module, version)
+    WHERE origin IN ('upstream', 'git');
 ";
 
 pub struct SqliteCatalog {
@@ -208,16 +213,7 @@ impl Catalog for SqliteCatalog {
             let mut statement = db.prepare_cached(&sql)?;
             let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
             let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-            let rows = statement.query_map(params![pattern, limit, offset], |row| {
-                Ok(CatalogEntry {
-                    module: row.get(0)?,
-                    version: row.get(1)?,
-                    origin: Origin::parse(&row.get::<_, String>(2)?),
-                    size: row.get::<_, i64>(3)?.max(0) as u64,
-                    stored_at: from_millis(row.get(4)?),
-                    last_served: row.get::<_, Option<i64>>(5)?.map(from_millis),
-                })
-            })?;
+            let rows = statement.query_map(params![pattern, limit, offset], entry_from_row)?;
             rows.collect()
         })
         .await
@@ -233,6 +229,97 @@ impl Catalog for SqliteCatalog {
         })
         .await
     }
+
+    async fn stored_since(
+        &self,
+        since: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
+        let (since, limit) = (millis(since), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.with_db(move |db| {
+            let mut statement = db.prepare_cached(
+                "SELECT module, version, origin, size, stored_at_ms, last_served_ms FROM versions \
+                 WHERE stored_at_ms >= ?1 ORDER BY stored_at_ms, module, version LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![since, limit], entry_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn eviction_candidates(
+        &self,
+        idle_before: SystemTime,
+        after: Option<&CatalogEntry>,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
+        self.flush_served().await?;
+        let before = millis(idle_before);
+        // Keyset paging: (used, module, version) strictly after the last
+        // entry seen, so each page is one index range scan.
+        let (used, module, version) = match after {
+            Some(entry) => (
+                millis(crate::last_used(entry)),
+                entry.module.clone(),
+                entry.version.clone(),
+            ),
+            None => (i64::MIN, String::new(), String::new()),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_db(move |db| {
+            let mut statement = db.prepare_cached(
+                "SELECT module, version, origin, size, stored_at_ms, last_served_ms FROM versions \
+                 WHERE origin IN ('upstream', 'git') \
+                 AND max(coalesce(last_served_ms, 0), stored_at_ms) < ?1 \
+                 AND (max(coalesce(last_served_ms, 0), stored_at_ms), module, version) > (?2, ?3, ?4) \
+                 ORDER BY max(coalesce(last_served_ms, 0), stored_at_ms), module, version LIMIT ?5",
+            )?;
+            let rows =
+                statement.query_map(params![before, used, module, version, limit], entry_from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn remove_many(&self, versions: &[(String, String)]) -> StateResult<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let versions = versions.to_vec();
+        self.with_db(move |db| {
+            let tx = db.transaction()?;
+            {
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM versions WHERE module = ?1 AND version = ?2")?;
+                for (module, version) in &versions {
+                    delete.execute(params![module, version])?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn total_size(&self) -> StateResult<u64> {
+        self.with_db(|db| {
+            db.query_row("SELECT coalesce(sum(size), 0) FROM versions", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|n| n.max(0) as u64)
+        })
+        .await
+    }
+}
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogEntry> {
+    Ok(CatalogEntry {
+        module: row.get(0)?,
+        version: row.get(1)?,
+        origin: Origin::parse(&row.get::<_, String>(2)?),
+        size: row.get::<_, i64>(3)?.max(0) as u64,
+        stored_at: from_millis(row.get(4)?),
+        last_served: row.get::<_, Option<i64>>(5)?.map(from_millis),
+    })
 }
 
 #[cfg(test)]

@@ -167,19 +167,7 @@ impl Catalog for PgCatalog {
                 .fetch_all(&self.pool),
         )
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(module, version, origin, size, stored, served)| CatalogEntry {
-                    module,
-                    version,
-                    origin: Origin::parse(&origin),
-                    size: size.max(0) as u64,
-                    stored_at: from_millis(stored),
-                    last_served: served.map(from_millis),
-                },
-            )
-            .collect())
+        Ok(entries(rows))
     }
 
     async fn count(&self) -> StateResult<u64> {
@@ -190,4 +178,106 @@ impl Catalog for PgCatalog {
         .await?;
         Ok(n.max(0) as u64)
     }
+
+    async fn stored_since(
+        &self,
+        since: SystemTime,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
+        let rows: Vec<Row> = timed(
+            "catalog stored since",
+            sqlx::query_as(
+                "SELECT module, version, origin, size, stored_at_ms, last_served_ms FROM modvault_catalog \
+                 WHERE stored_at_ms >= $1 ORDER BY stored_at_ms, module, version LIMIT $2",
+            )
+            .bind(millis(since))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool),
+        )
+        .await?;
+        Ok(entries(rows))
+    }
+
+    async fn eviction_candidates(
+        &self,
+        idle_before: SystemTime,
+        after: Option<&CatalogEntry>,
+        limit: usize,
+    ) -> StateResult<Vec<CatalogEntry>> {
+        self.flush_served().await?;
+        let (used, module, version) = match after {
+            Some(entry) => (
+                millis(crate::last_used(entry)),
+                entry.module.clone(),
+                entry.version.clone(),
+            ),
+            None => (i64::MIN, String::new(), String::new()),
+        };
+        // Keyset paging over the partial index on the same expression.
+        let rows: Vec<Row> = timed(
+            "catalog eviction candidates",
+            sqlx::query_as(
+                "SELECT module, version, origin, size, stored_at_ms, last_served_ms FROM modvault_catalog \
+                 WHERE origin IN ('upstream', 'git') \
+                 AND GREATEST(coalesce(last_served_ms, 0), stored_at_ms) < $1 \
+                 AND (GREATEST(coalesce(last_served_ms, 0), stored_at_ms), module, version) > ($2, $3, $4) \
+                 ORDER BY GREATEST(coalesce(last_served_ms, 0), stored_at_ms), module, version LIMIT $5",
+            )
+            .bind(millis(idle_before))
+            .bind(used)
+            .bind(module)
+            .bind(version)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool),
+        )
+        .await?;
+        Ok(entries(rows))
+    }
+
+    async fn remove_many(&self, versions: &[(String, String)]) -> StateResult<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let (modules, names): (Vec<&str>, Vec<&str>) = versions
+            .iter()
+            .map(|(m, v)| (m.as_str(), v.as_str()))
+            .unzip();
+        timed(
+            "catalog remove many",
+            sqlx::query(
+                "DELETE FROM modvault_catalog AS c USING UNNEST($1::text[], $2::text[]) AS b(module, version) \
+                 WHERE c.module = b.module AND c.version = b.version",
+            )
+            .bind(&modules)
+            .bind(&names)
+            .execute(&self.pool),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn total_size(&self) -> StateResult<u64> {
+        let n: i64 = timed(
+            "catalog total size",
+            sqlx::query_scalar("SELECT coalesce(sum(size), 0)::bigint FROM modvault_catalog")
+                .fetch_one(&self.pool),
+        )
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+fn entries(rows: Vec<Row>) -> Vec<CatalogEntry> {
+    rows.into_iter()
+        .map(
+            |(module, version, origin, size, stored, served)| CatalogEntry {
+                module,
+                version,
+                origin: Origin::parse(&origin),
+                size: size.max(0) as u64,
+                stored_at: from_millis(stored),
+                last_served: served.map(from_millis),
+            },
+        )
+        .collect()
 }

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "failures",
         include_str!("../../migrations/0002_failures.sql"),
     ),
+    (
+        3,
+        "catalog_indexes",
+        include_str!("../../migrations/0003_catalog_indexes.sql"),
+    ),
 ];
 
 /// Session-level advisory lock key held while migrating ("modvault" in

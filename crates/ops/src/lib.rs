@@ -1,0 +1,3 @@
+//! Operations on a store and its catalog that need no running server.
+
+pub mod gc;
