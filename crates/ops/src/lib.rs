@@ -1,0 +1,12 @@
+//! Operations on a store without a running server, each in its own module:
+//!
+//! | module | command |
+//! |---|---|
+//! | [`mirror`] | `modvault mirror`: fetch what the go command needs to build some modules |
+//! | [`bundle`] | `modvault export` / `modvault import`: air-gap bundles |
+//!
+//! Every command works through the same `ModuleProxy` the server uses, so a
+//! store filled here is byte-identical to one filled by serving clients.
+
+pub mod bundle;
+pub mod mirror;
