@@ -112,7 +112,9 @@ async fn operate(
         jobs: usize::from(*args.get_one::<u16>("jobs").expect("defaulted")),
     };
     let sources: Vec<String> = args
-        .get_many::<String>("sources")
+        .try_get_many::<String>("sources")
+        .ok()
+        .flatten()
         .map(|s| s.cloned().collect())
         .unwrap_or_default();
     let report = match name {

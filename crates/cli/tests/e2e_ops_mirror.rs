@@ -403,7 +403,8 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
     assert!(
         stdout.contains("import refused (nothing stored)")
             && stdout.contains("failed: mv.example/c@v1.1.0: "),
-        "{stdout}"
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&refused.stderr)
     );
     assert!(versions_with(&airgapped, ".zip").is_empty());
     assert!(versions_with(&airgapped, ".mod").is_empty());
@@ -462,7 +463,7 @@ fn tamper(world: &World, bundle: &Path) -> PathBuf {
     let mut out = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).unwrap();
-        let name = file.name().to_owned();
+        let name = file.name().unwrap().into_owned();
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut file, &mut body).unwrap();
         if name.ends_with(".go") {
