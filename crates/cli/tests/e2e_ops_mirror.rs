@@ -392,23 +392,31 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
         "{exported}"
     );
 
-    // A tampered bundle: one byte of one zip flipped. Refused, nothing
-    // stored.
-    let tampered = tamper(&world, &bundle);
+    // A tampered bundle: one byte of one zip flipped, and then also its
+    // hash in the manifest, so that only the checksum database's record
+    // (proven offline from the bundle's tiles) catches it. Refused,
+    // nothing stored.
     let airgapped = world.dir.path().join("airgapped");
     let unreachable = format!("{} http://127.0.0.1:{}", world.vkey, closed_port());
-    let refused = ops(&airgapped, "off", &unreachable, "import", &[tampered.to_str().unwrap()]);
-    assert!(!refused.status.success());
-    let stdout = String::from_utf8_lossy(&refused.stdout);
-    assert!(
-        stdout.contains("import refused (nothing stored)")
-            && stdout.contains("failed: mv.example/c@v1.1.0: "),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    assert!(versions_with(&airgapped, ".zip").is_empty());
-    assert!(versions_with(&airgapped, ".mod").is_empty());
-    assert!(!airgapped.join("sumdb").exists());
+    for (rehash, reason) in [
+        (false, "the manifest says h1:"),
+        (true, "SECURITY ERROR: checksum mismatch: sum.mirror.example records"),
+    ] {
+        let tampered = tamper(&world, &bundle, rehash);
+        let refused = ops(&airgapped, "off", &unreachable, "import", &[tampered.to_str().unwrap()]);
+        assert!(!refused.status.success());
+        let stdout = String::from_utf8_lossy(&refused.stdout);
+        assert!(
+            stdout.contains("import refused (nothing stored)")
+                && stdout.contains("failed: mv.example/c@v1.1.0: ")
+                && stdout.contains(reason),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(versions_with(&airgapped, ".zip").is_empty());
+        assert!(versions_with(&airgapped, ".mod").is_empty());
+        assert!(!airgapped.join("sumdb").exists());
+    }
 
     // The real bundle, twice: the second import changes nothing.
     let imported = ok(ops(&airgapped, "off", &unreachable, "import", &[bundle.to_str().unwrap()]));
@@ -450,17 +458,18 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
     );
 }
 
-/// The bundle with one byte flipped inside `mv.example/c@v1.1.0`'s zip (a
-/// stored file of the zip, so the zip stays readable and only its hash
-/// changes), repacked.
-fn tamper(world: &World, bundle: &Path) -> PathBuf {
-    let work = world.dir.path().join("tamper");
+/// The bundle with one byte flipped inside a file of `mv.example/c@v1.1.0`'s
+/// zip (rewritten, so it stays a valid zip and only its hash changes),
+/// repacked; with `rehash`, the manifest is given the new hash too.
+fn tamper(world: &World, bundle: &Path, rehash: bool) -> PathBuf {
+    let work = world.dir.path().join(format!("tamper-{rehash}"));
     std::fs::create_dir_all(&work).unwrap();
     run_ok(Command::new("tar").arg("-xzf").arg(bundle).arg("-C").arg(&work));
     let zip_path = work.join("files/mv.example/c/@v/v1.1.0.zip");
     let original = std::fs::read(&zip_path).unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
     let mut out = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let mut files = Vec::new();
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).unwrap();
         let name = file.name().unwrap().into_owned();
@@ -470,12 +479,29 @@ fn tamper(world: &World, bundle: &Path) -> PathBuf {
             let last = body.len() - 2;
             body[last] ^= 0x20;
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default())
+        out.start_file(name.clone(), zip::write::SimpleFileOptions::default())
             .unwrap();
         out.write_all(&body).unwrap();
+        files.push((name, body));
     }
     out.finish().unwrap();
-    let tampered = world.dir.path().join("tampered.tar.gz");
+    if rehash {
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let hash = modvault_core::dirhash::hash1(&refs).unwrap();
+        let manifest_path = work.join("bundle.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+        for entry in manifest["versions"].as_array_mut().unwrap() {
+            if entry["module"] == "mv.example/c" && entry["version"] == "v1.1.0" {
+                entry["zip_hash"] = hash.clone().into();
+            }
+        }
+        std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    }
+    let tampered = world.dir.path().join(format!("tampered-{rehash}.tar.gz"));
     let mut entries: Vec<String> = std::fs::read_dir(&work)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
