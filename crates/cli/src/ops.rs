@@ -110,6 +110,7 @@ async fn operate(
             .collect(),
         spool_dir: data.spool(),
         jobs: usize::from(*args.get_one::<u16>("jobs").expect("defaulted")),
+        complete_before: Default::default(),
     };
     let sources: Vec<String> = args
         .try_get_many::<String>("sources")

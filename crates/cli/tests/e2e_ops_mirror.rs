@@ -196,7 +196,13 @@ impl World {
     /// `modvault mirror` into `data_dir` through the origin, verified
     /// against its database.
     fn mirror(&self, data_dir: &Path, sources: &[&str]) -> Output {
-        ops(data_dir, &self.origin.url, &self.relayed(), "mirror", sources)
+        ops(
+            data_dir,
+            &self.origin.url,
+            &self.relayed(),
+            "mirror",
+            sources,
+        )
     }
 }
 
@@ -272,8 +278,12 @@ fn the_go_command_builds_offline_from_what_mirror_fetched_and_nothing_more() {
     let world = World::new();
     let data = world.dir.path().join("mirrored");
     let go_mod = world.app.join("go.mod");
-    let summary = ok(world.mirror(&data, &[go_mod.to_str().unwrap()]));
-    assert!(summary.contains("0 failed"), "{summary}");
+    let first = world.mirror(&data, &[go_mod.to_str().unwrap()]);
+    // Not a terminal: one progress line per version.
+    let progress = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(progress.contains("mirror [6/6] "), "{progress}");
+    let summary = ok(first);
+    assert!(summary.contains("6 fetched"), "{summary}");
 
     // What the go command itself needs: `go mod download all` into an
     // empty cache through the origin. Its go.mod files are the graph it
@@ -303,7 +313,10 @@ fn the_go_command_builds_offline_from_what_mirror_fetched_and_nothing_more() {
     assert_eq!(go_zips, build_list);
     // The pruned graph: f's requirement g is never read; c v1.0.0 (only
     // required by pruned a) is in the graph but needs nothing.
-    assert!(!go_mods.iter().any(|m| m.starts_with("mv.example/g@")), "{go_mods:?}");
+    assert!(
+        !go_mods.iter().any(|m| m.starts_with("mv.example/g@")),
+        "{go_mods:?}"
+    );
     assert!(go_mods.contains("mv.example/e@v1.0.0"), "{go_mods:?}");
 
     // mirror fetched exactly every version whose go.mod the go command
@@ -338,10 +351,23 @@ fn the_go_command_builds_offline_from_what_mirror_fetched_and_nothing_more() {
     // finds every module of its graph.
     let offline = serve_offline(&world, &data);
     let sumdb = world.sumdb_for(&offline.url);
-    world.go_in_app(&offline.url, "offline", &sumdb, &["build", "-o", "/dev/null", "."]);
-    world.go_in_app(&offline.url, "offline-all", &sumdb, &["mod", "download", "all"]);
+    world.go_in_app(
+        &offline.url,
+        "offline",
+        &sumdb,
+        &["build", "-o", "/dev/null", "."],
+    );
+    world.go_in_app(
+        &offline.url,
+        "offline-all",
+        &sumdb,
+        &["mod", "download", "all"],
+    );
     assert_eq!(
-        versions_with(&world.go.mod_cache("offline-all").join("cache/download"), ".mod"),
+        versions_with(
+            &world.go.mod_cache("offline-all").join("cache/download"),
+            ".mod"
+        ),
         go_mods
     );
     // list and @latest from what is held.
@@ -400,10 +426,19 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
     let unreachable = format!("{} http://127.0.0.1:{}", world.vkey, closed_port());
     for (rehash, reason) in [
         (false, "the manifest says h1:"),
-        (true, "SECURITY ERROR: checksum mismatch: sum.mirror.example records"),
+        (
+            true,
+            "SECURITY ERROR: checksum mismatch: sum.mirror.example records",
+        ),
     ] {
         let tampered = tamper(&world, &bundle, rehash);
-        let refused = ops(&airgapped, "off", &unreachable, "import", &[tampered.to_str().unwrap()]);
+        let refused = ops(
+            &airgapped,
+            "off",
+            &unreachable,
+            "import",
+            &[tampered.to_str().unwrap()],
+        );
         assert!(!refused.status.success());
         let stdout = String::from_utf8_lossy(&refused.stdout);
         assert!(
@@ -419,21 +454,38 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
     }
 
     // The real bundle, twice: the second import changes nothing.
-    let imported = ok(ops(&airgapped, "off", &unreachable, "import", &[bundle.to_str().unwrap()]));
+    let imported = ok(ops(
+        &airgapped,
+        "off",
+        &unreachable,
+        "import",
+        &[bundle.to_str().unwrap()],
+    ));
     assert!(
         imported.contains(&format!("import: {} versions stored", stored.len())),
         "{imported}"
     );
     assert_eq!(versions_with(&airgapped, ".zip"), stored);
-    let again = ok(ops(&airgapped, "off", &unreachable, "import", &[bundle.to_str().unwrap()]));
+    let again = ok(ops(
+        &airgapped,
+        "off",
+        &unreachable,
+        "import",
+        &[bundle.to_str().unwrap()],
+    ));
     assert!(
-        again.contains(&format!("import: 0 versions stored (0 B), {} already present", stored.len())),
+        again.contains(&format!(
+            "import: 0 versions stored (0 B), {} already present",
+            stored.len()
+        )),
         "{again}"
     );
 
     // The origin goes away: nothing but the air-gapped server is left.
     let mut world = world;
-    world.origin.signal_and_wait("KILL", std::time::Duration::from_secs(10));
+    world
+        .origin
+        .signal_and_wait("KILL", std::time::Duration::from_secs(10));
     let server = &serve_offline(&world, &airgapped);
     // A fresh client with no go.sum verifies every module against the
     // relayed database through the bundle's records and tiles, and writes
@@ -441,9 +493,20 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
     std::fs::remove_file(world.app.join("go.sum")).unwrap();
     let sumdb = world.sumdb_for(&server.url);
     world.go_in_app(&server.url, "airgapped", &sumdb, &["mod", "tidy"]);
-    assert_eq!(std::fs::read_to_string(world.app.join("go.sum")).unwrap(), world.go_sum);
-    assert_eq!(std::fs::read_to_string(world.app.join("go.mod")).unwrap(), world.go_mod);
-    world.go_in_app(&server.url, "airgapped", &sumdb, &["build", "-o", "/dev/null", "."]);
+    assert_eq!(
+        std::fs::read_to_string(world.app.join("go.sum")).unwrap(),
+        world.go_sum
+    );
+    assert_eq!(
+        std::fs::read_to_string(world.app.join("go.mod")).unwrap(),
+        world.go_mod
+    );
+    world.go_in_app(
+        &server.url,
+        "airgapped",
+        &sumdb,
+        &["build", "-o", "/dev/null", "."],
+    );
     assert!(server.requests_for(&format!("/sumdb/{DB}/lookup/mv.example/a@v1.1.0")) >= 1);
     // list, @latest and queries from what is held.
     let out = world.go_in_app(
@@ -464,7 +527,13 @@ fn a_bundle_carries_a_project_to_an_air_gapped_server_verified_offline() {
 fn tamper(world: &World, bundle: &Path, rehash: bool) -> PathBuf {
     let work = world.dir.path().join(format!("tamper-{rehash}"));
     std::fs::create_dir_all(&work).unwrap();
-    run_ok(Command::new("tar").arg("-xzf").arg(bundle).arg("-C").arg(&work));
+    run_ok(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(bundle)
+            .arg("-C")
+            .arg(&work),
+    );
     let zip_path = work.join("files/mv.example/c/@v/v1.1.0.zip");
     let original = std::fs::read(&zip_path).unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();

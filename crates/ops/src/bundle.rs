@@ -16,7 +16,7 @@
 //! Every lookup carries the same tree, so a client with no tree of its own
 //! needs no consistency proof, only the record proofs the bundle holds.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,7 +134,9 @@ pub async fn export(ops: &Ops, output: &Path, selection: Selection) -> anyhow::R
                 files.push((format!("{base}.zip"), Source::StoreKey(mv.zip_key())));
                 versions.push(entry);
             }
-            Ok(None) => report.failed.push((what, "not complete in the store".into())),
+            Ok(None) => report
+                .failed
+                .push((what, "not complete in the store".into())),
             Err(e) => report.failed.push((what, format!("{e:#}"))),
         }
     }
@@ -171,8 +173,10 @@ async fn stored_versions(store: &dyn Store) -> anyhow::Result<Vec<ModVer>> {
         let Some(escaped_version) = file.strip_suffix(".zip") else {
             continue;
         };
-        let (Ok(path), Ok(version)) = (unescape_path(escaped_path), unescape_version(escaped_version))
-        else {
+        let (Ok(path), Ok(version)) = (
+            unescape_path(escaped_path),
+            unescape_version(escaped_version),
+        ) else {
             continue;
         };
         let Ok(module) = Module::new(&path) else {
@@ -281,7 +285,12 @@ impl Database {
     /// A lookup answer: what the verifier authenticated, else the relay's
     /// (cached or fetched); `None` for a version the database has no
     /// record of (ours records only what is stored).
-    async fn lookup(&self, store: &dyn Store, path: &str, version: &str) -> Result<Option<Bytes>, String> {
+    async fn lookup(
+        &self,
+        store: &dyn Store,
+        path: &str,
+        version: &str,
+    ) -> Result<Option<Bytes>, String> {
         let key = format!(
             "{}@{}",
             escape_path(path).map_err(|e| e.to_string())?,
@@ -312,7 +321,11 @@ impl Database {
                 {
                     return Ok(body);
                 }
-                relay.get(name, tile_path).await.map(|f| f.body).map_err(|e| e.to_string())
+                relay
+                    .get(name, tile_path)
+                    .await
+                    .map(|f| f.body)
+                    .map_err(|e| e.to_string())
             }
             Database::Own(own) => own
                 .serve_static(tile_path)
@@ -373,7 +386,11 @@ async fn checksum_records(
         // any lookup carried.
         let mut notes: Vec<Bytes> = lookups
             .iter()
-            .filter_map(|(_, body)| parse_lookup_response(body).ok().map(|r| Bytes::copy_from_slice(r.note)))
+            .filter_map(|(_, body)| {
+                parse_lookup_response(body)
+                    .ok()
+                    .map(|r| Bytes::copy_from_slice(r.note))
+            })
             .collect();
         notes.extend(db.latest().await);
         let Some((note, tree)) = notes
@@ -381,7 +398,9 @@ async fn checksum_records(
             .filter_map(|note| note_tree(&note).map(|tree| (note, tree)))
             .max_by_key(|(_, tree)| tree.n)
         else {
-            report.failed.push((name.clone(), "no signed tree note".into()));
+            report
+                .failed
+                .push((name.clone(), "no signed tree note".into()));
             continue;
         };
         let records: Vec<(String, i64, String)> = lookups
@@ -404,15 +423,23 @@ async fn checksum_records(
                     failures.push((key.clone(), e.to_string()));
                 }
             }
-            (records, reader.seen.into_inner().expect("tile lock"), failures)
+            (
+                records,
+                reader.seen.into_inner().expect("tile lock"),
+                failures,
+            )
         })
         .await;
         let Ok((records, tiles, failures)) = proven else {
-            report.failed.push((name.clone(), "proving records failed".into()));
+            report
+                .failed
+                .push((name.clone(), "proving records failed".into()));
             continue;
         };
         for (key, e) in failures {
-            report.failed.push((key, format!("{name}: cannot prove the record: {e}")));
+            report
+                .failed
+                .push((key, format!("{name}: cannot prove the record: {e}")));
         }
         let mut entry = SumdbEntry {
             name: name.clone(),
@@ -424,14 +451,20 @@ async fn checksum_records(
         for (key, id, text) in records {
             match format_lookup_response(id, text.as_bytes(), &note) {
                 Ok(body) => {
-                    files.push((format!("sumdb/{name}/lookup/{key}"), Source::Bytes(Bytes::from(body))));
+                    files.push((
+                        format!("sumdb/{name}/lookup/{key}"),
+                        Source::Bytes(Bytes::from(body)),
+                    ));
                     entry.lookups.push(key);
                 }
                 Err(e) => report.failed.push((key, e.to_string())),
             }
         }
         for (path, data) in tiles {
-            files.push((format!("sumdb/{name}/{path}"), Source::Bytes(Bytes::from(data))));
+            files.push((
+                format!("sumdb/{name}/{path}"),
+                Source::Bytes(Bytes::from(data)),
+            ));
             entry.tiles.push(path);
         }
         entries.push(entry);
@@ -463,13 +496,18 @@ impl TileReader for Recorder {
         let mut out = Vec::with_capacity(tiles.len());
         for tile in tiles {
             let path = tile.path();
-            let exact = self.handle.block_on(self.db.tile(self.store.as_ref(), &path));
+            let exact = self
+                .handle
+                .block_on(self.db.tile(self.store.as_ref(), &path));
             let data = match exact {
                 Ok(data) => data.to_vec(),
                 Err(e) => {
                     // A partial tile may be gone once completed: the full
                     // tile's prefix holds the same hashes.
-                    let full = Tile { w: 1 << tile.h, ..*tile };
+                    let full = Tile {
+                        w: 1 << tile.h,
+                        ..*tile
+                    };
                     if full == *tile {
                         return Err(TlogError::Storage(e.into()));
                     }
@@ -478,10 +516,15 @@ impl TileReader for Recorder {
                         .block_on(self.db.tile(self.store.as_ref(), &full.path()))
                         .map_err(|e| TlogError::Storage(e.into()))?;
                     let want = (tile.w as usize) * 32;
-                    data.get(..want).ok_or_else(|| TlogError::Storage(format!("{path}: short tile").into()))?.to_vec()
+                    data.get(..want)
+                        .ok_or_else(|| TlogError::Storage(format!("{path}: short tile").into()))?
+                        .to_vec()
                 }
             };
-            self.seen.lock().expect("tile lock").insert(path, data.clone());
+            self.seen
+                .lock()
+                .expect("tile lock")
+                .insert(path, data.clone());
             out.push(data);
         }
         Ok(out)
@@ -580,10 +623,20 @@ pub async fn import(ops: &Ops, file: &Path) -> anyhow::Result<Report> {
     }
     let mut report = Report::default();
     let mut to_store = Vec::new();
+    // (database, lookup key) of every record in the bundle.
+    let recorded: HashSet<(&str, &str)> = manifest
+        .sumdbs
+        .iter()
+        .flat_map(|db| {
+            db.lookups
+                .iter()
+                .map(|key| (db.name.as_str(), key.as_str()))
+        })
+        .collect();
     let progress = Progress::versions("verify", manifest.versions.len() as u64);
     for entry in &manifest.versions {
         let what = format!("{}@{}", entry.module, entry.version);
-        match check(ops, &dir, &manifest, entry).await {
+        match check(ops, &dir, &recorded, entry).await {
             Ok(true) => {
                 report.present += 1;
                 progress.version_done(&format!("{what} already present"), 0);
@@ -633,7 +686,9 @@ fn unpack(file: &Path, dir: &Path) -> anyhow::Result<()> {
         read: read.clone(),
     };
     let progress = Progress::bytes("import", total);
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(counting)));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(
+        counting,
+    )));
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.into_owned();
@@ -654,7 +709,10 @@ fn unpack(file: &Path, dir: &Path) -> anyhow::Result<()> {
         let mut out = std::fs::File::create(&target)?;
         std::io::copy(&mut entry, &mut out)?;
         out.sync_all()?;
-        let line = name.to_string_lossy().ends_with(".zip").then(|| name.to_string_lossy().into_owned());
+        let line = name
+            .to_string_lossy()
+            .ends_with(".zip")
+            .then(|| name.to_string_lossy().into_owned());
         progress.set_position(read.load(Ordering::Relaxed), line.as_deref());
     }
     progress.finish();
@@ -686,7 +744,12 @@ fn bundle_file(dir: &Path, mv: &ModVersion, ext: &str) -> PathBuf {
 
 /// Verifies one version of the bundle: `Ok(true)` when the store has it
 /// already (with the same zip), `Ok(false)` when it may be stored.
-async fn check(ops: &Ops, dir: &Path, manifest: &Manifest, entry: &VersionEntry) -> Result<bool, String> {
+async fn check(
+    ops: &Ops,
+    dir: &Path,
+    recorded: &HashSet<(&str, &str)>,
+    entry: &VersionEntry,
+) -> Result<bool, String> {
     let module = Module::new(&entry.module).map_err(|e| e.to_string())?;
     let mv = ModVersion::new(&module, &entry.version).map_err(|e| e.to_string())?;
     let read = |ext: &str| {
@@ -699,14 +762,20 @@ async fn check(ops: &Ops, dir: &Path, manifest: &Manifest, entry: &VersionEntry)
     }
     let go_mod_hash = hash_go_mod(&read("mod")?);
     if go_mod_hash != entry.go_mod_hash {
-        return Err(format!("go.mod is {go_mod_hash}, the manifest says {}", entry.go_mod_hash));
+        return Err(format!(
+            "go.mod is {go_mod_hash}, the manifest says {}",
+            entry.go_mod_hash
+        ));
     }
     let (zip, target) = (bundle_file(dir, &mv, "zip"), mv.target());
     let zip_hash = tokio::task::spawn_blocking(move || verify_zip_file(&zip, &target))
         .await
         .map_err(|e| e.to_string())??;
     if zip_hash != entry.zip_hash {
-        return Err(format!("zip is {zip_hash}, the manifest says {}", entry.zip_hash));
+        return Err(format!(
+            "zip is {zip_hash}, the manifest says {}",
+            entry.zip_hash
+        ));
     }
 
     let key = format!(
@@ -716,18 +785,14 @@ async fn check(ops: &Ops, dir: &Path, manifest: &Manifest, entry: &VersionEntry)
     );
     let public = ops.rules.route(&entry.module).sumdb;
     for (i, (name, vkey)) in ops.sumdb_keys.iter().enumerate() {
-        let recorded = manifest
-            .sumdbs
-            .iter()
-            .find(|db| db.name == *name && db.lookups.contains(&key));
-        let Some(_) = recorded else {
+        if !recorded.contains(&(name.as_str(), key.as_str())) {
             // The first database verifies everything public that is fetched;
             // an import is held to the same rule.
             if i == 0 && public {
                 return Err(format!("the bundle has no record of it from {name}"));
             }
             continue;
-        };
+        }
         let verifier = Verifier::new(vkey).map_err(|e| format!("{name}: {e}"))?;
         let body = std::fs::read(dir.join(format!("sumdb/{name}/lookup/{key}")))
             .map_err(|e| e.to_string())?;
@@ -756,8 +821,11 @@ async fn check(ops: &Ops, dir: &Path, manifest: &Manifest, entry: &VersionEntry)
     }
 
     let store = ops.proxy.store();
-    if store.head(&mv.zip_key()).await.map_err(|e| e.to_string())?.is_none() {
-        return Ok(false);
+    for key in [mv.zip_key(), mv.info_key(), mv.mod_key()] {
+        if store.head(&key).await.map_err(|e| e.to_string())?.is_none() {
+            // Stored create-only below: a file already there stays.
+            return Ok(false);
+        }
     }
     let stored = read_to_bytes(store.as_ref(), &mv.zip_hash_key())
         .await
@@ -765,7 +833,9 @@ async fn check(ops: &Ops, dir: &Path, manifest: &Manifest, entry: &VersionEntry)
         .map(|(_, hash)| String::from_utf8_lossy(&hash).trim().to_owned());
     match stored {
         Some(hash) if hash == zip_hash => Ok(true),
-        Some(hash) => Err(format!("stored already with another zip ({hash}); versions are immutable")),
+        Some(hash) => Err(format!(
+            "stored already with another zip ({hash}); versions are immutable"
+        )),
         None => Ok(true),
     }
 }
@@ -784,8 +854,9 @@ impl TileReader for BundleTiles {
         tiles
             .iter()
             .map(|tile| {
-                std::fs::read(self.dir.join(tile.path()))
-                    .map_err(|_| TlogError::Storage(format!("the bundle lacks {}", tile.path()).into()))
+                std::fs::read(self.dir.join(tile.path())).map_err(|_| {
+                    TlogError::Storage(format!("the bundle lacks {}", tile.path()).into())
+                })
             })
             .collect()
     }
@@ -801,14 +872,22 @@ async fn commit_sumdb(store: &dyn Store, dir: &Path, db: &SumdbEntry) -> anyhow:
     for tile in &db.tiles {
         let data = Bytes::from(read(tile)?);
         store
-            .put(&layout::relayed_sumdb(name, tile), PutBody::Bytes(data), PutMode::CreateOnly)
+            .put(
+                &layout::relayed_sumdb(name, tile),
+                PutBody::Bytes(data),
+                PutMode::CreateOnly,
+            )
             .await?;
     }
     for key in &db.lookups {
         let rest = format!("lookup/{key}");
         let data = Bytes::from(read(&rest)?);
         store
-            .put(&layout::relayed_sumdb(name, &rest), PutBody::Bytes(data), PutMode::Overwrite)
+            .put(
+                &layout::relayed_sumdb(name, &rest),
+                PutBody::Bytes(data),
+                PutMode::Overwrite,
+            )
             .await?;
     }
     // Never replace a larger tree with a smaller one.
@@ -820,7 +899,11 @@ async fn commit_sumdb(store: &dyn Store, dir: &Path, db: &SumdbEntry) -> anyhow:
         .map(|t| t.n);
     if theirs.is_none_or(|n| n < ours) {
         store
-            .put(&latest_key, PutBody::Bytes(Bytes::from(db.note.clone())), PutMode::Overwrite)
+            .put(
+                &latest_key,
+                PutBody::Bytes(Bytes::from(db.note.clone())),
+                PutMode::Overwrite,
+            )
             .await?;
     }
     Ok(())
@@ -832,19 +915,36 @@ async fn commit_version(ops: &Ops, dir: &Path, entry: &VersionEntry) -> anyhow::
     let store = ops.proxy.store();
     let mv = ModVersion::new(&Module::new(&entry.module)?, &entry.version)?;
     store
-        .put(&mv.zip_key(), PutBody::File(bundle_file(dir, &mv, "zip")), PutMode::CreateOnly)
+        .put(
+            &mv.zip_key(),
+            PutBody::File(bundle_file(dir, &mv, "zip")),
+            PutMode::CreateOnly,
+        )
         .await?;
     let hash_file = Bytes::from(format!("{}\n", entry.zip_hash));
     store
-        .put(&mv.zip_hash_key(), PutBody::Bytes(hash_file), PutMode::CreateOnly)
+        .put(
+            &mv.zip_hash_key(),
+            PutBody::Bytes(hash_file),
+            PutMode::CreateOnly,
+        )
         .await?;
     let info = Bytes::from(std::fs::read(bundle_file(dir, &mv, "info"))?);
-    store.put(&mv.info_key(), PutBody::Bytes(info), PutMode::CreateOnly).await?;
+    store
+        .put(&mv.info_key(), PutBody::Bytes(info), PutMode::CreateOnly)
+        .await?;
     let go_mod = Bytes::from(std::fs::read(bundle_file(dir, &mv, "mod"))?);
-    store.put(&mv.mod_key(), PutBody::Bytes(go_mod), PutMode::CreateOnly).await?;
+    store
+        .put(&mv.mod_key(), PutBody::Bytes(go_mod), PutMode::CreateOnly)
+        .await?;
     if let Some(own) = ops.proxy.own_sumdb() {
-        own.append(&entry.module, &entry.version, &entry.zip_hash, &entry.go_mod_hash)
-            .await?;
+        own.append(
+            &entry.module,
+            &entry.version,
+            &entry.zip_hash,
+            &entry.go_mod_hash,
+        )
+        .await?;
     }
     ops.proxy
         .catalog()
@@ -876,7 +976,10 @@ async fn refresh_module(store: &dyn Store, module: &str) -> anyhow::Result<()> {
         );
     }
     for key in store.list(&prefix).await? {
-        let Some(escaped_version) = key.strip_prefix(&prefix).and_then(|f| f.strip_suffix(".mod")) else {
+        let Some(escaped_version) = key
+            .strip_prefix(&prefix)
+            .and_then(|f| f.strip_suffix(".mod"))
+        else {
             continue;
         };
         if let Ok(version) = unescape_version(escaped_version) {
@@ -889,7 +992,11 @@ async fn refresh_module(store: &dyn Store, module: &str) -> anyhow::Result<()> {
     modvault_core::semver::sort(&mut sorted);
     let text: String = sorted.iter().map(|v| format!("{v}\n")).collect();
     store
-        .put(&list_key, PutBody::Bytes(Bytes::from(text)), PutMode::Overwrite)
+        .put(
+            &list_key,
+            PutBody::Bytes(Bytes::from(text)),
+            PutMode::Overwrite,
+        )
         .await?;
     store.delete(&layout::latest(&escaped)).await?;
     Ok(())
@@ -899,7 +1006,10 @@ fn rfc3339(time: SystemTime) -> String {
     time::OffsetDateTime::from(time)
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 

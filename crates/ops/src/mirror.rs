@@ -46,6 +46,10 @@ pub struct Ops {
     pub spool_dir: PathBuf,
     /// Versions fetched at once.
     pub jobs: usize,
+    /// Whether each version was complete in the store when first touched:
+    /// reading a go.mod starts its zip's fetch in the background (as for
+    /// a client), so by the fetching phase it may be complete already.
+    pub complete_before: Arc<Mutex<HashMap<ModVer, bool>>>,
 }
 
 /// What one run did, for the summary and the exit status.
@@ -223,6 +227,7 @@ async fn resolve_one(
     let version = modvault_upstream::RevInfo::parse(info)
         .map_err(|e| format!("{module}@{query}: {e}"))?
         .version;
+    note_complete(ops, module, &version).await;
     let go_mod = read_small(ops, module, FileRequest::GoMod(version.clone())).await?;
     let file = GoModFile::parse(&go_mod);
     plan.insert((module.to_owned(), version));
@@ -349,6 +354,11 @@ async fn graph(
             }
         }
         frontier = next;
+        eprintln!(
+            "resolve: {} go.mod files read, {} more to read",
+            summaries.len(),
+            frontier.len()
+        );
     }
     // MVS: the highest version of each path anywhere in the graph.
     let mut selected: HashMap<&str, &str> = HashMap::new();
@@ -358,8 +368,13 @@ async fn graph(
             *best = version;
         }
     }
-    let read_go_mods = summaries.iter().filter(|(_, s)| s.is_some()).map(|(m, _)| m.clone());
-    let chosen = selected.iter().map(|(p, v)| ((*p).to_owned(), (*v).to_owned()));
+    let read_go_mods = summaries
+        .iter()
+        .filter(|(_, s)| s.is_some())
+        .map(|(m, _)| m.clone());
+    let chosen = selected
+        .iter()
+        .map(|(p, v)| ((*p).to_owned(), (*v).to_owned()));
     for m in read_go_mods.chain(chosen) {
         if let Some(Target::Module(path, version)) = main.replacement(&m) {
             plan.insert((path, version));
@@ -386,7 +401,10 @@ async fn summary(
         Some(Target::Module(path, version)) => {
             read_small(ops, &path, FileRequest::GoMod(version)).await?
         }
-        None => read_small(ops, &m.0, FileRequest::GoMod(m.1.clone())).await?,
+        None => {
+            note_complete(ops, &m.0, &m.1).await;
+            read_small(ops, &m.0, FileRequest::GoMod(m.1.clone())).await?
+        }
     };
     let file = GoModFile::parse(&data);
     Ok(Summary {
@@ -462,18 +480,64 @@ pub async fn fetch_all(ops: &Ops, plan: &BTreeSet<ModVer>, what: &'static str) -
     report.into_inner().expect("report lock")
 }
 
-/// `None` when the version was complete in the store already, else the
-/// zip's size.
+/// Whether `path@version` has its `.info`, `.mod` and `.zip` stored.
+async fn is_complete(ops: &Ops, mv: &ModVersion) -> Result<bool, String> {
+    for key in [mv.info_key(), mv.mod_key(), mv.zip_key()] {
+        if ops
+            .proxy
+            .store()
+            .head(&key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Remembers whether a version was complete before this run touched it.
+async fn note_complete(ops: &Ops, path: &str, version: &str) {
+    let key = (path.to_owned(), version.to_owned());
+    if ops.complete_before.lock().expect("lock").contains_key(&key) {
+        return;
+    }
+    let Ok(module) = Module::new(path) else {
+        return;
+    };
+    let Ok(mv) = ModVersion::new(&module, version) else {
+        return;
+    };
+    let complete = is_complete(ops, &mv).await.unwrap_or(false);
+    ops.complete_before
+        .lock()
+        .expect("lock")
+        .entry(key)
+        .or_insert(complete);
+}
+
+/// `None` when the version was complete in the store before this run,
+/// else the zip's size.
 async fn fetch_version(ops: &Ops, path: &str, version: &str) -> Result<Option<u64>, String> {
     let module = Module::new(path).map_err(|e| e.to_string())?;
     let mv = ModVersion::new(&module, version).map_err(|e| e.to_string())?;
     let store = ops.proxy.store();
     let stored = |key: String| async move { store.head(&key).await.map(|m| m.is_some()) };
-    let complete = stored(mv.info_key()).await.map_err(|e| e.to_string())?
-        && stored(mv.mod_key()).await.map_err(|e| e.to_string())?
-        && stored(mv.zip_key()).await.map_err(|e| e.to_string())?;
-    if complete {
+    let complete = is_complete(ops, &mv).await?;
+    let before = ops
+        .complete_before
+        .lock()
+        .expect("lock")
+        .get(&(path.to_owned(), version.to_owned()))
+        .copied();
+    if complete && before.unwrap_or(true) {
         return Ok(None);
+    }
+    if complete {
+        // Fetched by this run, in the background while resolving.
+        let meta = store.head(&mv.zip_key()).await.map_err(|e| e.to_string())?;
+        return Ok(Some(meta.map_or(0, |m| m.size)));
     }
     // The go.mod first: it stores .info and .mod, as a client's first
     // request does; then the zip, streamed through and dropped.
