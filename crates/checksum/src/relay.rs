@@ -10,7 +10,7 @@ use reqwest::{Client, StatusCode};
 
 use modvault_store::{read_to_bytes, PutBody, PutMode, Store};
 use modvault_sumdb::lookup::{format_lookup_response, is_valid_lookup_key, parse_lookup_response};
-use modvault_sumdb::tlog::{parse_tile_path, parse_tree};
+use modvault_sumdb::tlog::{parse_tile_path, parse_tree, Tile, HASH_SIZE};
 
 use modvault_store::layout;
 
@@ -153,17 +153,51 @@ impl Relay {
         let key = layout::relayed_sumdb(&target.name, rest);
         let body = match read_to_bytes(self.store.as_ref(), &key).await {
             Ok(Some((_, body))) => body,
-            _ => {
-                let body = self.fetch(target, rest).await?;
-                self.cache(&key, body.clone(), PutMode::CreateOnly).await;
-                body
-            }
+            _ => match self.fetch(target, rest).await {
+                Ok(body) => {
+                    self.cache(&key, body.clone(), PutMode::CreateOnly).await;
+                    body
+                }
+                Err(e) => self.wider_cached_tile(target, rest).await.ok_or(e)?,
+            },
         };
         Ok(SumdbFile {
             content_type: "application/octet-stream",
             max_age: Some(IMMUTABLE),
             body,
         })
+    }
+
+    /// A partial tile the database cannot be asked for (an air-gapped
+    /// server, say) from a wider copy of the same tile in the cache: its
+    /// first hashes are the same bytes. A client that remembers an older
+    /// tree asks for the partial tile of that tree when it starts.
+    async fn wider_cached_tile(&self, target: &RelayTarget, rest: &str) -> Option<Bytes> {
+        // Data tiles hold records, not fixed-size hashes.
+        let tile = parse_tile_path(rest).ok().filter(|t| t.l >= 0)?;
+        let full = Tile {
+            w: 1 << tile.h,
+            ..tile
+        };
+        if full == tile {
+            return None;
+        }
+        let full_key = layout::relayed_sumdb(&target.name, &full.path());
+        let mut keys = self
+            .store
+            .list(&format!("{full_key}.p/"))
+            .await
+            .unwrap_or_default();
+        keys.push(full_key);
+        let want = usize::try_from(tile.w).ok()? * HASH_SIZE;
+        for key in keys {
+            if let Ok(Some((_, data))) = read_to_bytes(self.store.as_ref(), &key).await {
+                if data.len() >= want {
+                    return Some(data.slice(..want));
+                }
+            }
+        }
+        None
     }
 
     async fn cache(&self, key: &str, body: Bytes, mode: PutMode) {

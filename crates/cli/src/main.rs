@@ -26,18 +26,16 @@ use modvault_store::{FsStore, HotCache, Store};
 use modvault_store_s3::{S3Settings, S3Store};
 use modvault_upstream::{Chain, Fetcher, HttpOptions};
 
-fn cli() -> Command {
-    let mut serve = Command::new("serve")
-        .about("Run the module proxy")
-        .args_override_self(true)
-        .arg(
-            Arg::new("config")
-                .long("config")
-                .value_name("FILE")
-                .help("TOML configuration file [env: MODVAULT_CONFIG]"),
-        );
+/// `command` with `--config` and a flag for every setting, as `serve` has.
+fn with_settings(command: Command) -> Command {
+    let mut command = command.args_override_self(true).arg(
+        Arg::new("config")
+            .long("config")
+            .value_name("FILE")
+            .help("TOML configuration file [env: MODVAULT_CONFIG]"),
+    );
     for setting in SETTINGS {
-        serve = serve.arg(
+        command = command.arg(
             Arg::new(setting.key)
                 .long(setting.flag())
                 .value_name("VALUE")
@@ -49,6 +47,11 @@ fn cli() -> Command {
                 )),
         );
     }
+    command
+}
+
+fn cli() -> Command {
+    let serve = with_settings(Command::new("serve").about("Run the module proxy"));
     let sumdb = Command::new("sumdb")
         .about("modvault's own checksum database")
         .subcommand_required(true)
@@ -139,7 +142,7 @@ fn cli() -> Command {
         .subcommand(sumdb)
         .subcommand(token)
         .subcommand(publish)
-        .subcommand(ops::gc_command())
+        .subcommands(ops::commands(with_settings))
 }
 
 fn main() -> ExitCode {
@@ -148,7 +151,7 @@ fn main() -> ExitCode {
         Some(("serve", args)) => serve(args),
         Some(("token", args)) => token_command(args),
         Some(("publish", args)) => publish_command(args),
-        Some(("gc", args)) => ops::gc(args),
+        Some((name @ ("mirror" | "export" | "import" | "gc"), args)) => ops::run(name, args),
         Some(("sumdb", args)) => match args.subcommand() {
             Some(("keygen", args)) => sumdb_keygen(args),
             _ => unreachable!("clap requires a subcommand"),
@@ -421,47 +424,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = data
         .lock()
         .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
-    let store = HotCache::wrap(open_store(&config).await?, config.memory_cache);
-    let shared = shared_state(&config).await?;
-    let http = HttpOptions {
-        connect_timeout: config.upstream_connect_timeout,
-        request_timeout: config.upstream_timeout,
-        idle_timeout: config.upstream_idle_timeout,
-        retries: config.upstream_retries,
-        ..HttpOptions::default()
-    };
-    let direct = git_source(&config, &http, &data)?;
-    let chain = Chain::new(&config.upstream, &http, direct.clone()).context("invalid upstream")?;
-    let sources = Sources {
-        upstream: Arc::new(chain),
-        direct,
-    };
-    let (integrity, sumdb_relay) = checksum_databases(&config, &http, &store, &shared)?;
+    let (proxy, sumdb_relay, shared) = wire_proxy(&config, &data).await?;
     let access = Arc::new(Access {
         failures: FailedAuth::new(config.auth_failure_limit, config.auth_failure_delay),
         tokens: shared.tokens.clone(),
         policy: AccessPolicy::new(config.anonymous_read.clone())
             .context("invalid auth.anonymous_read")?,
     });
-    let settings = ProxySettings {
-        list_ttl: config.list_ttl,
-        not_found_ttl: config.not_found_ttl,
-        failure_ttl: config.upstream_failure_ttl,
-        spool_dir: data.spool(),
-        max_concurrent_fetches: config.max_concurrent_fetches,
-        max_concurrent_zip_fetches: config.max_concurrent_zip_fetches,
-        // A request waits for a fetch slot no longer than for the fetch.
-        fetch_slot_wait: config.upstream_timeout,
-        zip_min_rate: config.upstream_min_rate,
-        rate_window: std::time::Duration::from_secs(30),
-    };
-    let state = ProxyState {
-        leases: shared.leases.clone(),
-        catalog: shared.catalog.clone(),
-        failures: shared.failures.clone(),
-    };
-    let proxy = ModuleProxy::new(store, sources, settings, integrity, state)
-        .context("cannot prepare the spool directory")?;
     let backfill = proxy.clone();
     tokio::spawn(async move {
         match backfill.backfill_catalog().await {
@@ -542,6 +511,51 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The store, shared state, sources and checksum databases, wired into the
+/// proxy: the server's, and the operations commands' (which must fill the
+/// store exactly as serving would).
+async fn wire_proxy(
+    config: &Config,
+    data: &DataDir,
+) -> anyhow::Result<(ModuleProxy, Option<Arc<Relay>>, SharedState)> {
+    let store = HotCache::wrap(open_store(config).await?, config.memory_cache);
+    let shared = shared_state(config).await?;
+    let http = HttpOptions {
+        connect_timeout: config.upstream_connect_timeout,
+        request_timeout: config.upstream_timeout,
+        idle_timeout: config.upstream_idle_timeout,
+        retries: config.upstream_retries,
+        ..HttpOptions::default()
+    };
+    let direct = git_source(config, &http, data)?;
+    let chain = Chain::new(&config.upstream, &http, direct.clone()).context("invalid upstream")?;
+    let sources = Sources {
+        upstream: Arc::new(chain),
+        direct,
+    };
+    let (integrity, sumdb_relay) = checksum_databases(config, &http, &store, &shared)?;
+    let settings = ProxySettings {
+        list_ttl: config.list_ttl,
+        not_found_ttl: config.not_found_ttl,
+        failure_ttl: config.upstream_failure_ttl,
+        spool_dir: data.spool(),
+        max_concurrent_fetches: config.max_concurrent_fetches,
+        max_concurrent_zip_fetches: config.max_concurrent_zip_fetches,
+        // A request waits for a fetch slot no longer than for the fetch.
+        fetch_slot_wait: config.upstream_timeout,
+        zip_min_rate: config.upstream_min_rate,
+        rate_window: std::time::Duration::from_secs(30),
+    };
+    let state = ProxyState {
+        leases: shared.leases.clone(),
+        catalog: shared.catalog.clone(),
+        failures: shared.failures.clone(),
+    };
+    let proxy = ModuleProxy::new(store, sources, settings, integrity, state)
+        .context("cannot prepare the spool directory")?;
+    Ok((proxy, sumdb_relay, shared))
 }
 
 /// The store of module files: `data_dir`, or a bucket that must answer a

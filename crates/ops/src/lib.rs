@@ -1,3 +1,15 @@
-//! Operations on a store and its catalog that need no running server.
+//! Operations on a store and its catalog without a running server, each in
+//! its own module:
+//!
+//! | module | command |
+//! |---|---|
+//! | [`mirror`] | `modvault mirror`: fetch what the go command needs to build some modules |
+//! | [`bundle`] | `modvault export` / `modvault import`: air-gap bundles |
+//! | [`gc`] | `modvault gc` and the server's background eviction |
+//!
+//! Mirror and bundles work through the same `ModuleProxy` the server uses, so
+//! a store filled here is byte-identical to one filled by serving clients.
 
+pub mod bundle;
 pub mod gc;
+pub mod mirror;
