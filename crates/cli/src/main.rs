@@ -16,7 +16,7 @@ use modvault_config::{Config, LogFormat, Sources as ConfigSources, Storage, TlsF
 use modvault_git::{GitSource, GitSourceOptions};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources};
 use modvault_server::listen::{self, Limits};
-use modvault_server::{router, Access, AppState, EdgeSettings, FailedAuth};
+use modvault_server::{Access, AppState, EdgeSettings, FailedAuth};
 use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::postgres::PgSettings;
 use modvault_state::SharedState;
@@ -469,13 +469,22 @@ async fn run(config: Config) -> anyhow::Result<()> {
         max_upload_bytes: config.max_upload_bytes,
         max_path_bytes: usize::try_from(config.max_path_bytes).unwrap_or(usize::MAX),
     };
-    let app = router(AppState {
+    let app_state = AppState {
         proxy,
         sumdb_relay,
         access,
         rules: Arc::new(config.rules.clone()),
         edge,
-    });
+    };
+    // The web UI and JSON API beside the protocol (crates/web).
+    let web = modvault_web::WebSettings {
+        audit_log: Some(config.data_dir.join("audit.log")),
+        tls: config.tls.is_some(),
+    };
+    let app = modvault_server::router_with(
+        app_state.clone(),
+        modvault_web::routes(app_state, web),
+    );
 
     // A bad certificate stops start-up before anything says "listening".
     let tls = match &config.tls {
