@@ -481,10 +481,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         audit_log: Some(config.data_dir.join("audit.log")),
         tls: config.tls.is_some(),
     };
-    let app = modvault_server::router_with(
-        app_state.clone(),
-        modvault_web::routes(app_state, web),
-    );
+    let app = modvault_server::router_with(app_state.clone(), modvault_web::routes(app_state, web));
 
     // A bad certificate stops start-up before anything says "listening".
     let tls = match &config.tls {

@@ -186,15 +186,26 @@ fn private_modules_are_invisible_without_a_token_everywhere() {
     assert_eq!(paths(&all), [PUBLIC, HOSTILE, PRIVATE]);
     let (_, searched) = get_json(&site, "/api/v1/modules?q=secret", None);
     assert_eq!(paths(&searched), Vec::<String>::new());
-    let (_, paged) = get_json(&site, "/api/v1/modules?q=corp&per_page=1&page=2", Some(&site.reader));
+    let (_, paged) = get_json(
+        &site,
+        "/api/v1/modules?q=corp&per_page=1&page=2",
+        Some(&site.reader),
+    );
     assert_eq!(paths(&paged), [HOSTILE]);
     assert_eq!(paged["total"], 3);
 
     let (_, stats) = get_json(&site, "/api/v1/stats", None);
-    assert_eq!((stats["modules"].as_u64(), stats["versions"].as_u64()), (Some(2), Some(3)), "{stats}");
+    assert_eq!(
+        (stats["modules"].as_u64(), stats["versions"].as_u64()),
+        (Some(2), Some(3)),
+        "{stats}"
+    );
     assert!(!stats.to_string().contains("secret"), "{stats}");
     let (_, stats) = get_json(&site, "/api/v1/stats", Some(&site.admin));
-    assert_eq!((stats["modules"].as_u64(), stats["versions"].as_u64()), (Some(3), Some(4)));
+    assert_eq!(
+        (stats["modules"].as_u64(), stats["versions"].as_u64()),
+        (Some(3), Some(4))
+    );
 
     // The private module answers exactly as a module that is not here.
     let (status, hidden) = get_json(&site, &format!("/api/v1/modules/{PRIVATE}"), None);
@@ -202,8 +213,14 @@ fn private_modules_are_invisible_without_a_token_everywhere() {
     assert_eq!(status, 404);
     assert_eq!(hidden["error"]["kind"], "not_found");
     assert_eq!(
-        hidden["error"]["message"].as_str().unwrap().replace(PRIVATE, "M"),
-        absent["error"]["message"].as_str().unwrap().replace("corp.example/secret/nothing", "M")
+        hidden["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(PRIVATE, "M"),
+        absent["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("corp.example/secret/nothing", "M")
     );
     for path in [
         format!("/api/v1/modules/{PRIVATE}/@v/v1.0.0"),
@@ -220,7 +237,10 @@ fn private_modules_are_invisible_without_a_token_everywhere() {
     let (_, home, _) = get(&site, "/ui/", None);
     assert!(home.contains(PUBLIC) && !home.contains(PRIVATE), "{home}");
     let (_, found, _) = get(&site, "/ui/-/search?q=corp", None);
-    assert!(found.contains(PUBLIC) && !found.contains(PRIVATE), "{found}");
+    assert!(
+        found.contains(PUBLIC) && !found.contains(PRIVATE),
+        "{found}"
+    );
 
     // The protocol itself is unchanged beside the UI.
     let (status, list, _) = get(&site, &format!("/{PUBLIC}/@v/list"), None);
@@ -258,7 +278,11 @@ fn module_and_version_data_json_errors_and_badges() {
 
     let (status, version) = get_json(&site, &format!("/api/v1/modules/{PUBLIC}/@v/v1.1.0"), None);
     assert_eq!(status, 200, "{version}");
-    assert_eq!(version["h1"], site.hello_h1.as_str(), "the zip's h1 as the publish computed it");
+    assert_eq!(
+        version["h1"],
+        site.hello_h1.as_str(),
+        "the zip's h1 as the publish computed it"
+    );
     let files: Vec<&str> = version["files"]
         .as_array()
         .unwrap()
@@ -268,7 +292,10 @@ fn module_and_version_data_json_errors_and_badges() {
     assert_eq!(files, ["go.mod", "README.md", "LICENSE", "lib.go"]);
     assert_eq!(version["checksum"]["database"], "own");
     assert_eq!(version["checksum"]["name"], "sum.corp.example");
-    assert!(version["checksum"]["record"].as_i64().is_some(), "{version}");
+    assert!(
+        version["checksum"]["record"].as_i64().is_some(),
+        "{version}"
+    );
     assert_eq!(version["license"]["name"], "LICENSE");
     assert_eq!(version["go_mod"]["go"], "1.21");
     let requires = version["go_mod"]["require"].as_array().unwrap();
@@ -276,9 +303,15 @@ fn module_and_version_data_json_errors_and_badges() {
     assert_eq!(requires[0]["held"], true);
     assert_eq!(requires[1]["held"], false);
     assert_eq!(requires[1]["indirect"], true);
-    assert_eq!(version["go_mod"]["retract"][0]["rationale"], "the first was broken");
+    assert_eq!(
+        version["go_mod"]["retract"][0]["rationale"],
+        "the first was broken"
+    );
     let readme = version["readme_html"].as_str().unwrap();
-    assert!(readme.contains("<strong>hello</strong>") && readme.contains("<table>"), "{readme}");
+    assert!(
+        readme.contains("<strong>hello</strong>") && readme.contains("<table>"),
+        "{readme}"
+    );
 
     // JSON errors: the protocol's kinds and statuses.
     for (path, token, status, kind) in [
@@ -286,8 +319,18 @@ fn module_and_version_data_json_errors_and_badges() {
         ("/api/v1/modules?per_page=0", None, 400, "invalid"),
         ("/api/v1/modules?page=x", None, 400, "invalid"),
         ("/api/v1/tokens", None, 401, "unauthenticated"),
-        ("/api/v1/audit", Some(site.reader.as_str()), 403, "forbidden"),
-        ("/api/v1/modules/corp.example/pub/hello/@v/v9.9.9", None, 404, "not_found"),
+        (
+            "/api/v1/audit",
+            Some(site.reader.as_str()),
+            403,
+            "forbidden",
+        ),
+        (
+            "/api/v1/modules/corp.example/pub/hello/@v/v9.9.9",
+            None,
+            404,
+            "not_found",
+        ),
         ("/api/v1/modules/Not A Module", None, 404, "not_found"),
     ] {
         let (got, body) = get_json(&site, path, token);
@@ -296,7 +339,10 @@ fn module_and_version_data_json_errors_and_badges() {
         assert_eq!(body["error"]["status"], status);
     }
     let (status, body) = get_json(&site, "/api/v1/stats", Some("mvt_wrong"));
-    assert_eq!((status, body["error"]["kind"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (status, body["error"]["kind"].as_str()),
+        (401, Some("unauthenticated"))
+    );
 
     let (status, svg, headers) = get(&site, &format!("/badge/{PUBLIC}.svg"), None);
     assert_eq!(status, 200);
@@ -326,18 +372,44 @@ fn hostile_readmes_are_inert_and_pages_carry_a_csp() {
     for (status_path, body) in [
         ("api", readme.to_owned()),
         ("module page", get(&site, &format!("/ui/{HOSTILE}"), None).1),
-        ("version page", get(&site, &format!("/ui/{HOSTILE}/@v/v0.1.0"), None).1),
+        (
+            "version page",
+            get(&site, &format!("/ui/{HOSTILE}/@v/v0.1.0"), None).1,
+        ),
     ] {
         let lower = body.to_lowercase();
-        for bad in ["pwned", "onerror", "onload", "javascript:", "<svg", "<iframe", "srcdoc", "<style", "data:text"] {
-            assert!(!lower.contains(bad), "{status_path}: {bad} survived in {body}");
+        for bad in [
+            "pwned",
+            "onerror",
+            "onload",
+            "javascript:",
+            "<svg",
+            "<iframe",
+            "srcdoc",
+            "<style",
+            "data:text",
+        ] {
+            assert!(
+                !lower.contains(bad),
+                "{status_path}: {bad} survived in {body}"
+            );
         }
     }
     assert!(readme.contains("<h1>Hostile</h1>"), "{readme}");
-    for path in ["/ui/", &format!("/ui/{HOSTILE}"), "/ui/-/login", "/ui/nope.example/x"] {
+    for path in [
+        "/ui/",
+        &format!("/ui/{HOSTILE}"),
+        "/ui/-/login",
+        "/ui/nope.example/x",
+    ] {
         let (_, body, headers) = get(&site, path, None);
-        let csp = headers[reqwest::header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        let csp = headers[reqwest::header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+            "{path}: {csp}"
+        );
         // Only our own script, loaded from a file: no inline script at all.
         assert_eq!(body.matches("<script").count(), 1, "{path}");
         assert!(body.contains(r#"<script src="/ui/-/static/app.js" defer></script>"#));
@@ -353,9 +425,14 @@ fn login(site: &Site, token: &str) -> String {
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 303);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"),
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
         "{cookie}"
     );
     cookie.split(';').next().unwrap().to_owned()
@@ -375,7 +452,10 @@ fn sessions_need_the_csrf_value_to_change_anything() {
             .unwrap()
     };
     let tokens = page("/ui/-/tokens");
-    assert!(tokens.contains(">reader<") && !tokens.contains(&site.reader), "{tokens}");
+    assert!(
+        tokens.contains(">reader<") && !tokens.contains(&site.reader),
+        "{tokens}"
+    );
     let csrf = tokens
         .split(r#"<meta name=csrf-token content=""#)
         .nth(1)
@@ -397,9 +477,16 @@ fn sessions_need_the_csrf_value_to_change_anything() {
     };
     let own_origin = site.modvault.url.clone();
     assert_eq!(revoke("name=reader".into(), None), 403, "no CSRF value");
-    assert_eq!(revoke("name=reader&csrf=0000".into(), None), 403, "a wrong one");
     assert_eq!(
-        revoke(format!("name=reader&csrf={csrf}"), Some("http://evil.example")),
+        revoke("name=reader&csrf=0000".into(), None),
+        403,
+        "a wrong one"
+    );
+    assert_eq!(
+        revoke(
+            format!("name=reader&csrf={csrf}"),
+            Some("http://evil.example")
+        ),
         403,
         "the right value from another site"
     );
@@ -411,12 +498,21 @@ fn sessions_need_the_csrf_value_to_change_anything() {
         .unwrap();
     assert_eq!(api_revoke.status().as_u16(), 403);
     let (_, listed) = get_json(&site, "/api/v1/tokens", Some(&site.admin));
-    assert!(listed.to_string().contains("\"reader\""), "nothing was revoked yet");
+    assert!(
+        listed.to_string().contains("\"reader\""),
+        "nothing was revoked yet"
+    );
 
-    assert_eq!(revoke(format!("name=reader&csrf={csrf}"), Some(&own_origin)), 303);
+    assert_eq!(
+        revoke(format!("name=reader&csrf={csrf}"), Some(&own_origin)),
+        303
+    );
     let (_, listed) = get_json(&site, "/api/v1/tokens", Some(&site.admin));
     assert!(!listed.to_string().contains("\"reader\""), "{listed}");
-    assert!(!listed.to_string().contains(&site.admin), "no secret is listed");
+    assert!(
+        !listed.to_string().contains(&site.admin),
+        "no secret is listed"
+    );
     let (status, _, _) = get(&site, "/api/v1/stats", Some(&site.reader));
     assert_eq!(status, 401, "the revoked token is refused");
 
@@ -433,14 +529,22 @@ fn sessions_need_the_csrf_value_to_change_anything() {
     let (status, _, _) = get(&site, &format!("/api/v1/modules/{PRIVATE}"), Some(secret));
     assert_eq!(status, 200);
     // Neither token ever reaches the log.
-    assert!(site.modvault.log().iter().all(|l| !l.contains(secret) && !l.contains(&site.admin)));
+    assert!(site
+        .modvault
+        .log()
+        .iter()
+        .all(|l| !l.contains(secret) && !l.contains(&site.admin)));
 }
 
 fn tool(env: &str, default: &str, hint: &str) -> PathBuf {
     let path = std::env::var_os(env)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(default));
-    assert!(path.exists(), "{} is needed: {hint}, or set {env}", path.display());
+    assert!(
+        path.exists(),
+        "{} is needed: {hint}, or set {env}",
+        path.display()
+    );
     path
 }
 
@@ -449,7 +553,11 @@ fn tool(env: &str, default: &str, hint: &str) -> PathBuf {
 /// module invisible, a hostile README inert, screenshots, page weights.
 #[test]
 fn browser() {
-    let chromium = tool("MVTEST_CHROMIUM", "/usr/bin/chromium", "run scripts/test (it installs Debian's chromium)");
+    let chromium = tool(
+        "MVTEST_CHROMIUM",
+        "/usr/bin/chromium",
+        "run scripts/test (it installs Debian's chromium)",
+    );
     let tests = workspace_root().join("web/tests");
     assert!(
         tests.join("node_modules/playwright-core").exists(),
@@ -488,13 +596,16 @@ fn browser() {
 fn openapi_holds_under_schemathesis() {
     let st = tool(
         "MVTEST_SCHEMATHESIS",
-        &workspace_root().join(".venv/bin/schemathesis").display().to_string(),
+        &workspace_root()
+            .join(".venv/bin/schemathesis")
+            .display()
+            .to_string(),
         "run scripts/test (it installs schemathesis into .venv)",
     );
     let site = site();
     let output = Command::new(&st)
         .args(["run", &format!("{}/api/v1/openapi.json", site.modvault.url)])
-        .args(["--checks", "all", "--max-examples", "30"])
+        .args(["--checks", "all", "--max-examples", "30", "--workers", "1"])
         .args(["--url", &format!("{}/api/v1", site.modvault.url)])
         .args(["-H", &format!("Authorization: Bearer {}", site.reader)])
         .env("NO_COLOR", "1")

@@ -66,8 +66,24 @@ fn method_not_allowed() -> HttpError {
 }
 
 pub async fn handle(State(web): State<Arc<Web>>, request: Request) -> Response {
+    let path = request.uri().path().trim_end_matches('/').to_owned();
     match answer(&web, request).await {
         Ok(response) => response,
+        Err(e) if e.status == StatusCode::METHOD_NOT_ALLOWED => {
+            // RFC 9110: a 405 names the methods the resource has.
+            let allow = if path.ends_with("/api/v1/tokens") {
+                "GET, HEAD, POST"
+            } else if path.contains("/api/v1/tokens/") {
+                "DELETE"
+            } else {
+                "GET, HEAD"
+            };
+            let mut response = error_json(e);
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        }
         Err(e) => error_json(e),
     }
 }
@@ -76,14 +92,21 @@ fn query_fields(request: &Parts) -> Vec<(String, String)> {
     session::form(request.uri.query().unwrap_or_default().as_bytes())
 }
 
-fn number(fields: &[(String, String)], name: &str, default: usize, max: usize) -> Result<usize, HttpError> {
+fn number(
+    fields: &[(String, String)],
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, HttpError> {
     match session::field(fields, name) {
         None => Ok(default),
         Some(text) => text
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| HttpError::bad_request(&format!("{name} must be a whole number from 1 to {max}"))),
+            .ok_or_else(|| {
+                HttpError::bad_request(&format!("{name} must be a whole number from 1 to {max}"))
+            }),
     }
 }
 
@@ -94,7 +117,11 @@ async fn answer(web: &Web, request: Request) -> Result<Response, HttpError> {
         .decode_utf8()
         .map_err(|_| HttpError::not_found("path is not valid UTF-8"))?
         .into_owned();
-    let rest = path.strip_prefix("/api/v1").unwrap_or(&path).trim_start_matches('/').to_owned();
+    let rest = path
+        .strip_prefix("/api/v1")
+        .unwrap_or(&path)
+        .trim_start_matches('/')
+        .to_owned();
     let read = method == Method::GET || method == Method::HEAD;
     if rest == "openapi.json" {
         if !read {
@@ -139,13 +166,25 @@ async fn answer(web: &Web, request: Request) -> Result<Response, HttpError> {
         "tokens" if method == Method::POST => {
             let admin = Web::require_admin(who)?.name.clone();
             check_session_csrf(&caller, &request)?;
-            let body = to_bytes(body, MAX_BODY)
-                .await
-                .map_err(|_| HttpError::of_kind(modvault_error::ErrorKind::TooLarge, "request body over 64 KiB"))?;
+            let body = to_bytes(body, MAX_BODY).await.map_err(|_| {
+                HttpError::of_kind(
+                    modvault_error::ErrorKind::TooLarge,
+                    "request body over 64 KiB",
+                )
+            })?;
             let wanted: NewToken = serde_json::from_slice(&body)
                 .map_err(|e| HttpError::bad_request(&format!("token request: {e}")))?;
-            let (secret, scope) = create_token(web, &admin, &wanted.name, &wanted.scope, wanted.r#match.clone()).await?;
-            let mut response = json(&json!({"name": wanted.name, "scope": scope.as_str(), "match": wanted.r#match, "token": secret}));
+            let (secret, scope) = create_token(
+                web,
+                &admin,
+                &wanted.name,
+                &wanted.scope,
+                wanted.r#match.clone(),
+            )
+            .await?;
+            let mut response = json(
+                &json!({"name": wanted.name, "scope": scope.as_str(), "match": wanted.r#match, "token": secret}),
+            );
             *response.status_mut() = StatusCode::CREATED;
             Ok(response)
         }
@@ -178,7 +217,9 @@ async fn answer(web: &Web, request: Request) -> Result<Response, HttpError> {
             if matches!(rest.as_str(), "" | "modules" | "stats" | "tokens" | "audit") {
                 return Err(method_not_allowed());
             }
-            Err(HttpError::not_found(&format!("/api/v1/{rest}: no such API resource")))
+            Err(HttpError::not_found(&format!(
+                "/api/v1/{rest}: no such API resource"
+            )))
         }
     }
 }
@@ -219,7 +260,9 @@ pub async fn create_token(
         .parse()
         .map_err(|e: modvault_access::ParseScopeError| HttpError::bad_request(&e.to_string()))?;
     if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control()) {
-        return Err(HttpError::bad_request("a token name is 1 to 100 printable characters"));
+        return Err(HttpError::bad_request(
+            "a token name is 1 to 100 printable characters",
+        ));
     }
     let secret = web.app.access.tokens.create(name, scope, matches).await?;
     tracing::info!(target: "modvault::audit", event = "token_create", token_name = %name, scope = %scope, by = %admin);
@@ -251,7 +294,10 @@ pub async fn audit_events(web: &Web, limit: usize) -> Vec<serde_json::Value> {
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         if start > 0 {
             // The first line may be cut: drop it.
-            text = text.split_once('\n').map(|(_, r)| r.to_owned()).unwrap_or_default();
+            text = text
+                .split_once('\n')
+                .map(|(_, r)| r.to_owned())
+                .unwrap_or_default();
         }
         Ok(text)
     })

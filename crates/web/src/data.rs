@@ -384,7 +384,11 @@ pub async fn version_detail(
     };
     let mut h1 = None;
     if let Some(own) = web.app.proxy.own_sumdb() {
-        if let Some(answer) = own.lookup(module, version).await.map_err(|e| HttpError::from_error(&e))? {
+        if let Some(answer) = own
+            .lookup(module, version)
+            .await
+            .map_err(|e| HttpError::from_error(&e))?
+        {
             let text = String::from_utf8_lossy(&answer);
             checksum = Checksum {
                 database: "own",
@@ -398,7 +402,10 @@ pub async fn version_detail(
                 .map(str::to_owned);
         }
     }
-    if checksum.database == "none" && web.app.sumdb_relay.is_some() && web.app.rules.route(module).sumdb {
+    if checksum.database == "none"
+        && web.app.sumdb_relay.is_some()
+        && web.app.rules.route(module).sumdb
+    {
         checksum.database = "public";
     }
     if h1.is_none() && !zip_entries.is_empty() {
@@ -414,11 +421,13 @@ pub async fn version_detail(
                 .await
                 .map_err(zip_error)?;
             let text = String::from_utf8_lossy(&bytes);
-            Some(if e.name.to_ascii_uppercase().ends_with(".TXT") || e.name.ends_with("README") {
-                format!("<pre>{}</pre>", markdown::escape(&text))
-            } else {
-                markdown::render(&text)
-            })
+            Some(
+                if e.name.to_ascii_uppercase().ends_with(".TXT") || e.name.ends_with("README") {
+                    format!("<pre>{}</pre>", markdown::escape(&text))
+                } else {
+                    markdown::render(&text)
+                },
+            )
         }
         None => None,
     };

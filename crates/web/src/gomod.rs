@@ -76,8 +76,16 @@ pub fn parse(text: &str) -> Extra {
             "replace" => {
                 if let Some(arrow) = args.iter().position(|t| *t == "=>") {
                     extra.replaces.push(Replace {
-                        old: args[..arrow].iter().map(|t| unquote(t)).collect::<Vec<_>>().join(" "),
-                        new: args[arrow + 1..].iter().map(|t| unquote(t)).collect::<Vec<_>>().join(" "),
+                        old: args[..arrow]
+                            .iter()
+                            .map(|t| unquote(t))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        new: args[arrow + 1..]
+                            .iter()
+                            .map(|t| unquote(t))
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     });
                 }
             }

@@ -102,7 +102,9 @@ impl Web {
     /// Admin operations: 401 without a token, 403 with a weaker one.
     pub fn require_admin(caller: Option<&Principal>) -> Result<&Principal, HttpError> {
         match caller {
-            None => Err(HttpError::unauthorized("this needs a token with admin scope")),
+            None => Err(HttpError::unauthorized(
+                "this needs a token with admin scope",
+            )),
             Some(c) if c.scope >= Scope::Admin => Ok(c),
             Some(c) => Err(HttpError::forbidden(&format!(
                 "token {:?} has scope {}; this needs admin",
@@ -136,7 +138,10 @@ async fn badge(State(web): State<Arc<Web>>, request: Request) -> Response {
             (header::CONTENT_TYPE, "image/svg+xml"),
             // Badges follow new versions; a short cache keeps them cheap.
             (header::CACHE_CONTROL, "public, max-age=300"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
         ],
         svg,
     )

@@ -6,7 +6,8 @@
 use pulldown_cmark::{html, Options, Parser};
 
 pub fn render(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::new();
     html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
     ammonia::Builder::default()
@@ -41,7 +42,14 @@ mod tests {
         let html = render(
             "# Hi\n\n<script>window.pwned=1</script>\n<img src=x onerror=\"window.pwned=1\">\n[x](javascript:window.pwned=1)\n<svg><script>window.pwned=1</script></svg>\n<a href=\"data:text/html,<script>1</script>\">d</a>\n<iframe src=\"https://evil.example\"></iframe>\n",
         );
-        for bad in ["<script", "onerror", "javascript:", "<svg", "data:", "<iframe"] {
+        for bad in [
+            "<script",
+            "onerror",
+            "javascript:",
+            "<svg",
+            "data:",
+            "<iframe",
+        ] {
             assert!(!html.contains(bad), "{bad} survived: {html}");
         }
         assert!(html.contains("<h1>Hi</h1>"), "{html}");

@@ -89,7 +89,9 @@ fn page(caller: Option<&Caller>, status: StatusCode, title: &str, body: &str) ->
     match caller.and_then(|c| c.principal.as_ref()) {
         Some(who) => {
             if Web::is_admin(Some(who)) {
-                nav.push_str(r#"<a href="/ui/-/tokens">Tokens</a> <a href="/ui/-/audit">Audit log</a> "#);
+                nav.push_str(
+                    r#"<a href="/ui/-/tokens">Tokens</a> <a href="/ui/-/audit">Audit log</a> "#,
+                );
             }
             let csrf = caller.and_then(|c| c.csrf.clone()).unwrap_or_default();
             if csrf.is_empty() {
@@ -188,7 +190,12 @@ fn copy_line(id: &str, line: &str) -> String {
     )
 }
 
-async fn get(web: &Web, caller: &Caller, rest: &str, request: &Parts) -> Result<Response, HttpError> {
+async fn get(
+    web: &Web,
+    caller: &Caller,
+    rest: &str,
+    request: &Parts,
+) -> Result<Response, HttpError> {
     let who = caller.principal.as_ref();
     let page_ok = |title: &str, body: String| Ok(page(Some(caller), StatusCode::OK, title, &body));
     match rest {
@@ -330,7 +337,10 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
     body.push_str("<div class=cols><section class=main>");
     match latest.and_then(|v| v.readme_html.as_deref()) {
         Some(readme) => {
-            let _ = write!(body, "<h2>README</h2><article class=readme>{readme}</article>");
+            let _ = write!(
+                body,
+                "<h2>README</h2><article class=readme>{readme}</article>"
+            );
         }
         None => body.push_str("<p class=muted>No README in the latest version.</p>"),
     }
@@ -342,7 +352,11 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
             r#"<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             e(&version_href(&m.path, &v.version)),
             e(&v.version),
-            if v.retracted { " <span class=tag>retracted</span>" } else { "" },
+            if v.retracted {
+                " <span class=tag>retracted</span>"
+            } else {
+                ""
+            },
             v.origin,
             e(&v.stored.chars().take(10).collect::<String>()),
             human_bytes(v.size)
@@ -351,13 +365,22 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
     body.push_str("</tbody></table>");
     if let Some(v) = latest {
         if let Some(license) = &v.license {
-            let _ = write!(body, "<h2>License</h2><details><summary>{}</summary><pre>{}</pre></details>", e(&license.name), e(&license.text));
+            let _ = write!(
+                body,
+                "<h2>License</h2><details><summary>{}</summary><pre>{}</pre></details>",
+                e(&license.name),
+                e(&license.text)
+            );
         }
         if let Some(go_mod) = &v.go_mod {
             let _ = write!(body, "<h2>go.mod</h2><pre>{}</pre>", e(&go_mod.text));
         }
     }
-    let _ = write!(body, r#"<p><img src="/badge/{}.svg" alt="badge"></p>"#, e(&percent_encoding::utf8_percent_encode(&m.path, PATH_SET).to_string()));
+    let _ = write!(
+        body,
+        r#"<p><img src="/badge/{}.svg" alt="badge"></p>"#,
+        e(&percent_encoding::utf8_percent_encode(&m.path, PATH_SET).to_string())
+    );
     body.push_str("</aside></div>");
     body
 }
@@ -376,7 +399,10 @@ fn version_body(v: &data::VersionDetail) -> String {
     }
     body.push_str("<dl class=facts>");
     let checksum = match (v.checksum.database, v.checksum.record) {
-        ("own", Some(record)) => format!("recorded in this server's database {} as record {record}", v.checksum.name.as_deref().unwrap_or("")),
+        ("own", Some(record)) => format!(
+            "recorded in this server's database {} as record {record}",
+            v.checksum.name.as_deref().unwrap_or("")
+        ),
         ("public", _) => "checked against the public checksum database (relayed)".to_owned(),
         _ => "not in a checksum database (private module)".to_owned(),
     };
@@ -400,11 +426,24 @@ fn version_body(v: &data::VersionDetail) -> String {
             body.push_str("<ul>");
             for r in &go_mod.require {
                 let name = if r.held {
-                    format!(r#"<a href="{}">{}</a>"#, e(&version_href(&r.path, &r.version)), e(&r.path))
+                    format!(
+                        r#"<a href="{}">{}</a>"#,
+                        e(&version_href(&r.path, &r.version)),
+                        e(&r.path)
+                    )
                 } else {
                     e(&r.path)
                 };
-                let _ = write!(body, "<li>{name} {}{}</li>", e(&r.version), if r.indirect { " <span class=muted>// indirect</span>" } else { "" });
+                let _ = write!(
+                    body,
+                    "<li>{name} {}{}</li>",
+                    e(&r.version),
+                    if r.indirect {
+                        " <span class=muted>// indirect</span>"
+                    } else {
+                        ""
+                    }
+                );
             }
             body.push_str("</ul>");
         }
@@ -418,8 +457,17 @@ fn version_body(v: &data::VersionDetail) -> String {
         if !go_mod.retract.is_empty() {
             body.push_str("<h2>Retracts</h2><ul>");
             for r in &go_mod.retract {
-                let range = if r.low == r.high { r.low.clone() } else { format!("[{}, {}]", r.low, r.high) };
-                let _ = write!(body, "<li>{} <span class=muted>{}</span></li>", e(&range), e(&r.rationale));
+                let range = if r.low == r.high {
+                    r.low.clone()
+                } else {
+                    format!("[{}, {}]", r.low, r.high)
+                };
+                let _ = write!(
+                    body,
+                    "<li>{} <span class=muted>{}</span></li>",
+                    e(&range),
+                    e(&r.rationale)
+                );
             }
             body.push_str("</ul>");
         }
@@ -427,19 +475,36 @@ fn version_body(v: &data::VersionDetail) -> String {
     }
     let _ = write!(body, "<h2>Files ({})</h2><table><tbody>", v.files.len());
     for f in &v.files {
-        let _ = write!(body, "<tr><td>{}</td><td class=num>{}</td></tr>", e(&f.name), human_bytes(f.size));
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=num>{}</td></tr>",
+            e(&f.name),
+            human_bytes(f.size)
+        );
     }
     body.push_str("</tbody></table>");
     if let Some(readme) = &v.readme_html {
-        let _ = write!(body, "<h2>README</h2><article class=readme>{readme}</article>");
+        let _ = write!(
+            body,
+            "<h2>README</h2><article class=readme>{readme}</article>"
+        );
     }
     if let Some(license) = &v.license {
-        let _ = write!(body, "<h2>License</h2><details><summary>{}</summary><pre>{}</pre></details>", e(&license.name), e(&license.text));
+        let _ = write!(
+            body,
+            "<h2>License</h2><details><summary>{}</summary><pre>{}</pre></details>",
+            e(&license.name),
+            e(&license.text)
+        );
     }
     body
 }
 
-async fn tokens_body(web: &Web, caller: &Caller, created: Option<(&str, &str)>) -> Result<String, HttpError> {
+async fn tokens_body(
+    web: &Web,
+    caller: &Caller,
+    created: Option<(&str, &str)>,
+) -> Result<String, HttpError> {
     let csrf = e(caller.csrf.as_deref().unwrap_or(""));
     let mut body = String::from("<h1>Tokens</h1>");
     if let Some((name, secret)) = created {
@@ -452,7 +517,11 @@ async fn tokens_body(web: &Web, caller: &Caller, created: Option<(&str, &str)>) 
     }
     body.push_str("<table><thead><tr><th>Name</th><th>Scope</th><th>Modules</th><th>Created</th><th>Starts</th><th></th></tr></thead><tbody>");
     for t in web.app.access.tokens.list().await? {
-        let matches = if t.matches.is_empty() { "all".to_owned() } else { t.matches.join(", ") };
+        let matches = if t.matches.is_empty() {
+            "all".to_owned()
+        } else {
+            t.matches.join(", ")
+        };
         let _ = write!(
             body,
             r#"<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><form method=post action="/ui/-/tokens/revoke" class=inline><input type=hidden name=csrf value="{csrf}"><input type=hidden name=name value="{name}"><button type=submit class=danger data-revoke="{name}">Revoke</button></form></td></tr>"#,
@@ -484,7 +553,10 @@ async fn post(
     let fields = session::form(&body);
     match rest {
         "-/login" => {
-            let token = session::field(&fields, "token").unwrap_or_default().trim().to_owned();
+            let token = session::field(&fields, "token")
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             match web.app.access.tokens.authenticate(&token).await? {
                 Some(_) if !token.is_empty() => {
                     let mut response = redirect("/ui/");
@@ -515,7 +587,10 @@ async fn post(
         "-/tokens" => {
             let admin = Web::require_admin(caller.principal.as_ref())?.name.clone();
             session::check_csrf(caller, session::field(&fields, "csrf"))?;
-            let name = session::field(&fields, "name").unwrap_or_default().trim().to_owned();
+            let name = session::field(&fields, "name")
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             let scope = session::field(&fields, "scope").unwrap_or("read");
             let matches: Vec<String> = session::field(&fields, "match")
                 .unwrap_or_default()

@@ -225,7 +225,9 @@ impl Write for Limited<'_> {
         if self.left == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
-        let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         self.inner.write_all(&buf[..n])?;
         self.left -= n as u64;
         self.written += n as u64;
