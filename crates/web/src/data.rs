@@ -563,7 +563,7 @@ pub async fn stats(web: &Web, caller: Option<&Principal>) -> Result<Stats, HttpE
     }
     let served = visible.iter().filter(|e| e.last_served.is_some()).count();
     let mut by_time = visible.clone();
-    by_time.sort_by(|a, b| b.stored_at.cmp(&a.stored_at));
+    by_time.sort_by_key(|e| std::cmp::Reverse(e.stored_at));
     let row = |e: &&CatalogEntry| Recent {
         path: e.module.clone(),
         version: e.version.clone(),
