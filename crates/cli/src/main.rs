@@ -17,7 +17,7 @@ use modvault_config::{Config, LogFormat, Sources as ConfigSources, Storage, TlsF
 use modvault_git::{GitSource, GitSourceOptions};
 use modvault_proxy::{Integrity, ModuleProxy, ProxySettings, ProxyState, Sources};
 use modvault_server::listen::{self, Limits};
-use modvault_server::{router, Access, AppState, EdgeSettings, FailedAuth};
+use modvault_server::{Access, AppState, EdgeSettings, FailedAuth};
 use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::postgres::PgSettings;
 use modvault_state::SharedState;
@@ -469,13 +469,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
         webhooks: ops::webhook_settings(&config),
     };
     ops::spawn_gc(&config, &proxy, &shared);
-    let app = router(AppState {
+    let app_state = AppState {
         proxy,
         sumdb_relay,
         access,
         rules: Arc::new(config.rules.clone()),
         edge,
-    });
+    };
+    // The web UI and JSON API beside the protocol (crates/web).
+    let web = modvault_web::WebSettings {
+        audit_log: config.audit_log.clone(),
+        tls: config.tls.is_some(),
+    };
+    let app = modvault_server::router_with(app_state.clone(), modvault_web::routes(app_state, web));
 
     // A bad certificate stops start-up before anything says "listening".
     let tls = match &config.tls {

@@ -75,9 +75,18 @@ impl Default for EdgeSettings {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The protocol plus `extra` routes (the web UI and JSON API of
+/// `modvault_web`). Their prefixes (`/ui`, `/api`, `/badge`, `/`) can never
+/// be module paths, whose first element has a dot, so every GOPROXY path
+/// still reaches `handle`.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     Router::new()
         .fallback(handle)
         .with_state(Arc::new(state))
+        .merge(extra)
         .layer(middleware::from_fn(log_request))
 }
 
