@@ -109,11 +109,7 @@ pub fn run(name: &str, args: &ArgMatches) -> ExitCode {
     }
 }
 
-async fn operate(
-    name: &str,
-    args: &ArgMatches,
-    config: &Config,
-) -> anyhow::Result<ExitCode> {
+async fn operate(name: &str, args: &ArgMatches, config: &Config) -> anyhow::Result<ExitCode> {
     if name == "gc" {
         let dry_run = args.get_flag("dry-run");
         let report = run_gc(config, dry_run).await?;
