@@ -363,7 +363,12 @@ fn module_and_version_data_json_errors_and_badges() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["version"].as_str().unwrap(), v["downloads"].as_u64().unwrap()))
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap(),
+                v["downloads"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(counts, [("v1.1.0", 2), ("v1.0.0", 1)], "{module}");
     assert_eq!(module["downloads"], 3);
@@ -371,22 +376,36 @@ fn module_and_version_data_json_errors_and_badges() {
     assert_eq!(stats["hit_ratio"], 1.0, "{stats}");
     let days = stats["downloads"].as_array().unwrap();
     assert_eq!(days.len(), 30, "{stats}");
-    assert_eq!((days[29]["hits"].as_u64(), days[29]["misses"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(
+        (days[29]["hits"].as_u64(), days[29]["misses"].as_u64()),
+        (Some(3), Some(0))
+    );
 
     // Refresh from the API: admins only, and an audit event.
     let refresh = |token: &str| {
         let response = client()
-            .post(format!("{}/api/v1/modules/{PUBLIC}/refresh", site.modvault.url))
+            .post(format!("{}/api/v1/refresh/{PUBLIC}", site.modvault.url))
             .bearer_auth(token)
             .send()
             .unwrap();
         let status = response.status().as_u16();
-        (status, response.json::<serde_json::Value>().unwrap())
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&response.text().unwrap()).unwrap(),
+        )
     };
     let (status, body) = refresh(&site.reader);
-    assert_eq!((status, body["error"]["kind"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(
+        (status, body["error"]["kind"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
     let (status, body) = refresh(&site.admin);
-    assert_eq!((status, body["refreshed"].as_str()), (200, Some(PUBLIC)), "{body}");
+    assert_eq!(
+        (status, body["refreshed"].as_str()),
+        (200, Some(PUBLIC)),
+        "{body}"
+    );
     let (_, audit) = get_json(&site, "/api/v1/audit", Some(&site.admin));
     assert_eq!(audit["events"][0]["event"], "admin_refresh", "{audit}");
     assert_eq!(audit["events"][0]["module"], PUBLIC, "{audit}");

@@ -101,7 +101,11 @@ pub(crate) fn day_of(time: SystemTime) -> i64 {
 
 /// The daily rows for the `days` days up to today, oldest first, with the
 /// days nothing was downloaded filled in as zeros.
-pub(crate) fn daily_series(rows: &[(i64, i64, i64)], days: u32, now: SystemTime) -> Vec<DailyDownloads> {
+pub(crate) fn daily_series(
+    rows: &[(i64, i64, i64)],
+    days: u32,
+    now: SystemTime,
+) -> Vec<DailyDownloads> {
     let today = day_of(now);
     let found: HashMap<i64, (i64, i64)> = rows.iter().map(|&(d, h, m)| (d, (h, m))).collect();
     (today - i64::from(days) + 1..=today)

@@ -370,8 +370,12 @@ async fn catalog_contract(backend: &dyn Backend) {
 
     let early = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let late = early + Duration::from_secs(60);
-    a.served("github.com/a/b", "v1.0.0", late, ServedFrom::Store).await.unwrap();
-    b.served("github.com/a/b", "v1.0.0", early, ServedFrom::Fetch).await.unwrap();
+    a.served("github.com/a/b", "v1.0.0", late, ServedFrom::Store)
+        .await
+        .unwrap();
+    b.served("github.com/a/b", "v1.0.0", early, ServedFrom::Fetch)
+        .await
+        .unwrap();
     // Searches write the batched times first; an earlier time from another
     // replica never moves one back.
     a.search(&query("", Match::Substring)).await.unwrap();
@@ -403,7 +407,10 @@ async fn catalog_contract(backend: &dyn Backend) {
     assert_eq!(days.len(), 3, "{days:?}");
     assert!(days[0].day < days[1].day && days[1].day < days[2].day);
     assert_eq!((days[2].hits, days[2].misses), (2, 1), "{days:?}");
-    assert_eq!((days[0].hits + days[1].hits, days[0].misses + days[1].misses), (0, 0));
+    assert_eq!(
+        (days[0].hits + days[1].hits, days[0].misses + days[1].misses),
+        (0, 0)
+    );
     assert!(now.duration_since(days[2].day).unwrap() < Duration::from_secs(86_400));
     b.remove("corp.example/xzy", "v0.1.0").await.unwrap();
     assert_eq!(a.count().await.unwrap(), 3);
@@ -462,7 +469,9 @@ async fn catalog_feed_and_eviction_contract(backend: &dyn Backend) {
 
     // m1 (git) is served late: it moves to the end of the eviction order
     // (the replica that served it writes its batched times first).
-    b.served("feed.example/m1", "v1.0.0", at(50), ServedFrom::Store).await.unwrap();
+    b.served("feed.example/m1", "v1.0.0", at(50), ServedFrom::Store)
+        .await
+        .unwrap();
     let mut order = Vec::new();
     let mut after: Option<CatalogEntry> = None;
     loop {

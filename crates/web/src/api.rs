@@ -75,6 +75,8 @@ pub async fn handle(State(web): State<Arc<Web>>, request: Request) -> Response {
                 "GET, HEAD, POST"
             } else if path.contains("/api/v1/tokens/") {
                 "DELETE"
+            } else if path.starts_with("/api/v1/refresh/") {
+                "POST"
             } else {
                 "GET, HEAD"
             };
@@ -203,15 +205,15 @@ async fn answer(web: &Web, request: Request) -> Result<Response, HttpError> {
                 revoke_token(web, &admin, name).await?;
                 return Ok(StatusCode::NO_CONTENT.into_response());
             }
-            if let Some(module_rest) = rest.strip_prefix("modules/") {
-                if let Some(module) = module_rest.strip_suffix("/refresh") {
-                    if method != Method::POST {
-                        return Err(method_not_allowed());
-                    }
-                    check_session_csrf(&caller, &request)?;
-                    refresh(web, who, module).await?;
-                    return Ok(json(&json!({ "refreshed": module })));
+            if let Some(module) = rest.strip_prefix("refresh/") {
+                if method != Method::POST {
+                    return Err(method_not_allowed());
                 }
+                check_session_csrf(&caller, &request)?;
+                refresh(web, who, module).await?;
+                return Ok(json(&json!({ "refreshed": module })));
+            }
+            if let Some(module_rest) = rest.strip_prefix("modules/") {
                 if !read {
                     return Err(method_not_allowed());
                 }

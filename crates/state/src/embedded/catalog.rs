@@ -333,7 +333,10 @@ impl Catalog for SqliteCatalog {
                 "SELECT version, downloads FROM versions WHERE module = ?1 AND downloads > 0",
             )?;
             let rows = select.query_map(params![module], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                ))
             })?;
             rows.collect()
         })

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use sqlx::PgPool;
 
 use super::timed;
-use crate::sql::{daily_series, day_of, from_millis, like_escape, millis, ServedBatch, ServedWrites};
+use crate::sql::{
+    daily_series, day_of, from_millis, like_escape, millis, ServedBatch, ServedWrites,
+};
 use crate::{
     Catalog, CatalogEntry, CatalogQuery, DailyDownloads, Match, Origin, ServedFrom, StateResult,
 };
@@ -31,7 +33,10 @@ impl PgCatalog {
     }
 
     fn take_served(&self) -> ServedWrites {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     async fn flush_served(&self) -> StateResult<()> {
