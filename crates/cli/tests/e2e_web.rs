@@ -352,6 +352,64 @@ fn module_and_version_data_json_errors_and_badges() {
     let (_, spec) = get_json(&site, "/api/v1/openapi.json", None);
     assert_eq!(spec["openapi"], "3.0.3");
 
+    // Downloads: counted per version (two zips of v1.1.0, one of v1.0.0),
+    // all from the store (upstream is off), so the hit ratio is 1.
+    for version in ["v1.1.0", "v1.1.0", "v1.0.0"] {
+        let (status, _, _) = get(&site, &format!("/{PUBLIC}/@v/{version}.zip"), None);
+        assert_eq!(status, 200);
+    }
+    let (_, module) = get_json(&site, &format!("/api/v1/modules/{PUBLIC}"), None);
+    let counts: Vec<(&str, u64)> = module["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap(),
+                v["downloads"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("v1.1.0", 2), ("v1.0.0", 1)], "{module}");
+    assert_eq!(module["downloads"], 3);
+    let (_, stats) = get_json(&site, "/api/v1/stats", None);
+    assert_eq!(stats["hit_ratio"], 1.0, "{stats}");
+    let days = stats["downloads"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "{stats}");
+    assert_eq!(
+        (days[29]["hits"].as_u64(), days[29]["misses"].as_u64()),
+        (Some(3), Some(0))
+    );
+
+    // Refresh from the API: admins only, and an audit event.
+    let refresh = |token: &str| {
+        let response = client()
+            .post(format!("{}/api/v1/refresh/{PUBLIC}", site.modvault.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&response.text().unwrap()).unwrap(),
+        )
+    };
+    let (status, body) = refresh(&site.reader);
+    assert_eq!(
+        (status, body["error"]["kind"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let (status, body) = refresh(&site.admin);
+    assert_eq!(
+        (status, body["refreshed"].as_str()),
+        (200, Some(PUBLIC)),
+        "{body}"
+    );
+    let (_, audit) = get_json(&site, "/api/v1/audit", Some(&site.admin));
+    assert_eq!(audit["events"][0]["event"], "admin_refresh", "{audit}");
+    assert_eq!(audit["events"][0]["module"], PUBLIC, "{audit}");
+
     // `/` sends browsers to the UI and stays a protocol 404 for others.
     let response = client()
         .get(format!("{}/", site.modvault.url))

@@ -14,6 +14,7 @@ use modvault_checksum::HashKind;
 use modvault_core::dirhash::hash_go_mod;
 use modvault_core::path::{check, is_canonical_version};
 use modvault_rules::Route;
+use modvault_state::ServedFrom;
 use modvault_store::{read_to_bytes, PutBody, PutMode};
 use modvault_upstream::RevInfo;
 
@@ -44,7 +45,7 @@ impl ModuleProxy {
         };
         if let Some(meta) = self.inner.store.head(&key).await? {
             if file == VersionFile::Zip {
-                self.note_served(version).await;
+                self.note_served(version, ServedFrom::Store).await;
             }
             return Ok(Answer {
                 body: Body::Stored { key, meta },
@@ -62,8 +63,9 @@ impl ModuleProxy {
                     return Err(e);
                 }
                 let served = self.fetch_zip(version, route).await;
-                if let Err(e) = &served {
-                    self.inner.failures.insert(&key, e).await;
+                match &served {
+                    Ok(_) => self.note_served(version, ServedFrom::Fetch).await,
+                    Err(e) => self.inner.failures.insert(&key, e).await,
                 }
                 served
             }
@@ -259,11 +261,12 @@ impl ModuleProxy {
         }
     }
 
-    /// Eviction serves the least recently served first.
-    async fn note_served(&self, version: &ModVersion) {
+    /// Eviction takes the least recently served first; the UI counts
+    /// downloads and the hit ratio.
+    async fn note_served(&self, version: &ModVersion, from: ServedFrom) {
         let catalog = &self.inner.state.catalog;
         if let Err(e) = catalog
-            .served(version.path(), &version.version, SystemTime::now())
+            .served(version.path(), &version.version, SystemTime::now(), from)
             .await
         {
             tracing::warn!(%version, error = %modvault_error::chain(&e), "could not note the download in the catalog");

@@ -11,8 +11,11 @@ impl ModuleProxy {
     /// again, replacing the stored copies. Fails if `list` cannot be
     /// fetched; a module without a latest version is no failure.
     pub async fn refresh(&self, module: &Module, route: &Route) -> ProxyResult<()> {
-        let source = self.inner.sources.for_route(&module.path, route)?;
-        source.expire(&module.path).await;
+        // A published module has no source: its list is rebuilt from what
+        // is stored, as `list` does for it anyway.
+        if let Ok(source) = self.inner.sources.for_route(&module.path, route) {
+            source.expire(&module.path).await;
+        }
         self.list(module, route, FetchPolicy::Refresh).await?;
         if let Err(e) = self.latest(module, route, FetchPolicy::Refresh).await {
             tracing::info!(module = %module.path, error = %e, "no @latest after a refresh");

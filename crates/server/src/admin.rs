@@ -270,6 +270,18 @@ pub async fn admin_refresh(
     module: &Module,
     peer: Option<SocketAddr>,
 ) -> Result<Response, HttpError> {
+    refresh_module(state, caller, module, peer).await?;
+    Ok(text(StatusCode::OK, format!("refreshed {}\n", module.path)))
+}
+
+/// The refresh itself, for `/admin/refresh/` and the web API alike: the
+/// admin check, the refresh, the audit event.
+pub async fn refresh_module(
+    state: &AppState,
+    caller: Option<&Principal>,
+    module: &Module,
+    peer: Option<SocketAddr>,
+) -> Result<(), HttpError> {
     let route = state.rules.route(&module.path);
     state
         .access
@@ -283,7 +295,7 @@ pub async fn admin_refresh(
         peer = %peer.map(|p| p.ip().to_string()).unwrap_or_default(),
         reason = "admin",
     );
-    Ok(text(StatusCode::OK, format!("refreshed {}\n", module.path)))
+    Ok(())
 }
 
 // ---------------------------------------------------------------------

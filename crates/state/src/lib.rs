@@ -9,7 +9,7 @@
 //! | [`Tokens`] | client tokens (hashed) | the HTTP edge, `modvault token` |
 //! | [`ChecksumLog`] | the records and tree hashes of modvault's own checksum database | `modvault_checksum::OwnSumdb` |
 //! | [`FetchLeases`] | who fetches a version from upstream while others wait | the proxy's zip fetches |
-//! | [`Catalog`] | every stored version: module, version, origin, size, when stored and last served | the proxy, operations, the UI |
+//! | [`Catalog`] | every stored version: module, version, origin, size, when stored and last served, downloads | the proxy, operations, the UI |
 //!
 //! [`embedded`] implements all four in the data directory (a token file, an
 //! append-only log, in-process leases, SQLite); [`SharedState::embedded`]
@@ -223,8 +223,15 @@ pub trait Catalog: Send + Sync {
     /// Adds or replaces the entry of `entry.module@entry.version`.
     async fn record(&self, entry: CatalogEntry) -> StateResult<()>;
     async fn remove(&self, module: &str, version: &str) -> StateResult<()>;
-    /// Notes that a version was served; implementations may batch these.
-    async fn served(&self, module: &str, version: &str, at: SystemTime) -> StateResult<()>;
+    /// Notes that a version's zip was downloaded, from the store or just
+    /// fetched; implementations may batch these.
+    async fn served(
+        &self,
+        module: &str,
+        version: &str,
+        at: SystemTime,
+        from: ServedFrom,
+    ) -> StateResult<()>;
     async fn search(&self, query: &CatalogQuery) -> StateResult<Vec<CatalogEntry>>;
     /// How many versions are stored.
     async fn count(&self) -> StateResult<u64>;
@@ -250,6 +257,31 @@ pub trait Catalog: Send + Sync {
     async fn remove_many(&self, versions: &[(String, String)]) -> StateResult<()>;
     /// The sum of the stored zips' sizes, in bytes.
     async fn total_size(&self) -> StateResult<u64>;
+    /// Zip downloads of each catalogued version of `module` (versions
+    /// never downloaded are left out).
+    async fn downloads(&self, module: &str) -> StateResult<Vec<(String, u64)>>;
+    /// Zip downloads per UTC day for the last `days` days up to today,
+    /// oldest first, days without any included.
+    async fn daily_downloads(&self, days: u32) -> StateResult<Vec<DailyDownloads>>;
+}
+
+/// Where a downloaded zip came from: the store (a cache hit) or a fetch
+/// (a miss).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServedFrom {
+    Store,
+    Fetch,
+}
+
+/// Zip downloads on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyDownloads {
+    /// The day's first instant (midnight UTC).
+    pub day: SystemTime,
+    /// Served from the store.
+    pub hits: u64,
+    /// Fetched for the request.
+    pub misses: u64,
 }
 
 /// When an entry was last used: served or stored, whichever is later (a

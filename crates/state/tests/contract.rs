@@ -14,7 +14,9 @@ use modvault_access::{Scope, TokenStore};
 use modvault_error::{ErrorKind, HasKind};
 use modvault_state::embedded::{EmbeddedPaths, FileTokens};
 use modvault_state::postgres::PgSettings;
-use modvault_state::{CatalogEntry, CatalogQuery, ChecksumLog, Match, Origin, SharedState, Tokens};
+use modvault_state::{
+    CatalogEntry, CatalogQuery, ChecksumLog, Match, Origin, ServedFrom, SharedState, Tokens,
+};
 use modvault_sumdb::tlog::{self, stored_hashes, Hash, HashReader};
 use modvault_testkit::Postgres;
 
@@ -368,8 +370,12 @@ async fn catalog_contract(backend: &dyn Backend) {
 
     let early = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let late = early + Duration::from_secs(60);
-    a.served("github.com/a/b", "v1.0.0", late).await.unwrap();
-    b.served("github.com/a/b", "v1.0.0", early).await.unwrap();
+    a.served("github.com/a/b", "v1.0.0", late, ServedFrom::Store)
+        .await
+        .unwrap();
+    b.served("github.com/a/b", "v1.0.0", early, ServedFrom::Fetch)
+        .await
+        .unwrap();
     // Searches write the batched times first; an earlier time from another
     // replica never moves one back.
     a.search(&query("", Match::Substring)).await.unwrap();
@@ -378,6 +384,34 @@ async fn catalog_contract(backend: &dyn Backend) {
         .await
         .unwrap();
     assert_eq!(versions[0].last_served, Some(late));
+
+    // Downloads add up over replicas, per version and per day (hits from
+    // the store, misses fetched).
+    let now = SystemTime::now();
+    a.served("github.com/a/b", "v1.0.0", now, ServedFrom::Store)
+        .await
+        .unwrap();
+    a.served("github.com/a/b", "v1.0.0", now, ServedFrom::Store)
+        .await
+        .unwrap();
+    b.served("github.com/a/b", "v1.0.0", now, ServedFrom::Fetch)
+        .await
+        .unwrap();
+    assert_eq!(a.downloads("github.com/a/c").await.unwrap(), []);
+    assert_eq!(
+        b.downloads("github.com/a/b").await.unwrap(),
+        [("v1.0.0".to_owned(), 5)],
+        "two served earlier, three now"
+    );
+    let days = a.daily_downloads(3).await.unwrap();
+    assert_eq!(days.len(), 3, "{days:?}");
+    assert!(days[0].day < days[1].day && days[1].day < days[2].day);
+    assert_eq!((days[2].hits, days[2].misses), (2, 1), "{days:?}");
+    assert_eq!(
+        (days[0].hits + days[1].hits, days[0].misses + days[1].misses),
+        (0, 0)
+    );
+    assert!(now.duration_since(days[2].day).unwrap() < Duration::from_secs(86_400));
     b.remove("corp.example/xzy", "v0.1.0").await.unwrap();
     assert_eq!(a.count().await.unwrap(), 3);
     let _ = SystemTime::now();
@@ -435,7 +469,9 @@ async fn catalog_feed_and_eviction_contract(backend: &dyn Backend) {
 
     // m1 (git) is served late: it moves to the end of the eviction order
     // (the replica that served it writes its batched times first).
-    b.served("feed.example/m1", "v1.0.0", at(50)).await.unwrap();
+    b.served("feed.example/m1", "v1.0.0", at(50), ServedFrom::Store)
+        .await
+        .unwrap();
     let mut order = Vec::new();
     let mut after: Option<CatalogEntry> = None;
     loop {
@@ -509,7 +545,7 @@ async fn replicas_starting_at_once_migrate_once() {
                 "SELECT string_agg(version::text, ',' ORDER BY version) FROM modvault_migrations"
             )
             .trim(),
-        "1,2,3",
+        "1,2,3,4",
         "every migration applied once, none failed on a race"
     );
 }

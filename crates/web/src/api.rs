@@ -75,6 +75,8 @@ pub async fn handle(State(web): State<Arc<Web>>, request: Request) -> Response {
                 "GET, HEAD, POST"
             } else if path.contains("/api/v1/tokens/") {
                 "DELETE"
+            } else if path.starts_with("/api/v1/refresh/") {
+                "POST"
             } else {
                 "GET, HEAD"
             };
@@ -203,6 +205,14 @@ async fn answer(web: &Web, request: Request) -> Result<Response, HttpError> {
                 revoke_token(web, &admin, name).await?;
                 return Ok(StatusCode::NO_CONTENT.into_response());
             }
+            if let Some(module) = rest.strip_prefix("refresh/") {
+                if method != Method::POST {
+                    return Err(method_not_allowed());
+                }
+                check_session_csrf(&caller, &request)?;
+                refresh(web, who, module).await?;
+                return Ok(json(&json!({ "refreshed": module })));
+            }
             if let Some(module_rest) = rest.strip_prefix("modules/") {
                 if !read {
                     return Err(method_not_allowed());
@@ -231,6 +241,22 @@ struct NewToken {
     scope: String,
     #[serde(default)]
     r#match: Vec<String>,
+}
+
+/// Fetches a module's `list` and `@latest` again now (admins only), as
+/// `POST /admin/refresh/<module>` does. A module the caller may not read
+/// answers 404 as everywhere in the API.
+pub async fn refresh(
+    web: &Web,
+    caller: Option<&modvault_access::Principal>,
+    module: &str,
+) -> Result<(), HttpError> {
+    Web::require_admin(caller)?;
+    if !web.may_read(caller, module) {
+        return Err(HttpError::not_found(&format!("{module}: not held here")));
+    }
+    let module = modvault_proxy::Module::new(module)?;
+    modvault_server::admin::refresh_module(&web.app, caller, &module, None).await
 }
 
 /// A session (cookie) caller must send the page's CSRF value in

@@ -138,6 +138,8 @@ pub struct VersionRow {
     pub stored: String,
     pub size: u64,
     pub retracted: bool,
+    /// Zip downloads since it was stored.
+    pub downloads: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -149,6 +151,8 @@ pub struct ModuleDetail {
     /// The `// Deprecated:` notice of the latest go.mod.
     pub deprecated: Option<String>,
     pub go_get: String,
+    /// Zip downloads of every version held.
+    pub downloads: u64,
 }
 
 pub async fn module_detail(
@@ -165,9 +169,18 @@ pub async fn module_detail(
             deprecated = gomod::parse(&text).deprecated;
         }
     }
+    let downloads: std::collections::HashMap<String, u64> = web
+        .app
+        .proxy
+        .catalog()
+        .downloads(module)
+        .await?
+        .into_iter()
+        .collect();
     let mut versions: Vec<VersionRow> = entries
         .iter()
         .map(|e| VersionRow {
+            downloads: downloads.get(&e.version).copied().unwrap_or(0),
             version: e.version.clone(),
             origin: e.origin.as_str(),
             stored: rfc3339(e.stored_at),
@@ -179,6 +192,7 @@ pub async fn module_detail(
         .collect();
     versions.sort_by(|a, b| semver::compare(&b.version, &a.version));
     Ok(ModuleDetail {
+        downloads: versions.iter().map(|v| v.downloads).sum(),
         path: module.to_owned(),
         go_get: format!("go get {module}@{}", latest.as_deref().unwrap_or("latest")),
         latest,
@@ -508,6 +522,15 @@ pub struct DayCount {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct DayDownloads {
+    pub day: String,
+    /// Served from the store.
+    pub hits: u64,
+    /// Fetched for the request.
+    pub misses: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct Stats {
     pub modules: usize,
     pub versions: usize,
@@ -518,6 +541,12 @@ pub struct Stats {
     /// Versions stored, and versions last served, per day (UTC), the last
     /// 30 days with any.
     pub days: Vec<DayCount>,
+    /// Zip downloads served from the store, per zip downloads, over the
+    /// last 30 days, server-wide; `None` before the first download.
+    pub hit_ratio: Option<f64>,
+    /// Zip downloads per day (UTC) over the last 30 days, oldest first,
+    /// server-wide: totals that name no module.
+    pub downloads: Vec<DayDownloads>,
     /// The 20 most recently stored versions.
     pub recent: Vec<Recent>,
     /// The 20 most recently published versions.
@@ -553,6 +582,10 @@ pub async fn stats(web: &Web, caller: Option<&Principal>) -> Result<Stats, HttpE
             visible.push(e);
         }
     }
+    let daily = web.app.proxy.catalog().daily_downloads(30).await?;
+    let (hits, misses) = daily
+        .iter()
+        .fold((0, 0), |(h, m), d| (h + d.hits, m + d.misses));
     let day = |t: SystemTime| rfc3339(t).chars().take(10).collect::<String>();
     let mut days: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for e in &visible {
@@ -587,6 +620,15 @@ pub async fn stats(web: &Web, caller: Option<&Principal>) -> Result<Stats, HttpE
                 day,
                 stored,
                 served,
+            })
+            .collect(),
+        hit_ratio: (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64),
+        downloads: daily
+            .iter()
+            .map(|d| DayDownloads {
+                day: day(d.day),
+                hits: d.hits,
+                misses: d.misses,
             })
             .collect(),
         recent: by_time.iter().take(20).map(row).collect(),

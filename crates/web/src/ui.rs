@@ -202,11 +202,14 @@ async fn get(
         "" => {
             let stats = data::stats(web, who).await?;
             let mut body = format!(
-                r#"<h1>Modules</h1><form class=bigsearch action="/ui/-/search" method=get role=search><input id=live name=q type=search placeholder="Type to search modules" aria-label="Search modules" autocomplete=off autofocus><button type=submit>Search</button></form><ul id=results class=results></ul><section class=stats><div><b>{}</b> modules</div><div><b>{}</b> versions</div><div><b>{}</b> stored</div><div><b>{:.0}%</b> of versions served</div></section>"#,
+                r#"<h1>Modules</h1><form class=bigsearch action="/ui/-/search" method=get role=search><input id=live name=q type=search placeholder="Type to search modules" aria-label="Search modules" autocomplete=off autofocus><button type=submit>Search</button></form><ul id=results class=results></ul><section class=stats><div><b>{}</b> modules</div><div><b>{}</b> versions</div><div><b>{}</b> stored</div><div><b>{:.0}%</b> of versions served</div><div><b>{}</b> cache hit ratio (30 days)</div></section>"#,
                 stats.modules,
                 stats.versions,
                 human_bytes(stats.bytes),
-                stats.served_ratio * 100.0
+                stats.served_ratio * 100.0,
+                stats
+                    .hit_ratio
+                    .map_or("–".to_owned(), |r| format!("{:.0}%", r * 100.0))
             );
             body.push_str("<h2>Recently added</h2><table><thead><tr><th>Module</th><th>Version</th><th>From</th><th>Stored</th></tr></thead><tbody>");
             for r in &stats.recent {
@@ -242,6 +245,10 @@ async fn get(
             body.push_str("<h2>Activity</h2><table><thead><tr><th>Day (UTC)</th><th>Versions stored</th><th>Versions last served</th></tr></thead><tbody>");
             for d in &stats.days {
                 let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", e(&d.day), d.stored, d.served);
+            }
+            body.push_str("</tbody></table><h2>Downloads</h2><table><thead><tr><th>Day (UTC)</th><th>From the store</th><th>Fetched</th></tr></thead><tbody>");
+            for d in stats.downloads.iter().rev().filter(|d| d.hits + d.misses > 0) {
+                let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", e(&d.day), d.hits, d.misses);
             }
             body.push_str("</tbody></table>");
             page_ok("Home", body)
@@ -319,7 +326,16 @@ async fn get(
                     Some(latest) => data::version_detail(web, who, &m.path, latest).await.ok(),
                     None => None,
                 };
-                page_ok(&m.path, module_body(&m, latest.as_ref()))
+                let mut body = module_body(&m, latest.as_ref());
+                if Web::is_admin(who) {
+                    let _ = write!(
+                        body,
+                        r#"<form method=post action="/ui/-/refresh" class=inline><input type=hidden name=csrf value="{}"><input type=hidden name=module value="{}"><button type=submit>Refresh list and @latest now</button></form>"#,
+                        e(caller.csrf.as_deref().unwrap_or("")),
+                        e(&m.path)
+                    );
+                }
+                page_ok(&m.path, body)
             }
         },
     }
@@ -345,11 +361,11 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
         None => body.push_str("<p class=muted>No README in the latest version.</p>"),
     }
     body.push_str("</section><aside>");
-    body.push_str("<h2>Versions</h2><table><thead><tr><th>Version</th><th>From</th><th>Stored</th><th>Size</th></tr></thead><tbody>");
+    let _ = write!(body, "<h2>Versions</h2><p class=muted>{} downloads</p><table><thead><tr><th>Version</th><th>From</th><th>Stored</th><th>Size</th><th>Downloads</th></tr></thead><tbody>", m.downloads);
     for v in &m.versions {
         let _ = write!(
             body,
-            r#"<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             e(&version_href(&m.path, &v.version)),
             e(&v.version),
             if v.retracted {
@@ -359,7 +375,8 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
             },
             v.origin,
             e(&v.stored.chars().take(10).collect::<String>()),
-            human_bytes(v.size)
+            human_bytes(v.size),
+            v.downloads
         );
     }
     body.push_str("</tbody></table>");
@@ -602,6 +619,12 @@ async fn post(
             let (secret, _) = api::create_token(web, &admin, &name, scope, matches).await?;
             let body = tokens_body(web, caller, Some((&name, &secret))).await?;
             Ok(page(Some(caller), StatusCode::OK, "Tokens", &body))
+        }
+        "-/refresh" => {
+            session::check_csrf(caller, session::field(&fields, "csrf"))?;
+            let module = session::field(&fields, "module").unwrap_or_default();
+            api::refresh(web, caller.principal.as_ref(), module).await?;
+            Ok(redirect(&module_href(module)))
         }
         "-/tokens/revoke" => {
             let admin = Web::require_admin(caller.principal.as_ref())?.name.clone();

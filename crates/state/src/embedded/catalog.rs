@@ -1,20 +1,17 @@
 //! The embedded catalog: one SQLite table in the data directory.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::sql::{from_millis, like_escape, millis};
-use crate::{Catalog, CatalogEntry, CatalogQuery, Match, Origin, StateError, StateResult};
-
-/// "Last served" times are written in batches: a write per download would
-/// make every warm request a database transaction.
-const SERVED_BATCH: usize = 512;
-const SERVED_FLUSH_AFTER: Duration = Duration::from_secs(2);
+use crate::sql::{daily_series, from_millis, like_escape, millis, ServedBatch, ServedWrites};
+use crate::{
+    Catalog, CatalogEntry, CatalogQuery, DailyDownloads, Match, Origin, ServedFrom, StateError,
+    StateResult,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS versions (
@@ -31,16 +28,16 @@ CREATE INDEX IF NOT EXISTS versions_stored ON versions (stored_at_ms, module, ve
 CREATE INDEX IF NOT EXISTS versions_last_used ON versions
     (max(coalesce(last_served_ms, 0), stored_at_ms), module, version)
     WHERE origin IN ('upstream', 'git');
+CREATE TABLE IF NOT EXISTS downloads_daily (
+    day INTEGER PRIMARY KEY,
+    hits INTEGER NOT NULL DEFAULT 0,
+    misses INTEGER NOT NULL DEFAULT 0
+);
 ";
 
 pub struct SqliteCatalog {
     db: Arc<Mutex<Connection>>,
-    pending: Arc<Mutex<Pending>>,
-}
-
-struct Pending {
-    served: HashMap<(String, String), SystemTime>,
-    since: Instant,
+    pending: Arc<Mutex<ServedBatch>>,
 }
 
 fn db_error(e: rusqlite::Error) -> StateError {
@@ -63,12 +60,10 @@ impl SqliteCatalog {
             .map_err(db_error)?;
         db.busy_timeout(Duration::from_secs(5)).map_err(db_error)?;
         db.execute_batch(SCHEMA).map_err(db_error)?;
+        add_downloads_column(&db).map_err(db_error)?;
         Ok(SqliteCatalog {
             db: Arc::new(Mutex::new(db)),
-            pending: Arc::new(Mutex::new(Pending {
-                served: HashMap::new(),
-                since: Instant::now(),
-            })),
+            pending: Arc::new(Mutex::new(ServedBatch::new())),
         })
     }
 
@@ -85,16 +80,14 @@ impl SqliteCatalog {
         .map_err(|e| StateError::storage("catalog task failed", e))?
     }
 
-    fn take_served(&self) -> Vec<((String, String), SystemTime)> {
-        let mut pending = self
-            .pending
+    fn take_served(&self) -> ServedWrites {
+        self.pending
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        pending.since = Instant::now();
-        pending.served.drain().collect()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 
-    /// Writes the batched "last served" times.
+    /// Writes the batched serve times and download counts.
     async fn flush_served(&self) -> StateResult<()> {
         let batch = self.take_served();
         if batch.is_empty() {
@@ -104,18 +97,41 @@ impl SqliteCatalog {
     }
 }
 
-fn write_served(
-    db: &mut Connection,
-    batch: &[((String, String), SystemTime)],
-) -> rusqlite::Result<()> {
+/// Catalogs made before download counts get the column (SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`).
+fn add_downloads_column(db: &Connection) -> rusqlite::Result<()> {
+    let has: bool = db.query_row(
+        "SELECT count(*) FROM pragma_table_info('versions') WHERE name = 'downloads'",
+        [],
+        |row| row.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        db.execute_batch("ALTER TABLE versions ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
+fn write_served(db: &mut Connection, batch: &ServedWrites) -> rusqlite::Result<()> {
     let tx = db.transaction()?;
     {
         let mut update = tx.prepare_cached(
-            "UPDATE versions SET last_served_ms = max(coalesce(last_served_ms, 0), ?3) \
-             WHERE module = ?1 AND version = ?2",
+            "UPDATE versions SET last_served_ms = max(coalesce(last_served_ms, 0), ?3), \
+             downloads = downloads + ?4 WHERE module = ?1 AND version = ?2",
         )?;
-        for ((module, version), at) in batch {
-            update.execute(params![module, version, millis(*at)])?;
+        for ((module, version), served) in &batch.versions {
+            update.execute(params![
+                module,
+                version,
+                millis(served.last),
+                served.downloads as i64
+            ])?;
+        }
+        let mut daily = tx.prepare_cached(
+            "INSERT INTO downloads_daily (day, hits, misses) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (day) DO UPDATE SET hits = hits + excluded.hits, misses = misses + excluded.misses",
+        )?;
+        for (day, hits, misses) in &batch.days {
+            daily.execute(params![day, *hits as i64, *misses as i64])?;
         }
     }
     tx.commit()
@@ -172,19 +188,18 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
-    async fn served(&self, module: &str, version: &str, at: SystemTime) -> StateResult<()> {
-        let due = {
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let slot = pending
-                .served
-                .entry((module.to_owned(), version.to_owned()))
-                .or_insert(at);
-            *slot = (*slot).max(at);
-            pending.served.len() >= SERVED_BATCH || pending.since.elapsed() >= SERVED_FLUSH_AFTER
-        };
+    async fn served(
+        &self,
+        module: &str,
+        version: &str,
+        at: SystemTime,
+        from: ServedFrom,
+    ) -> StateResult<()> {
+        let due = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .note(module, version, at, from);
         if due {
             self.flush_served().await?;
         }
@@ -309,6 +324,42 @@ impl Catalog for SqliteCatalog {
         })
         .await
     }
+
+    async fn downloads(&self, module: &str) -> StateResult<Vec<(String, u64)>> {
+        self.flush_served().await?;
+        let module = module.to_owned();
+        self.with_db(move |db| {
+            let mut select = db.prepare_cached(
+                "SELECT version, downloads FROM versions WHERE module = ?1 AND downloads > 0",
+            )?;
+            let rows = select.query_map(params![module], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn daily_downloads(&self, days: u32) -> StateResult<Vec<DailyDownloads>> {
+        self.flush_served().await?;
+        let now = SystemTime::now();
+        let first = crate::sql::day_of(now) - i64::from(days);
+        let rows = self
+            .with_db(move |db| {
+                let mut select = db.prepare_cached(
+                    "SELECT day, hits, misses FROM downloads_daily WHERE day > ?1",
+                )?;
+                let rows = select.query_map(params![first], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<(i64, i64, i64)>>>()
+            })
+            .await?;
+        Ok(daily_series(&rows, days, now))
+    }
 }
 
 fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogEntry> {
@@ -410,7 +461,7 @@ mod tests {
 
         let served_at = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         catalog
-            .served("github.com/a/b", "v1.0.0", served_at)
+            .served("github.com/a/b", "v1.0.0", served_at, ServedFrom::Store)
             .await
             .unwrap();
         catalog.remove("corp.example/xzy", "v0.1.0").await.unwrap();

@@ -1,29 +1,25 @@
 //! The catalog in `modvault_catalog`, the same table as the embedded
-//! SQLite one. "Last served" times are batched as there, and written with
-//! `GREATEST` so replicas never move one back.
+//! SQLite one. "Last served" times and download counts are batched as
+//! there; times are written with `GREATEST` so replicas never move one
+//! back, counts are added.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
 
 use super::timed;
-use crate::sql::{from_millis, like_escape, millis};
-use crate::{Catalog, CatalogEntry, CatalogQuery, Match, Origin, StateResult};
-
-const SERVED_BATCH: usize = 512;
-const SERVED_FLUSH_AFTER: Duration = Duration::from_secs(2);
+use crate::sql::{
+    daily_series, day_of, from_millis, like_escape, millis, ServedBatch, ServedWrites,
+};
+use crate::{
+    Catalog, CatalogEntry, CatalogQuery, DailyDownloads, Match, Origin, ServedFrom, StateResult,
+};
 
 pub struct PgCatalog {
     pool: PgPool,
-    pending: Mutex<Pending>,
-}
-
-struct Pending {
-    served: HashMap<(String, String), SystemTime>,
-    since: Instant,
+    pending: Mutex<ServedBatch>,
 }
 
 type Row = (String, String, String, i64, i64, Option<i64>);
@@ -32,17 +28,15 @@ impl PgCatalog {
     pub fn new(pool: PgPool) -> PgCatalog {
         PgCatalog {
             pool,
-            pending: Mutex::new(Pending {
-                served: HashMap::new(),
-                since: Instant::now(),
-            }),
+            pending: Mutex::new(ServedBatch::new()),
         }
     }
 
-    fn take_served(&self) -> Vec<((String, String), SystemTime)> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.since = Instant::now();
-        pending.served.drain().collect()
+    fn take_served(&self) -> ServedWrites {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     async fn flush_served(&self) -> StateResult<()> {
@@ -50,37 +44,59 @@ impl PgCatalog {
     }
 }
 
-async fn write_served(
-    pool: &PgPool,
-    batch: Vec<((String, String), SystemTime)>,
-) -> StateResult<()> {
-    {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut modules = Vec::with_capacity(batch.len());
-        let mut versions = Vec::with_capacity(batch.len());
-        let mut times = Vec::with_capacity(batch.len());
-        for ((module, version), at) in batch {
-            modules.push(module);
-            versions.push(version);
-            times.push(millis(at));
-        }
-        timed(
-            "catalog serve times",
-            sqlx::query(
-                "UPDATE modvault_catalog AS c SET last_served_ms = GREATEST(coalesce(c.last_served_ms, 0), b.at) \
-                 FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS b(module, version, at) \
-                 WHERE c.module = b.module AND c.version = b.version",
-            )
-            .bind(&modules)
-            .bind(&versions)
-            .bind(&times)
-            .execute(pool),
-        )
-        .await?;
-        Ok(())
+async fn write_served(pool: &PgPool, batch: ServedWrites) -> StateResult<()> {
+    if batch.is_empty() {
+        return Ok(());
     }
+    let n = batch.versions.len();
+    let (mut modules, mut versions, mut times, mut counts) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for ((module, version), served) in batch.versions {
+        modules.push(module);
+        versions.push(version);
+        times.push(millis(served.last));
+        counts.push(served.downloads as i64);
+    }
+    timed(
+        "catalog serve times",
+        sqlx::query(
+            "UPDATE modvault_catalog AS c SET last_served_ms = GREATEST(coalesce(c.last_served_ms, 0), b.at), \
+             downloads = c.downloads + b.n \
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS b(module, version, at, n) \
+             WHERE c.module = b.module AND c.version = b.version",
+        )
+        .bind(&modules)
+        .bind(&versions)
+        .bind(&times)
+        .bind(&counts)
+        .execute(pool),
+    )
+    .await?;
+    let (mut days, mut hits, mut misses) = (vec![], vec![], vec![]);
+    for (day, h, m) in batch.days {
+        days.push(day);
+        hits.push(h as i64);
+        misses.push(m as i64);
+    }
+    timed(
+        "catalog daily downloads",
+        sqlx::query(
+            "INSERT INTO modvault_downloads_daily (day, hits, misses) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[]) \
+             ON CONFLICT (day) DO UPDATE SET hits = modvault_downloads_daily.hits + excluded.hits, \
+             misses = modvault_downloads_daily.misses + excluded.misses",
+        )
+        .bind(&days)
+        .bind(&hits)
+        .bind(&misses)
+        .execute(pool),
+    )
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -118,16 +134,18 @@ impl Catalog for PgCatalog {
         Ok(())
     }
 
-    async fn served(&self, module: &str, version: &str, at: SystemTime) -> StateResult<()> {
-        let due = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = pending
-                .served
-                .entry((module.to_owned(), version.to_owned()))
-                .or_insert(at);
-            *slot = (*slot).max(at);
-            pending.served.len() >= SERVED_BATCH || pending.since.elapsed() >= SERVED_FLUSH_AFTER
-        };
+    async fn served(
+        &self,
+        module: &str,
+        version: &str,
+        at: SystemTime,
+        from: ServedFrom,
+    ) -> StateResult<()> {
+        let due = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .note(module, version, at, from);
         if due {
             // In the background: a download never waits for the database
             // (which may be down; the times are then lost, not the answer).
@@ -264,6 +282,36 @@ impl Catalog for PgCatalog {
         )
         .await?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn downloads(&self, module: &str) -> StateResult<Vec<(String, u64)>> {
+        self.flush_served().await?;
+        let rows: Vec<(String, i64)> = timed(
+            "catalog downloads",
+            sqlx::query_as(
+                "SELECT version, downloads FROM modvault_catalog WHERE module = $1 AND downloads > 0",
+            )
+            .bind(module)
+            .fetch_all(&self.pool),
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(v, n)| (v, n.max(0) as u64))
+            .collect())
+    }
+
+    async fn daily_downloads(&self, days: u32) -> StateResult<Vec<DailyDownloads>> {
+        self.flush_served().await?;
+        let now = SystemTime::now();
+        let rows: Vec<(i64, i64, i64)> = timed(
+            "catalog daily downloads",
+            sqlx::query_as("SELECT day, hits, misses FROM modvault_downloads_daily WHERE day > $1")
+                .bind(day_of(now) - i64::from(days))
+                .fetch_all(&self.pool),
+        )
+        .await?;
+        Ok(daily_series(&rows, days, now))
     }
 }
 

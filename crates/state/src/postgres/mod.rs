@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "catalog_indexes",
         include_str!("../../migrations/0003_catalog_indexes.sql"),
     ),
+    (
+        4,
+        "downloads",
+        include_str!("../../migrations/0004_downloads.sql"),
+    ),
 ];
 
 /// Session-level advisory lock key held while migrating ("modvault" in

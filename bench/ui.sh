@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Web UI first paint: each page of the UI loaded warm in headless Chromium
+# from modvault, and the same page's bytes (HTML, CSS, JS) served as files
+# by nginx, in the same run; medians of ROUNDS loads.
+#
+#   bench/ui.sh [ROUNDS] > bench/results-ui.md
+#
+# Needs: a release build (cargo build --release), nginx, chromium and the
+# npm packages of web/tests (installed here if missing), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+ROUNDS=${1:-15}
+WORK=$PWD/bench/work-ui
+BIN=${BIN:-target/release/modvault}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+command -v nginx >/dev/null && [ -x "$CHROMIUM" ] && command -v npm >/dev/null || {
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium nodejs npm >&2
+}
+[ -d web/tests/node_modules/playwright-core ] || (cd web/tests && npm ci --no-audit --no-fund --silent >&2)
+[ -x "$BIN" ] || cargo build --release --locked >&2
+
+rm -rf "$WORK" && mkdir -p "$WORK/pages" "$WORK/mod"
+DATA=$WORK/data
+# 40 modules fetched from an upstream earlier, and one published module
+# with a README, a license and requirements: the home page lists them all.
+MODULES=()
+for i in $(seq 1 40); do MODULES+=("bench.example/m$i" 4); done
+python3 bench/make_modules.py "$DATA" "${MODULES[@]}" >&2
+MODULE=bench.example/readme
+cat > "$WORK/mod/go.mod" <<GOMOD
+module $MODULE
+
+go 1.22
+
+require (
+	bench.example/m1 v1.0.0
+	bench.example/m2 v1.0.0
+)
+GOMOD
+python3 - "$WORK/mod/README.md" <<'PY'
+import sys
+parts = ["# readme\n\nA module with a README of a realistic length.\n"]
+for i in range(1, 21):
+    parts.append(f"\n## Section {i}\n\nSome text with `code`, **bold** and a [link](https://example.com/{i}).\n\n```go\nfunc F{i}() int {{ return {i} }}\n```\n\n| a | b |\n|---|---|\n| {i} | {i * i} |\n")
+open(sys.argv[1], "w").write("".join(parts))
+PY
+printf 'MIT License (bench)\n' > "$WORK/mod/LICENSE"
+printf 'package readme\n\nconst X = 1\n' > "$WORK/mod/lib.go"
+
+TOKEN=$("$BIN" token create --data-dir "$DATA" --name bench --scope admin | grep -o 'mvt_[A-Za-z0-9_]*' | head -1)
+MV_PORT=$(free_port); NGINX_PORT=$(free_port)
+"$BIN" serve --listen "127.0.0.1:$MV_PORT" --data-dir "$DATA" --upstream off --log-level warn 2>"$WORK/modvault.log" & MV_PID=$!
+PIDS+=($MV_PID)
+wait_http "http://127.0.0.1:$MV_PORT/healthz"
+"$BIN" publish --server "http://127.0.0.1:$MV_PORT" --token "$TOKEN" "$WORK/mod" v1.0.0 >&2
+
+PAGES=(/ui/ "/ui/$MODULE" "/ui/$MODULE/@v/v1.0.0" "/ui/-/search?q=bench" /ui/bench.example/m7)
+# The same bytes for nginx: each page's HTML as a file at its path, and the
+# assets it loads.
+for page in "${PAGES[@]}" /ui/-/static/app.css /ui/-/static/app.js; do
+  file="$WORK/pages${page%%\?*}"
+  case $page in */) file="${file}index.html" ;; esac
+  mkdir -p "$(dirname "$file")"
+  curl -sf "http://127.0.0.1:$MV_PORT$page" -o "$file"
+done
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { text/css css; application/javascript js; }
+  default_type text/html;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/pages; }
+}
+CONF
+nginx -c "$WORK/nginx.conf" & PIDS+=($!)
+wait_http "http://127.0.0.1:$NGINX_PORT/ui/"
+
+results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" \
+  "nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT" -- "${PAGES[@]}")
+
+echo "# Web UI first paint"
+echo
+echo "Command: \`bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
+echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) through playwright-core, 1280×860, warm: each page loaded once first, then $ROUNDS loads in a fresh tab each; medians."
+echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS) as static files, in the same run."
+echo "A store of 41 modules; \`$MODULE\` has a 20-section README, a license and two requirements."
+echo
+echo "| page | server | first contentful paint ms | first byte ms | bytes on the wire |"
+echo "|---|---|---|---|---|"
+python3 -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    print(f"| `{r[\"page\"]}` | {r[\"server\"]} | {r[\"fcp_ms\"]:.1f} | {r[\"ttfb_ms\"]:.1f} | {r[\"bytes\"]:,} |")
+' <<<"$results"
