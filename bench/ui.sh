@@ -49,7 +49,7 @@ PY
 printf 'MIT License (bench)\n' > "$WORK/mod/LICENSE"
 printf 'package readme\n\nconst X = 1\n' > "$WORK/mod/lib.go"
 
-TOKEN=$("$BIN" token create --data-dir "$DATA" --name bench --scope admin | grep -o 'mvt_[A-Za-z0-9_]*' | head -1)
+TOKEN=$("$BIN" token create --data-dir "$DATA" --name bench --scope admin | tr -d '[:space:]')
 MV_PORT=$(free_port); NGINX_PORT=$(free_port)
 "$BIN" serve --listen "127.0.0.1:$MV_PORT" --data-dir "$DATA" --upstream off --log-level warn 2>"$WORK/modvault.log" & MV_PID=$!
 PIDS+=($MV_PID)
@@ -60,8 +60,10 @@ PAGES=(/ui/ "/ui/$MODULE" "/ui/$MODULE/@v/v1.0.0" "/ui/-/search?q=bench" /ui/ben
 # The same bytes for nginx: each page's HTML as a file at its path, and the
 # assets it loads.
 for page in "${PAGES[@]}" /ui/-/static/app.css /ui/-/static/app.js; do
+  # A page is a directory's index.html (a module page's path is also the
+  # parent of its versions' pages); assets are plain files.
   file="$WORK/pages${page%%\?*}"
-  case $page in */) file="${file}index.html" ;; esac
+  case $page in /ui/-/static/*) ;; *) file="${file%/}/index.html" ;; esac
   mkdir -p "$(dirname "$file")"
   curl -sf "http://127.0.0.1:$MV_PORT$page" -o "$file"
 done
@@ -75,7 +77,7 @@ http {
   access_log off;
   types { text/css css; application/javascript js; }
   default_type text/html;
-  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/pages; }
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/pages; location / { try_files \$uri \$uri/index.html =404; } }
 }
 CONF
 nginx -c "$WORK/nginx.conf" & PIDS+=($!)
@@ -97,5 +99,5 @@ python3 -c '
 import json, sys
 for line in sys.stdin:
     r = json.loads(line)
-    print(f"| `{r[\"page\"]}` | {r[\"server\"]} | {r[\"fcp_ms\"]:.1f} | {r[\"ttfb_ms\"]:.1f} | {r[\"bytes\"]:,} |")
+    print("| `%s` | %s | %.1f | %.1f | %s |" % (r["page"], r["server"], r["fcp_ms"], r["ttfb_ms"], format(r["bytes"], ",")))
 ' <<<"$results"

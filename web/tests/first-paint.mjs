@@ -32,10 +32,19 @@ for (const page of pages) {
         if (sizes) bytes += sizes.responseBodySize + sizes.responseHeadersSize;
       });
       await tab.goto(base + page, { waitUntil: "load" });
-      const [fcp, first] = await tab.evaluate(() => [
-        performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN,
-        performance.getEntriesByType("navigation")[0].responseStart,
-      ]);
+      // The paint entry may be recorded after `load`: wait for it.
+      const [fcp, first] = await tab.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const first = performance.getEntriesByType("navigation")[0].responseStart;
+            new PerformanceObserver((list) => {
+              const paint = list.getEntriesByName("first-contentful-paint")[0];
+              if (paint) resolve([paint.startTime, first]);
+            }).observe({ type: "paint", buffered: true });
+            setTimeout(() => resolve([-1, first]), 10000);
+          }),
+      );
+      if (fcp < 0) throw new Error(`${base}${page}: no first-contentful-paint within 10 s`);
       await tab.close();
       if (round < 0) continue; // the warm-up load
       paint.push(fcp);
