@@ -28,8 +28,13 @@ pub struct AuditLayer {
 }
 
 impl AuditLayer {
+    /// Opens (creating) the file; its directory too, since the default
+    /// is inside a data directory that a first start has not made yet.
     pub fn open(path: &Path) -> std::io::Result<AuditLayer> {
         use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
