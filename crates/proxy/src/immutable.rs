@@ -29,6 +29,17 @@ pub(crate) enum VersionFile {
     Zip,
 }
 
+impl VersionFile {
+    /// As a metric label.
+    fn kind(self) -> &'static str {
+        match self {
+            VersionFile::Info => "info",
+            VersionFile::GoMod => "mod",
+            VersionFile::Zip => "zip",
+        }
+    }
+}
+
 impl ModuleProxy {
     pub(crate) async fn version_file(
         &self,
@@ -42,7 +53,9 @@ impl ModuleProxy {
             VersionFile::GoMod => version.mod_key(),
             VersionFile::Zip => version.zip_key(),
         };
-        if let Some(meta) = self.inner.store.head(&key).await? {
+        let stored = self.inner.store.head(&key).await?;
+        self.inner.metrics.cache(file.kind(), stored.is_some());
+        if let Some(meta) = stored {
             if file == VersionFile::Zip {
                 self.note_served(version).await;
             }
