@@ -192,7 +192,7 @@ impl ModuleProxy {
     /// wait for them); the go.mod is what our own log needs after the zip.
     fn spawn_metadata(&self, version: &ModVersion, route: &Route) -> GoModFuture {
         let (this, v, route) = (self.clone(), version.clone(), *route);
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let fetched = this
                 .ensure_metadata(&v, &route)
                 .await
@@ -201,7 +201,7 @@ impl ModuleProxy {
                 tracing::debug!(module = %v.path(), version = %v.version, error = %e, "background metadata fetch failed");
             }
             fetched
-        });
+        }));
         async move {
             task.await.unwrap_or_else(|e| {
                 Err(ProxyError::spool("metadata task", std::io::Error::other(e)))
@@ -241,7 +241,7 @@ impl ModuleProxy {
             return;
         };
         let this = self.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             let key = job.version.zip_key();
             if this.inner.store.head(&key).await.ok().flatten().is_some() {
                 return;
@@ -260,7 +260,7 @@ impl ModuleProxy {
                 Ok(Joined::Stored) => {}
                 Err(e) => tracing::debug!(%key, error = %e, "zip prefetch failed"),
             }
-        });
+        }));
     }
 
     /// Also files an `@latest` or query answer under its canonical version,

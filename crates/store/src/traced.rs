@@ -56,7 +56,10 @@ fn write(op: &'static str, key: &str) -> tracing::Span {
 impl Store for Traced {
     async fn get(&self, key: &str, range: Option<Range<u64>>) -> StoreResult<Option<Object>> {
         // The span covers opening the object; its bytes stream afterwards.
-        self.inner.get(key, range).instrument(read("get", key)).await
+        self.inner
+            .get(key, range)
+            .instrument(read("get", key))
+            .await
     }
 
     async fn head(&self, key: &str) -> StoreResult<Option<ObjectMeta>> {

@@ -10,8 +10,7 @@ use bytes::Bytes;
 use reqwest::Url;
 
 use crate::{
-    FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, Observed, RevInfo,
-    ZipBody,
+    FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, Observed, RevInfo, ZipBody,
 };
 
 /// One parsed entry of a GOPROXY-style list.

@@ -77,13 +77,28 @@ impl Fetcher for Observed {
         observe(self.source, self.span("latest"), self.inner.latest(module)).await
     }
     async fn info(&self, module: &str, query: &str) -> FetchResult<RevInfo> {
-        observe(self.source, self.span("info"), self.inner.info(module, query)).await
+        observe(
+            self.source,
+            self.span("info"),
+            self.inner.info(module, query),
+        )
+        .await
     }
     async fn go_mod(&self, module: &str, version: &str) -> FetchResult<Bytes> {
-        observe(self.source, self.span("mod"), self.inner.go_mod(module, version)).await
+        observe(
+            self.source,
+            self.span("mod"),
+            self.inner.go_mod(module, version),
+        )
+        .await
     }
     async fn zip(&self, module: &str, version: &str) -> FetchResult<ZipBody> {
-        observe(self.source, self.span("zip"), self.inner.zip(module, version)).await
+        observe(
+            self.source,
+            self.span("zip"),
+            self.inner.zip(module, version),
+        )
+        .await
     }
     async fn expire(&self, module: &str) {
         self.inner.expire(module).await
