@@ -22,9 +22,9 @@ use modvault_state::embedded::EmbeddedPaths;
 use modvault_state::postgres::PgSettings;
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
-use modvault_store::{FsStore, HotCache, Store};
+use modvault_store::{FsStore, HotCache, Store, Traced};
 use modvault_store_s3::{S3Settings, S3Store};
-use modvault_upstream::{Chain, Fetcher, HttpOptions};
+use modvault_upstream::{Chain, Fetcher, HttpOptions, Observed};
 
 /// `command` with `--config` and a flag for every setting, as `serve` has.
 fn with_settings(command: Command) -> Command {
@@ -441,20 +441,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    // Store gauges from the catalog: a count and a sum every 30 s, a scan of
-    // one narrow table on both catalogs.
-    let catalog = shared.catalog.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Ok(n) = catalog.count().await {
-                metrics::gauge!("modvault_store_objects").set(n as f64);
-            }
-            if let Ok(bytes) = catalog.total_size().await {
-                metrics::gauge!("modvault_store_bytes").set(bytes as f64);
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        }
-    });
     let limits = Limits {
         max_connections: usable_connections(config.max_connections),
         header_timeout: config.header_timeout,
@@ -526,7 +512,10 @@ async fn wire_proxy(
     config: &Config,
     data: &DataDir,
 ) -> anyhow::Result<(ModuleProxy, Option<Arc<Relay>>, SharedState)> {
-    let store = HotCache::wrap(open_store(config).await?, config.memory_cache);
+    let store = Traced::wrap(HotCache::wrap(
+        open_store(config).await?,
+        config.memory_cache,
+    ));
     let shared = shared_state(config).await?;
     let http = HttpOptions {
         connect_timeout: config.upstream_connect_timeout,
@@ -535,7 +524,7 @@ async fn wire_proxy(
         retries: config.upstream_retries,
         ..HttpOptions::default()
     };
-    let direct = git_source(config, &http, data)?;
+    let direct = Observed::wrap(git_source(config, &http, data)?, "direct");
     let chain = Chain::new(&config.upstream, &http, direct.clone()).context("invalid upstream")?;
     let sources = Sources {
         upstream: Arc::new(chain),

@@ -74,11 +74,14 @@ pub fn init(options: &Options) -> Result<Guard, String> {
         Some(endpoint) => {
             let exporter = trace::Exporter::new(endpoint)?;
             // modvault's own spans only: a dependency's would add nothing
-            // a person reading a trace needs, and cost export volume.
+            // a person reading a trace needs, and cost export volume. No
+            // log events either: a log line may name a private module,
+            // while span attributes are chosen not to (see the README).
             let layer = tracing_opentelemetry::layer()
                 .with_tracer(exporter.tracer())
                 .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-                    meta.target().starts_with("modvault")
+                    meta.is_span()
+                        && meta.target().starts_with("modvault")
                         && meta.target() != AUDIT_TARGET
                         && *meta.level() <= tracing::Level::INFO
                 }));

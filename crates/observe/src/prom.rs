@@ -31,11 +31,11 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "modvault_cache_hits_total",
-        "Files answered from a cache (memory or store), by file kind.",
+        "Files answered from the store without asking a source, by file kind.",
     ),
     (
         "modvault_cache_misses_total",
-        "Files not in a cache (memory or store), by file kind.",
+        "Files not in the store (or no longer fresh) when asked for, by file kind.",
     ),
     (
         "modvault_upstream_errors_total",
@@ -52,6 +52,14 @@ pub const COUNTERS: &[(&str, &str)] = &[
     (
         "modvault_checksum_verifications_total",
         "Checksum-database verifications, by file kind and result (ok, mismatch, error).",
+    ),
+    (
+        "modvault_evicted_versions_total",
+        "Module versions evicted from the store.",
+    ),
+    (
+        "modvault_evicted_bytes_total",
+        "Bytes of module zips evicted from the store.",
     ),
 ];
 
@@ -75,11 +83,11 @@ pub const HISTOGRAMS: &[(&str, &str)] = &[
 pub const GAUGES: &[(&str, &str)] = &[
     (
         "modvault_store_objects",
-        "Module versions stored (from the catalog).",
+        "Module versions stored (from the catalog, as of the scrape).",
     ),
     (
         "modvault_store_bytes",
-        "Bytes of module zips stored (from the catalog).",
+        "Bytes of module zips stored (from the catalog, as of the scrape).",
     ),
     (
         "modvault_upstream_fetches_in_flight",
@@ -121,6 +129,8 @@ pub fn install() -> &'static PrometheusHandle {
             "modvault_security_errors_total",
             "modvault_zips_stored_total",
             "modvault_zips_rejected_total",
+            "modvault_evicted_versions_total",
+            "modvault_evicted_bytes_total",
         ] {
             metrics::counter!(name).increment(0);
         }

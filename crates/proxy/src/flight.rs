@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, FutureExt, Shared};
+use tracing::Instrument;
 
 pub struct Flights<T: Clone> {
     in_flight: Arc<Mutex<HashMap<String, Shared<BoxFuture<'static, T>>>>>,
@@ -31,14 +32,18 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                 None => {
                     let registry = self.in_flight.clone();
                     let done_key = key.clone();
-                    let task = tokio::spawn(async move {
-                        let result = work.await;
-                        registry
-                            .lock()
-                            .expect("flight map poisoned")
-                            .remove(&done_key);
-                        result
-                    });
+                    // Traced under the request that started it.
+                    let task = tokio::spawn(
+                        async move {
+                            let result = work.await;
+                            registry
+                                .lock()
+                                .expect("flight map poisoned")
+                                .remove(&done_key);
+                            result
+                        }
+                        .in_current_span(),
+                    );
                     let flight = async move {
                         match task.await {
                             Ok(result) => result,

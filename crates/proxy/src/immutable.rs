@@ -30,6 +30,17 @@ pub(crate) enum VersionFile {
     Zip,
 }
 
+impl VersionFile {
+    /// As a metric label.
+    fn kind(self) -> &'static str {
+        match self {
+            VersionFile::Info => "info",
+            VersionFile::GoMod => "mod",
+            VersionFile::Zip => "zip",
+        }
+    }
+}
+
 impl ModuleProxy {
     pub(crate) async fn version_file(
         &self,
@@ -43,7 +54,9 @@ impl ModuleProxy {
             VersionFile::GoMod => version.mod_key(),
             VersionFile::Zip => version.zip_key(),
         };
-        if let Some(meta) = self.inner.store.head(&key).await? {
+        let stored = self.inner.store.head(&key).await?;
+        self.inner.metrics.cache(file.kind(), stored.is_some());
+        if let Some(meta) = stored {
             if file == VersionFile::Zip {
                 self.note_served(version, ServedFrom::Store).await;
             }
@@ -181,7 +194,7 @@ impl ModuleProxy {
     /// wait for them); the go.mod is what our own log needs after the zip.
     fn spawn_metadata(&self, version: &ModVersion, route: &Route) -> GoModFuture {
         let (this, v, route) = (self.clone(), version.clone(), *route);
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let fetched = this
                 .ensure_metadata(&v, &route)
                 .await
@@ -190,7 +203,7 @@ impl ModuleProxy {
                 tracing::debug!(module = %v.path(), version = %v.version, error = %e, "background metadata fetch failed");
             }
             fetched
-        });
+        }));
         async move {
             task.await.unwrap_or_else(|e| {
                 Err(ProxyError::spool("metadata task", std::io::Error::other(e)))
@@ -230,7 +243,7 @@ impl ModuleProxy {
             return;
         };
         let this = self.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             let key = job.version.zip_key();
             if this.inner.store.head(&key).await.ok().flatten().is_some() {
                 return;
@@ -249,7 +262,7 @@ impl ModuleProxy {
                 Ok(Joined::Stored) => {}
                 Err(e) => tracing::debug!(%key, error = %e, "zip prefetch failed"),
             }
-        });
+        }));
     }
 
     /// Also files an `@latest` or query answer under its canonical version,

@@ -25,4 +25,13 @@ impl Metrics {
         metrics::counter!("modvault_checksum_verifications_total", "kind" => kind, "result" => result)
             .increment(1);
     }
+    /// A file of `kind` answered from the store (or its memory cache)
+    /// without asking a source: a hit; anything else, a miss.
+    pub fn cache(&self, kind: &'static str, hit: bool) {
+        if hit {
+            metrics::counter!("modvault_cache_hits_total", "kind" => kind).increment(1);
+        } else {
+            metrics::counter!("modvault_cache_misses_total", "kind" => kind).increment(1);
+        }
+    }
 }

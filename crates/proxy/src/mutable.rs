@@ -24,7 +24,7 @@ impl ModuleProxy {
     ) -> ProxyResult<Answer> {
         let key = layout::list(&module.escaped);
         let (this, m, route) = (self.clone(), module.clone(), *route);
-        self.mutable_file(key, policy, async move {
+        self.mutable_file("list", key, policy, async move {
             let fetched = match this.inner.sources.for_route(&m.path, &route) {
                 Ok(source) => source.list(&m.path).await.map_err(ProxyError::from),
                 Err(e) => Err(e),
@@ -57,7 +57,7 @@ impl ModuleProxy {
     ) -> ProxyResult<Answer> {
         let key = layout::latest(&module.escaped);
         let (this, m, route) = (self.clone(), module.clone(), *route);
-        self.mutable_file(key, policy, async move {
+        self.mutable_file("latest", key, policy, async move {
             let fetched = match this.inner.sources.for_route(&m.path, &route) {
                 Ok(source) => source.latest(&m.path).await.map_err(ProxyError::from),
                 Err(e) => Err(e),
@@ -89,7 +89,7 @@ impl ModuleProxy {
         let key = layout::info(&module.escaped, &escaped_query);
         let source = self.inner.sources.for_route(&module.path, route)?.clone();
         let (this, m, query) = (self.clone(), module.clone(), query.to_owned());
-        self.mutable_file(key, policy, async move {
+        self.mutable_file("query", key, policy, async move {
             let info = source.info(&m.path, &query).await?;
             let info = checked_info(&m, info, None)?;
             this.remember_canonical_info(&m, &info).await;
@@ -100,8 +100,10 @@ impl ModuleProxy {
 
     /// A file that may change upstream: served from the store while fresh,
     /// refetched after that, served stale if the refetch fails.
+    /// `kind` labels the cache metrics: `list`, `latest` or `query`.
     async fn mutable_file(
         &self,
+        kind: &'static str,
         key: String,
         policy: FetchPolicy,
         fetch: impl Future<Output = ProxyResult<Bytes>> + Send + 'static,
@@ -115,6 +117,7 @@ impl ModuleProxy {
                 .unwrap_or_default();
             let refresh = policy == FetchPolicy::Refresh;
             if (age < ttl && !refresh) || policy == FetchPolicy::CachedOnly {
+                self.inner.metrics.cache(kind, true);
                 return Ok(Answer {
                     body: Body::Stored {
                         key,
@@ -124,6 +127,7 @@ impl ModuleProxy {
                 });
             }
         }
+        self.inner.metrics.cache(kind, false);
         if policy == FetchPolicy::CachedOnly {
             return Err(ProxyError::NotFound(format!(
                 "{key}: not cached and fetching is disabled for this request"

@@ -197,7 +197,7 @@ impl ZipFlights {
         let waiters = Waiters::default();
         let (permits, rate, watched) = (self.permits.clone(), self.rate, waiters.clone());
         let registry = self.in_flight.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             let key = job.version.zip_key();
             let outcome = fetch_verify_commit(
                 &job,
@@ -235,7 +235,7 @@ impl ZipFlights {
                 .expect("zip flight map poisoned")
                 .remove(&key);
             tx.send_replace(state);
-        });
+        }));
         Ok(Flight {
             spool: Arc::new(spool),
             state: rx,

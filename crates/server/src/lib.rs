@@ -195,6 +195,7 @@ async fn answer(
         Endpoint::Ready => Ok(ready(state).await),
         Endpoint::Metrics => {
             check_metrics_access(state.edge.metrics, caller.as_ref(), peer)?;
+            observe::refresh_store_gauges(state.proxy.catalog().as_ref()).await;
             Ok((
                 [(
                     header::CONTENT_TYPE,

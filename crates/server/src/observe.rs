@@ -50,3 +50,27 @@ pub fn record_request(kind: &'static str, status: u16, took: Duration) {
     metrics::histogram!("modvault_http_request_duration_seconds", "kind" => kind)
         .record(took.as_secs_f64());
 }
+
+/// The store gauges from the catalog, as of this scrape (a count and a sum
+/// over one narrow table). One refresh at a time, bounded: a scrape during
+/// another's refresh, or a slow catalog, shows the last values.
+pub async fn refresh_store_gauges(catalog: &dyn modvault_state::Catalog) {
+    static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let Ok(_one) = ONE.try_lock() else {
+        return;
+    };
+    let refresh = async {
+        if let Ok(n) = catalog.count().await {
+            metrics::gauge!("modvault_store_objects").set(n as f64);
+        }
+        if let Ok(bytes) = catalog.total_size().await {
+            metrics::gauge!("modvault_store_bytes").set(bytes as f64);
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(2), refresh)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the catalog did not answer in time: store gauges not refreshed");
+    }
+}

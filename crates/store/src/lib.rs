@@ -9,6 +9,7 @@ pub mod contract;
 mod fs;
 mod hot;
 mod memory;
+mod traced;
 
 use std::io;
 use std::ops::Range;
@@ -23,6 +24,7 @@ use futures::Stream;
 pub use fs::FsStore;
 pub use hot::HotCache;
 pub use memory::MemStore;
+pub use traced::{key_kind, Traced};
 
 /// A stream of object bytes. Errors are I/O errors because that is what a
 /// streaming HTTP body can carry.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use reqwest::Url;
 
 use crate::{
-    FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, RevInfo, ZipBody,
+    FetchError, FetchResult, Fetcher, FileProxy, HttpOptions, HttpProxy, Observed, RevInfo, ZipBody,
 };
 
 /// One parsed entry of a GOPROXY-style list.
@@ -138,7 +138,7 @@ impl Chain {
                     crate::http::redacted(url),
                 ),
                 EntrySource::File(path) => (
-                    Arc::new(FileProxy::new(path.clone())),
+                    Observed::wrap(Arc::new(FileProxy::new(path.clone())), "file"),
                     format!("file://{}", path.display()),
                 ),
                 EntrySource::Direct => (direct.clone(), "direct".to_owned()),

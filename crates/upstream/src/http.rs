@@ -109,20 +109,8 @@ impl HttpProxy {
     /// label); the span names the path below the base URL, which carries no
     /// credentials.
     async fn get(&self, url: Url, total_timeout: Option<Duration>) -> FetchResult<Response> {
-        use tracing::Instrument;
         let span = tracing::info_span!("upstream", source = "proxy", path = %self.shown(&url));
-        let started = std::time::Instant::now();
-        metrics::counter!("modvault_upstream_fetches_total", "source" => "proxy").increment(1);
-        let in_flight = InFlight::start();
-        let result = self.get_retrying(url, total_timeout).instrument(span).await;
-        drop(in_flight);
-        metrics::histogram!("modvault_upstream_fetch_duration_seconds", "source" => "proxy")
-            .record(started.elapsed().as_secs_f64());
-        // Not-found is an answer, not an error of the upstream.
-        if matches!(&result, Err(e) if !matches!(e, FetchError::NotFound(_))) {
-            metrics::counter!("modvault_upstream_errors_total", "source" => "proxy").increment(1);
-        }
-        result
+        crate::observed::observe("proxy", span, self.get_retrying(url, total_timeout)).await
     }
 
     async fn get_retrying(
@@ -181,23 +169,6 @@ impl HttpProxy {
         let body = self.get_small(url, MAX_METADATA_BYTES).await?;
         RevInfo::parse(body)
             .map_err(|e| FetchError::Upstream(format!("{shown}: invalid response from proxy: {e}")))
-    }
-}
-
-/// One upstream fetch under way, until dropped (also when the request that
-/// wanted it goes away).
-struct InFlight;
-
-impl InFlight {
-    fn start() -> InFlight {
-        metrics::gauge!("modvault_upstream_fetches_in_flight").increment(1.0);
-        InFlight
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        metrics::gauge!("modvault_upstream_fetches_in_flight").decrement(1.0);
     }
 }
 

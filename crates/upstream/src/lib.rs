@@ -4,6 +4,7 @@
 mod chain;
 mod file;
 mod http;
+mod observed;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 pub use chain::{parse_proxy_list, Chain, ChainEntry, EntrySource, ProxyListError};
 pub use file::FileProxy;
 pub use http::{HttpOptions, HttpProxy};
+pub use observed::Observed;
 pub use reqwest::Url;
 
 /// Upper bound for `list`, `.info` and `@latest` answers: far above anything
