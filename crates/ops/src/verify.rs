@@ -315,11 +315,12 @@ impl Verify {
                     if let Some(finding) = checked.finding() {
                         findings.push(finding.clone());
                         if self.repair.is_some() {
-                            findings.push(self.repair(scratch_path, checked.clone(), finding).await?);
+                            findings
+                                .push(self.repair(scratch_path, checked.clone(), finding).await?);
                         }
                     }
                     let line = match findings.last() {
-                        Some(f) => format!("{}@{version} {}: {}", module, f.kind.as_str(), f.reason),
+                        Some(f) => format!("{module}@{version} {}: {}", f.kind.as_str(), f.reason),
                         None => format!("{module}@{version} ok"),
                     };
                     progress.version_done(&line, checked.hashed);
@@ -363,7 +364,11 @@ impl Verify {
         }
         // Problems first, then what repairing did, each sorted.
         report.findings.sort_by(|a, b| {
-            (a.kind >= Kind::Repaired, &a.what, a.kind).cmp(&(b.kind >= Kind::Repaired, &b.what, b.kind))
+            (a.kind >= Kind::Repaired, &a.what, a.kind).cmp(&(
+                b.kind >= Kind::Repaired,
+                &b.what,
+                b.kind,
+            ))
         });
         Ok(report)
     }
@@ -432,13 +437,9 @@ impl Verify {
                         .problems
                         .push((Kind::Corrupt, format!("the zip is invalid: {reason}"))),
                     Ok(h1) => {
-                        for record in &checked.records {
-                            if let Some(want) = record.zip.as_ref().filter(|want| **want != h1) {
-                                checked.problems.push((
-                                    Kind::Corrupt,
-                                    format!("the zip hashes to {h1}, {} records {want}", record.source),
-                                ));
-                            }
+                        let wanted = checked.records.iter().map(|r| (r, r.zip.as_ref()));
+                        if let Some(reason) = mismatch("zip", &h1, wanted) {
+                            checked.problems.push((Kind::Corrupt, reason));
                         }
                         checked.zip_h1 = Some(h1);
                     }
@@ -452,13 +453,9 @@ impl Verify {
                 .push((Kind::Missing, "no .mod in the store".into())),
             Some((_, go_mod)) => {
                 let h1 = hash_go_mod(&go_mod);
-                for record in &checked.records {
-                    if let Some(want) = record.go_mod.as_ref().filter(|want| **want != h1) {
-                        checked.problems.push((
-                            Kind::Corrupt,
-                            format!("the go.mod hashes to {h1}, {} records {want}", record.source),
-                        ));
-                    }
+                let wanted = checked.records.iter().map(|r| (r, r.go_mod.as_ref()));
+                if let Some(reason) = mismatch("go.mod", &h1, wanted) {
+                    checked.problems.push((Kind::Corrupt, reason));
                 }
             }
         }
@@ -538,7 +535,11 @@ impl Verify {
         if only_uncatalogued && checked.zip_h1.is_some() {
             if checked.records.iter().all(|r| r.zip.is_none()) {
                 return self
-                    .quarantine(scratch, &checked, "not in the catalog and no h1: is recorded for it")
+                    .quarantine(
+                        scratch,
+                        &checked,
+                        "not in the catalog and no h1: is recorded for it",
+                    )
                     .await;
             }
             // Its files match what recorded them: catalogued again, as
@@ -787,6 +788,39 @@ fn version_base(mv: &ModVersion) -> String {
     format!("{}/@v/{}", mv.module.escaped, escaped_version(mv))
 }
 
+/// "the zip hashes to h1:X, but its .ziphash and checksum database D
+/// record h1:Y": every record that differs, grouped by what it records.
+fn mismatch<'a>(
+    file: &str,
+    h1: &str,
+    wanted: impl Iterator<Item = (&'a Record, Option<&'a String>)>,
+) -> Option<String> {
+    let mut differing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (record, want) in wanted {
+        if let Some(want) = want.filter(|want| *want != h1) {
+            differing.entry(want).or_default().push(&record.source);
+        }
+    }
+    if differing.is_empty() {
+        return None;
+    }
+    let records: Vec<String> = differing
+        .into_iter()
+        .map(|(want, sources)| {
+            let verb = if sources.len() == 1 {
+                "records"
+            } else {
+                "record"
+            };
+            format!("{} {verb} {want}", sources.join(" and "))
+        })
+        .collect();
+    Some(format!(
+        "the {file} hashes to {h1}, but {}",
+        records.join(", ")
+    ))
+}
+
 /// A valid version (checked by `ModVersion::new`) always escapes.
 fn escaped_version(mv: &ModVersion) -> String {
     escape_version(&mv.version).unwrap_or_else(|_| mv.version.clone())
@@ -891,8 +925,14 @@ mod tests {
             version_of_key("m.example/a/@v/junk.txt"),
             KeyKind::Stray(m) if m == "m.example/a"
         ));
-        assert!(matches!(version_of_key("m.example/a/@v/list"), KeyKind::Other));
-        assert!(matches!(version_of_key("m.example/a/@latest"), KeyKind::Other));
+        assert!(matches!(
+            version_of_key("m.example/a/@v/list"),
+            KeyKind::Other
+        ));
+        assert!(matches!(
+            version_of_key("m.example/a/@latest"),
+            KeyKind::Other
+        ));
         assert!(matches!(version_of_key("sumdb/x/latest"), KeyKind::Other));
     }
 }
