@@ -131,8 +131,6 @@ impl World {
             config.display().to_string(),
             "--storage".to_owned(),
             String::new(),
-            "--upstream".to_owned(),
-            origin.url.clone(),
             "--sumdb-upstream".to_owned(),
             format!("{vkey} {}/sumdb/{ORIGIN_DB}", origin.url),
             "--sumdb-name".to_owned(),
@@ -172,11 +170,16 @@ impl World {
     }
 
     fn verify(&self, args: &[&str]) -> Output {
+        self.verify_with(&self.origin.url, args)
+    }
+
+    fn verify_with(&self, upstream: &str, args: &[&str]) -> Output {
         Command::new(modvault_bin())
             .arg("verify")
             .arg("--data-dir")
             .arg(&self.data)
             .args(&self.settings)
+            .args(["--upstream", upstream])
             .args(args)
             .output()
             .unwrap()
@@ -445,5 +448,95 @@ fn verify_finds_damage_repair_fetches_public_versions_again_and_quarantines_the_
         repaired_only.status.success(),
         "{}",
         explain(&repaired_only)
+    );
+}
+
+#[test]
+fn what_cannot_be_fetched_again_is_quarantined_never_deleted() {
+    let mut world = World::new();
+    let server = world.serve();
+    world.download(
+        &server,
+        "fill",
+        &["mv.example/a@v1.0.0", "mv.example/b@v1.0.0"],
+    );
+    drop(server);
+    let a_zip = world.stored("mv.example/a/@v/v1.0.0.zip");
+    let b_zip = world.stored("mv.example/b/@v/v1.0.0.zip");
+    flip_one_byte(&a_zip);
+    flip_one_byte(&b_zip);
+    let (a_bad, b_bad) = (
+        std::fs::read(&a_zip).unwrap(),
+        std::fs::read(&b_zip).unwrap(),
+    );
+
+    // With upstream off, a public version cannot be fetched again.
+    let off = world.verify_with("off", &["--repair", "mv.example/a"]);
+    assert_eq!(off.status.code(), Some(1), "{}", explain(&off));
+    assert_eq!(
+        report(&off).0,
+        pairs(&[
+            ("corrupt", "mv.example/a@v1.0.0"),
+            ("quarantined", "mv.example/a@v1.0.0"),
+        ]),
+        "{}",
+        explain(&off)
+    );
+    assert!(
+        String::from_utf8_lossy(&off.stdout)
+            .contains("upstream version that the configured upstream cannot serve again"),
+        "{}",
+        explain(&off)
+    );
+    let quarantine = world.data.join(".modvault/quarantine");
+    assert!(!a_zip.exists());
+    assert_eq!(
+        std::fs::read(quarantine.join("mv.example/a/@v/v1.0.0.zip")).unwrap(),
+        a_bad
+    );
+
+    // The upstream gone: the fetch fails, and the damaged copy is kept.
+    world
+        .origin
+        .signal_and_wait("KILL", std::time::Duration::from_secs(10));
+    let gone = world.verify(&["--repair", "mv.example/b"]);
+    assert_eq!(gone.status.code(), Some(1), "{}", explain(&gone));
+    let stdout = String::from_utf8_lossy(&gone.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("quarantined\tmv.example/b@v1.0.0\t"))
+        .unwrap_or_else(|| panic!("{}", explain(&gone)));
+    assert!(line.contains("cannot fetch it again"), "{line}");
+    assert!(!b_zip.exists(), "not served corrupt");
+    assert_eq!(
+        std::fs::read(quarantine.join("mv.example/b/@v/v1.0.0.zip")).unwrap(),
+        b_bad
+    );
+    for key in ["mv.example/b/@v/v1.0.0.mod", "mv.example/b/@v/v1.0.0.info"] {
+        assert!(quarantine.join(key).is_file(), "{key} kept with it");
+        assert!(!world.stored(key).exists(), "{key} not served");
+    }
+    let reason: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(quarantine.join("mv.example/b/@v/v1.0.0.reason")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reason["what"], "mv.example/b@v1.0.0");
+
+    // Both are reported on every later run, and nothing else is wrong.
+    let again = world.verify_with("off", &[]);
+    assert_eq!(again.status.code(), Some(1), "{}", explain(&again));
+    let (lines, summary) = report(&again);
+    assert_eq!(
+        lines,
+        pairs(&[
+            ("quarantined", "mv.example/a@v1.0.0"),
+            ("quarantined", "mv.example/b@v1.0.0"),
+        ]),
+        "{}",
+        explain(&again)
+    );
+    assert!(
+        summary.starts_with("verify: 0 versions checked"),
+        "{summary}"
     );
 }
