@@ -406,17 +406,12 @@ impl Verify {
                 .push((Kind::Unrecorded, "not in the catalog".into()));
         }
 
-        match self.store.get(&mv.zip_key(), None).await? {
+        match spool_object(self.store.as_ref(), &mv.zip_key(), scratch).await? {
             None => checked
                 .problems
                 .push((Kind::Missing, "no .zip in the store".into())),
-            Some(object) => {
-                let size = object.meta.size;
-                let spool = tempfile::NamedTempFile::new_in(scratch)?;
-                let mut file = tokio::fs::File::create(spool.path()).await?;
-                let mut body = tokio_util::io::StreamReader::new(object.body);
-                checked.hashed = tokio::io::copy(&mut body, &mut file).await?;
-                drop(file);
+            Some((spool, size)) => {
+                checked.hashed = size;
                 if let Some(entry) = &checked.entry {
                     if entry.size != size {
                         checked.problems.push((
@@ -428,11 +423,7 @@ impl Verify {
                         ));
                     }
                 }
-                let (path, target) = (spool.path().to_owned(), mv.target());
-                let hashed = tokio::task::spawn_blocking(move || verify_zip_file(&path, &target))
-                    .await
-                    .map_err(std::io::Error::other)?;
-                match hashed {
+                match hash_zip_file(spool.path(), &mv).await? {
                     Err(reason) => checked
                         .problems
                         .push((Kind::Corrupt, format!("the zip is invalid: {reason}"))),
@@ -702,15 +693,13 @@ impl Verify {
     /// then deletes it where it was: a failure in between leaves two
     /// copies, never none.
     async fn move_to_quarantine(&self, scratch: &Path, key: &str) -> Result<bool, VerifyError> {
-        let Some(object) = self.store.get(key, None).await? else {
+        let Some((spool, _)) = spool_object(self.store.as_ref(), key, scratch).await? else {
             return Ok(false);
         };
-        let spool = tempfile::NamedTempFile::new_in(scratch)?;
-        let mut file = tokio::fs::File::create(spool.path()).await?;
-        let mut body = tokio_util::io::StreamReader::new(object.body);
-        tokio::io::copy(&mut body, &mut file).await?;
-        file.sync_all().await?;
-        drop(file);
+        tokio::fs::File::open(spool.path())
+            .await?
+            .sync_all()
+            .await?;
         self.store
             .put(
                 &quarantine_key(key),
@@ -776,6 +765,38 @@ impl Verify {
         }
         Ok(out)
     }
+}
+
+/// A stored object copied to a scratch file in `dir`, streamed (never
+/// whole in memory): the file (removed when dropped) and its size; `None`
+/// when nothing is stored under `key`.
+pub(crate) async fn spool_object(
+    store: &dyn Store,
+    key: &str,
+    dir: &Path,
+) -> Result<Option<(tempfile::NamedTempFile, u64)>, VerifyError> {
+    let Some(object) = store.get(key, None).await? else {
+        return Ok(None);
+    };
+    let spool = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = tokio::fs::File::create(spool.path()).await?;
+    let mut body = tokio_util::io::StreamReader::new(object.body);
+    let size = tokio::io::copy(&mut body, &mut file).await?;
+    Ok(Some((spool, size)))
+}
+
+/// The `h1:` of a module zip on local disk, or the one-line reason it is
+/// not a valid zip of `mv` (the checks of every fetch and upload).
+pub(crate) async fn hash_zip_file(
+    path: &Path,
+    mv: &ModVersion,
+) -> Result<Result<String, String>, VerifyError> {
+    let (path, target) = (path.to_owned(), mv.target());
+    Ok(
+        tokio::task::spawn_blocking(move || verify_zip_file(&path, &target))
+            .await
+            .map_err(std::io::Error::other)?,
+    )
 }
 
 fn quarantine_key(key: &str) -> String {
