@@ -348,6 +348,14 @@ fn verify_finds_damage_repair_fetches_public_versions_again_and_quarantines_the_
         "{}",
         explain(&only)
     );
+    // A check that cannot be done is not "damage": exit 2.
+    let bad = world.verify(&["mv.example/["]);
+    assert_eq!(bad.status.code(), Some(2), "{}", explain(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid PATTERN"),
+        "{}",
+        explain(&bad)
+    );
     let clean_c = world.verify(&["mv.example/c"]);
     assert!(clean_c.status.success(), "{}", explain(&clean_c));
     assert!(report(&clean_c).1.starts_with("verify: 1 versions checked"));
