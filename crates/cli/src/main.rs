@@ -151,7 +151,9 @@ fn main() -> ExitCode {
         Some(("serve", args)) => serve(args),
         Some(("token", args)) => token_command(args),
         Some(("publish", args)) => publish_command(args),
-        Some((name @ ("mirror" | "export" | "import" | "gc"), args)) => ops::run(name, args),
+        Some((name @ ("mirror" | "export" | "import" | "gc" | "verify"), args)) => {
+            ops::run(name, args)
+        }
         Some(("sumdb", args)) => match args.subcommand() {
             Some(("keygen", args)) => sumdb_keygen(args),
             _ => unreachable!("clap requires a subcommand"),

@@ -1,4 +1,4 @@
-//! `modvault mirror`, `export`, `import` and `gc`: the command lines of
+//! `modvault mirror`, `export`, `import`, `gc` and `verify`: the command lines of
 //! `modvault_ops`, on the data directory (or bucket) a server would use,
 //! with the same settings and without a running server; and what `serve`
 //! runs of them (eviction every `gc.interval`, webhook secrets).
@@ -14,6 +14,7 @@ use modvault_config::Config;
 use modvault_ops::bundle::{self, Selection};
 use modvault_ops::gc::{Gc, Policy, Refetchable, Report};
 use modvault_ops::mirror::{self, Ops};
+use modvault_ops::verify::Verify;
 use modvault_proxy::ModuleProxy;
 use modvault_server::admin::{HookSecret, WebhookSettings};
 use modvault_state::SharedState;
@@ -33,7 +34,7 @@ fn jobs() -> Arg {
 const SOURCE_HELP: &str =
     "a go.mod, a go.sum, a directory holding them, or module@version (a query such as @latest works too)";
 
-/// The four subcommands, each with every setting flag (`with_settings`).
+/// The five subcommands, each with every setting flag (`with_settings`).
 pub fn commands(with_settings: fn(Command) -> Command) -> Vec<Command> {
     vec![
         with_settings(
@@ -78,6 +79,22 @@ pub fn commands(with_settings: fn(Command) -> Command) -> Vec<Command> {
                         .help("List what would be evicted; change nothing"),
                 ),
         ),
+        with_settings(
+            Command::new("verify")
+                .about("Hash every stored .zip and .mod again and compare them with every record of them; report corrupt, missing and unrecorded files (exit 1 on damage)")
+                .arg(
+                    Arg::new("repair")
+                        .long("repair")
+                        .action(ArgAction::SetTrue)
+                        .help("Fetch corrupt or missing public versions again; quarantine what cannot be fetched again"),
+                )
+                .arg(
+                    Arg::new("pattern")
+                        .value_name("PATTERN")
+                        .help("Only modules matching these comma-separated path globs, as GOPRIVATE (golang.org/x/tools, example.com/*); none: every module"),
+                )
+                .arg(jobs().default_value("4").help("Versions checked at once")),
+        ),
     ]
 }
 
@@ -115,6 +132,13 @@ async fn operate(name: &str, args: &ArgMatches, config: &Config) -> anyhow::Resu
         let report = run_gc(config, dry_run).await?;
         print_report(&report, config, dry_run);
         return Ok(ExitCode::SUCCESS);
+    }
+    if name == "verify" {
+        // 1 is for damage: a check that could not be done is 2.
+        return Ok(run_verify(args, config).await.unwrap_or_else(|e| {
+            eprintln!("modvault verify: {e:#}");
+            ExitCode::from(2)
+        }));
     }
     let data = DataDir::new(&config.data_dir);
     // One process per data directory: a running server holds it too.
@@ -221,6 +245,72 @@ async fn run_gc(config: &Config, dry_run: bool) -> anyhow::Result<Report> {
         mirror_root: Some(data.git_mirrors()),
     };
     Ok(gc.run(dry_run).await?)
+}
+
+/// `modvault verify`: read-only without `--repair` (so it may run beside
+/// a server, as `gc --dry-run`); repairing takes the data directory and
+/// fetches through the proxy as serving would.
+async fn run_verify(args: &ArgMatches, config: &Config) -> anyhow::Result<ExitCode> {
+    let repair = args.get_flag("repair");
+    let jobs = usize::from(*args.get_one::<u16>("jobs").expect("defaulted"));
+    let data = DataDir::new(&config.data_dir);
+    let _lock = if repair {
+        Some(
+            data.lock()
+                .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?,
+        )
+    } else {
+        None
+    };
+    let relayed: Vec<String> = config
+        .sumdb
+        .upstream
+        .iter()
+        .map(|db| db.name.clone())
+        .collect();
+    let (store, shared, ops) = if repair {
+        let (proxy, relay, shared) = wire_proxy(config, &data).await?;
+        let ops = Ops {
+            proxy: proxy.clone(),
+            rules: Arc::new(config.rules.clone()),
+            relay,
+            sumdb_keys: config
+                .sumdb
+                .upstream
+                .iter()
+                .map(|db| (db.name.clone(), db.verifier_key.clone()))
+                .collect(),
+            spool_dir: data.spool(),
+            jobs,
+            complete_before: Default::default(),
+        };
+        (proxy.store().clone(), shared, Some(ops))
+    } else {
+        (
+            crate::open_store(config).await?,
+            crate::shared_state(config).await?,
+            None,
+        )
+    };
+    let verify = Verify {
+        store,
+        catalog: shared.catalog.clone(),
+        own_log: shared.log.clone(),
+        relayed,
+        rules: Arc::new(config.rules.clone()),
+        refetchable: Refetchable::of(&config.upstream),
+        scratch_dir: data.root().join(modvault_store::layout::PRIVATE),
+        jobs,
+        repair: ops,
+    };
+    let pattern = args.get_one::<String>("pattern").map(String::as_str);
+    let report = verify.run(pattern).await?;
+    report.print(repair);
+    Ok(if report.damaged() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn policy(config: &Config) -> Policy {

@@ -44,6 +44,7 @@ use modvault_sumdb::note::Verifier;
 use modvault_sumdb::tlog::{parse_tree, Error as TlogError, Tile, TileReader, Tree};
 
 use crate::mirror::{fetch_all, resolve, ModVer, Ops, Progress, Report};
+use crate::verify::{hash_zip_file, spool_object};
 
 const FORMAT: u32 = 1;
 const MANIFEST: &str = "bundle.json";
@@ -239,25 +240,12 @@ async fn describe(
 
 /// The `h1:` of a stored zip without a `.ziphash`: spooled and checked.
 async fn rehash(ops: &Ops, mv: &ModVersion) -> anyhow::Result<String> {
-    use futures::StreamExt;
-    let object = ops
-        .proxy
-        .store()
-        .get(&mv.zip_key(), None)
+    let (spool, _) = spool_object(ops.proxy.store().as_ref(), &mv.zip_key(), &ops.spool_dir)
         .await?
         .context("zip gone from the store")?;
-    let spool = tempfile::NamedTempFile::new_in(&ops.spool_dir)?;
-    let mut file = tokio::fs::File::create(spool.path()).await?;
-    let mut body = object.body;
-    while let Some(chunk) = body.next().await {
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
-    }
-    drop(file);
-    let (path, target) = (spool.path().to_owned(), mv.target());
-    let hash = tokio::task::spawn_blocking(move || verify_zip_file(&path, &target))
+    hash_zip_file(spool.path(), mv)
         .await?
-        .map_err(anyhow::Error::msg)?;
-    Ok(hash)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Where records and tiles of one database come from at export.

@@ -71,6 +71,16 @@ impl Refetchable {
         }
         out
     }
+
+    /// Whether a version of this origin can be fetched again (the route
+    /// must still be public: the caller checks that).
+    pub fn covers(self, origin: Origin) -> bool {
+        match origin {
+            Origin::Upstream => self.upstream,
+            Origin::Git => self.git,
+            Origin::Published | Origin::Unknown => false,
+        }
+    }
 }
 
 /// Everything eviction reads and changes.

@@ -519,7 +519,11 @@ async fn note_complete(ops: &Ops, path: &str, version: &str) {
 
 /// `None` when the version was complete in the store before this run,
 /// else the zip's size.
-async fn fetch_version(ops: &Ops, path: &str, version: &str) -> Result<Option<u64>, String> {
+pub(crate) async fn fetch_version(
+    ops: &Ops,
+    path: &str,
+    version: &str,
+) -> Result<Option<u64>, String> {
     let module = Module::new(path).map_err(|e| e.to_string())?;
     let mv = ModVersion::new(&module, version).map_err(|e| e.to_string())?;
     let store = ops.proxy.store();
