@@ -191,19 +191,9 @@ fn serve(args: &ArgMatches) -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let _observe = match init_logging(&config) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("modvault: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("modvault: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (_observe, runtime) = match start(&config) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -411,7 +401,23 @@ pub(crate) fn init_audit(config: &Config) -> Result<(), ExitCode> {
     })
 }
 
-pub(crate) fn init_logging(config: &Config) -> Result<modvault_observe::Guard, String> {
+/// Logging, traces and the audit log, then the async runtime: what every
+/// command that works on the store starts with.
+pub(crate) fn start(
+    config: &Config,
+) -> Result<(modvault_observe::Guard, tokio::runtime::Runtime), ExitCode> {
+    let guard = init_logging(config).map_err(|e| {
+        eprintln!("modvault: {e}");
+        ExitCode::from(2)
+    })?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("modvault: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })?;
+    Ok((guard, runtime))
+}
+
+fn init_logging(config: &Config) -> Result<modvault_observe::Guard, String> {
     modvault_observe::init(&modvault_observe::Options {
         log_filter: config.log_level.clone(),
         json: config.log_format == LogFormat::Json,

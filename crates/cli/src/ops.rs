@@ -20,7 +20,7 @@ use modvault_server::admin::{HookSecret, WebhookSettings};
 use modvault_state::SharedState;
 use modvault_store::layout::DataDir;
 
-use crate::{init_logging, load_config, wire_proxy};
+use crate::{load_config, wire_proxy};
 
 fn jobs() -> Arg {
     Arg::new("jobs")
@@ -98,24 +98,39 @@ pub fn commands(with_settings: fn(Command) -> Command) -> Vec<Command> {
     ]
 }
 
+/// What mirror, export, import and `verify --repair` work with: the
+/// proxy wired as `serve` wires it, and the checksum databases' keys.
+fn ops_of(
+    config: &Config,
+    data: &DataDir,
+    proxy: ModuleProxy,
+    relay: Option<Arc<modvault_checksum::Relay>>,
+    jobs: usize,
+) -> Ops {
+    Ops {
+        proxy,
+        rules: Arc::new(config.rules.clone()),
+        relay,
+        sumdb_keys: config
+            .sumdb
+            .upstream
+            .iter()
+            .map(|db| (db.name.clone(), db.verifier_key.clone()))
+            .collect(),
+        spool_dir: data.spool(),
+        jobs,
+        complete_before: Default::default(),
+    }
+}
+
 pub fn run(name: &str, args: &ArgMatches) -> ExitCode {
     let config = match load_config(args) {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let _observe = match init_logging(&config) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("modvault: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("modvault: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (_observe, runtime) = match crate::start(&config) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     match runtime.block_on(operate(name, args, &config)) {
         Ok(code) => code,
@@ -146,20 +161,8 @@ async fn operate(name: &str, args: &ArgMatches, config: &Config) -> anyhow::Resu
         .lock()
         .with_context(|| format!("cannot lock data_dir {}", data.root().display()))?;
     let (proxy, relay, _) = wire_proxy(config, &data).await?;
-    let ops = Ops {
-        proxy,
-        rules: Arc::new(config.rules.clone()),
-        relay,
-        sumdb_keys: config
-            .sumdb
-            .upstream
-            .iter()
-            .map(|db| (db.name.clone(), db.verifier_key.clone()))
-            .collect(),
-        spool_dir: data.spool(),
-        jobs: usize::from(*args.get_one::<u16>("jobs").expect("defaulted")),
-        complete_before: Default::default(),
-    };
+    let jobs = usize::from(*args.get_one::<u16>("jobs").expect("defaulted"));
+    let ops = ops_of(config, &data, proxy, relay, jobs);
     let sources: Vec<String> = args
         .try_get_many::<String>("sources")
         .ok()
@@ -270,20 +273,7 @@ async fn run_verify(args: &ArgMatches, config: &Config) -> anyhow::Result<ExitCo
         .collect();
     let (store, shared, ops) = if repair {
         let (proxy, relay, shared) = wire_proxy(config, &data).await?;
-        let ops = Ops {
-            proxy: proxy.clone(),
-            rules: Arc::new(config.rules.clone()),
-            relay,
-            sumdb_keys: config
-                .sumdb
-                .upstream
-                .iter()
-                .map(|db| (db.name.clone(), db.verifier_key.clone()))
-                .collect(),
-            spool_dir: data.spool(),
-            jobs,
-            complete_before: Default::default(),
-        };
+        let ops = ops_of(config, &data, proxy.clone(), relay, jobs);
         (proxy.store().clone(), shared, Some(ops))
     } else {
         (

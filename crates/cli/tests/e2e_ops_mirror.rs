@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{keygen, modvault_bin};
+use common::{modvault_bin, start_with_own_sumdb};
 use modvault_testkit::{closed_port, file_url, run_ok, Go, Modvault, TempDir};
 
 const DB: &str = "sum.mirror.example";
@@ -130,19 +130,8 @@ impl World {
         let go = Go::new();
         let dir = TempDir::new().unwrap();
         let tree = module_tree(&dir.path().join("tree"));
-        let (key_file, vkey) = keygen(dir.path(), "sumdb.key", DB);
-        let origin = Modvault::start_in(
-            &modvault_bin(),
-            &dir.path().join("origin"),
-            &file_url(&tree),
-            &[
-                "--sumdb-name",
-                DB,
-                "--sumdb-signer-key-file",
-                key_file.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let (origin, vkey) =
+            start_with_own_sumdb(dir.path(), &dir.path().join("origin"), &file_url(&tree), DB);
         let app = dir.path().join("app");
         std::fs::create_dir_all(&app).unwrap();
         std::fs::write(

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{create_token, keygen, modvault_bin};
+use common::{create_token, keygen, modvault_bin, start_with_own_sumdb};
 use modvault_testkit::{file_url, run_ok, Go, Modvault, TempDir};
 
 const ORIGIN_DB: &str = "sum.verify.example";
@@ -103,20 +103,11 @@ impl World {
         let go = Go::new();
         let dir = TempDir::new().unwrap();
         let tree = module_tree(&dir.path().join("tree"));
-        let (origin_key, vkey) = keygen(dir.path(), "origin.key", ORIGIN_DB);
-        let origin = Modvault::start_in(
-            &modvault_bin(),
+        let (origin, vkey) = start_with_own_sumdb(
+            dir.path(),
             &dir.path().join("origin"),
             &file_url(&tree),
-            &[
-                "--storage",
-                "",
-                "--sumdb-name",
-                ORIGIN_DB,
-                "--sumdb-signer-key-file",
-                origin_key.to_str().unwrap(),
-            ],
-            &[],
+            ORIGIN_DB,
         );
         let (own_key, _) = keygen(dir.path(), "own.key", OWN_DB);
         let config = dir.path().join("modvault.toml");

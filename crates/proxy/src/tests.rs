@@ -562,16 +562,27 @@ async fn stored_versions_are_catalogued_with_origin_and_last_served() {
         (entries[0].origin, entries[0].size),
         (Origin::Upstream, zip.len() as u64)
     );
-    assert_eq!(entries[0].last_served, None);
-    // Served again, from the store: noted for eviction.
-    s.proxy.serve(&zip_request).await.unwrap();
+    // The fetch served a client: noted for eviction and as a miss.
+    let first = entries[0]
+        .last_served
+        .expect("a fetched download is a serve");
+    // Served again, from the store: a hit.
+    body_bytes(&s.proxy, s.proxy.serve(&zip_request).await.unwrap())
+        .await
+        .unwrap();
     let entries = s
         .state
         .catalog
         .search(&CatalogQuery::module("example.com/m"))
         .await
         .unwrap();
-    assert!(entries[0].last_served.is_some());
+    assert!(entries[0].last_served.unwrap() >= first);
+    assert_eq!(
+        s.state.catalog.downloads("example.com/m").await.unwrap(),
+        [("v1.0.0".to_owned(), 2)]
+    );
+    let today = s.state.catalog.daily_downloads(1).await.unwrap();
+    assert_eq!((today[0].hits, today[0].misses), (1, 1), "{today:?}");
 
     let published = module_zip(
         "example.com/m@v1.1.0/",

@@ -45,3 +45,28 @@ pub fn create_token(data_dir: &Path, name: &str, scope: &str) -> String {
     );
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
+
+/// modvault on `data_dir` fetching from `upstream` and running its own
+/// checksum database `db` (its key written into `dir`): the server and the
+/// database's verifier key, as a client's `GOSUMDB` names it.
+pub fn start_with_own_sumdb(
+    dir: &Path,
+    data_dir: &Path,
+    upstream: &str,
+    db: &str,
+) -> (modvault_testkit::Modvault, String) {
+    let (key_file, vkey) = keygen(dir, &format!("{db}.key"), db);
+    let server = modvault_testkit::Modvault::start_in(
+        &modvault_bin(),
+        data_dir,
+        upstream,
+        &[
+            "--sumdb-name",
+            db,
+            "--sumdb-signer-key-file",
+            key_file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    (server, vkey)
+}
