@@ -1,6 +1,7 @@
 //! modvault keeping module files in an S3 bucket (SeaweedFS, started by the
 //! tests): the go command's results, the bucket as a static GOPROXY, a
-//! kill -9 during a zip upload, an unreachable bucket, start-up checks.
+//! kill -9 during a zip upload, an unreachable bucket, start-up checks, and
+//! the operations commands (mirror, verify, export) on a bucket.
 //! (`scripts/test` also runs every test of e2e_proxy with the store on S3.)
 
 use std::io::{Read, Write};
@@ -347,4 +348,102 @@ fn start_up_stops_when_the_bucket_is_unusable_naming_the_setting() {
         message.contains("s3.endpoint") && message.contains("s3.allow_http"),
         "{message}"
     );
+}
+
+/// `modvault OP` with every setting of a server on S3 and `env`: exit
+/// status and stdout.
+fn ops_command(args: &[&str], env: &[(&'static str, String)]) -> (i32, String) {
+    let output = std::process::Command::new(modvault_bin())
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "modvault {args:?}: {code}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (code, stdout)
+}
+
+/// The operations commands work on a bucket without a running server:
+/// `mirror` fills it, `verify` re-hashes it, `export` reads it into a
+/// bundle another store imports, and a server on the bucket with
+/// `upstream = "off"` serves what was mirrored, byte-exact.
+#[test]
+fn mirror_verify_and_export_work_on_a_bucket_without_a_server() {
+    let (go, tree) = fixture(false);
+    let weed = SeaweedFs::shared();
+    weed.bucket("ops");
+    let dir = modvault_testkit::TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    let env = aws_env(&weed.endpoint);
+    let upstream = file_url(&tree);
+    let on_bucket = |op: &[&str]| {
+        let mut args = vec![op[0]];
+        args.extend([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--storage",
+            "s3://ops",
+            "--upstream",
+            &upstream,
+            "--sumdb-upstream",
+            "off",
+        ]);
+        args.extend(&op[1..]);
+        ops_command(&args, &env)
+    };
+
+    let (code, out) = on_bucket(&["mirror", &format!("{HELLO}@v1.1.0")]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = on_bucket(&["verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains("corrupt\t") && !out.contains("missing\t"),
+        "{out}"
+    );
+
+    let bundle = dir.path().join("hello.tar.gz");
+    let (code, out) = on_bucket(&["export", "--output", bundle.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = ops_command(
+        &[
+            "import",
+            "--data-dir",
+            dir.path().join("air-gapped").to_str().unwrap(),
+            "--upstream",
+            "off",
+            "--sumdb-upstream",
+            "off",
+            bundle.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 versions stored"), "{out}");
+
+    // The server on the bucket, with nothing to fetch from.
+    let server_env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let modvault = Modvault::start_in(
+        &modvault_bin(),
+        &data,
+        "off",
+        &["--storage", "s3://ops"],
+        &server_env,
+    );
+    let direct = go.download(
+        "direct",
+        &go.mod_cache("direct"),
+        &format!("{HELLO}@v1.1.0"),
+    );
+    let proxied = go.download(
+        &modvault.url,
+        &go.mod_cache("through"),
+        &format!("{HELLO}@v1.1.0"),
+    );
+    assert_eq!(field(&proxied, "Sum"), field(&direct, "Sum"));
+    assert_eq!(field(&proxied, "GoModSum"), field(&direct, "GoModSum"));
 }
