@@ -67,6 +67,8 @@ for page in "${PAGES[@]}" /ui/-/static/app.css /ui/-/static/app.js; do
   mkdir -p "$(dirname "$file")"
   curl -sf "http://127.0.0.1:$MV_PORT$page" -o "$file"
 done
+# The harness's floor: the smallest page there is, from nginx.
+printf '<!doctype html><p>hi</p>' > "$WORK/pages/floor.html"
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -85,6 +87,8 @@ wait_http "http://127.0.0.1:$NGINX_PORT/ui/"
 
 results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" \
   "nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT" -- "${PAGES[@]}")
+floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" \
+  "nginx=http://127.0.0.1:$NGINX_PORT" -- /floor.html)
 
 echo "# Web UI first paint"
 echo
@@ -100,4 +104,4 @@ import json, sys
 for line in sys.stdin:
     r = json.loads(line)
     print("| `%s` | %s | %.1f | %.1f | %s |" % (r["page"], r["server"], r["fcp_ms"], r["ttfb_ms"], format(r["bytes"], ",")))
-' <<<"$results"
+' <<<"$results"$'\n'"$floor"
