@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{modvault_bin, start_with_own_sumdb};
+use common::{modvault_bin, proxy_tree_version, start_with_own_sumdb};
 use modvault_testkit::{closed_port, file_url, run_ok, Go, Modvault, TempDir};
 
 const DB: &str = "sum.mirror.example";
@@ -72,8 +72,6 @@ fn package_name(module: &str) -> &str {
 /// Writes the modules as a GOPROXY file tree.
 fn module_tree(root: &Path) -> PathBuf {
     for (module, version, go, requires, imports) in MODULES {
-        let dir = root.join(module).join("@v");
-        std::fs::create_dir_all(&dir).unwrap();
         let mut go_mod = format!("module {module}\n\ngo {go}\n");
         for r in *requires {
             go_mod.push_str(&format!("\nrequire {r}\n"));
@@ -90,25 +88,13 @@ fn module_tree(root: &Path) -> PathBuf {
         source.push_str(&format!(
             "\nfunc Name() string {{ return \"{name}@{version}\"{calls} }}\n"
         ));
-        let zip_file = std::fs::File::create(dir.join(format!("{version}.zip"))).unwrap();
-        let mut zip = zip::ZipWriter::new(zip_file);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (file, body) in [("go.mod", &go_mod), (&format!("{name}.go"), &source)] {
-            zip.start_file(format!("{module}@{version}/{file}"), options)
-                .unwrap();
-            zip.write_all(body.as_bytes()).unwrap();
-        }
-        zip.finish().unwrap();
-        std::fs::write(dir.join(format!("{version}.mod")), &go_mod).unwrap();
-        std::fs::write(
-            dir.join(format!("{version}.info")),
-            format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}"),
-        )
-        .unwrap();
-        let mut list = std::fs::read_to_string(dir.join("list")).unwrap_or_default();
-        list.push_str(&format!("{version}\n"));
-        std::fs::write(dir.join("list"), list).unwrap();
+        proxy_tree_version(
+            root,
+            module,
+            version,
+            &go_mod,
+            &[(&format!("{name}.go"), &source)],
+        );
     }
     root.to_owned()
 }

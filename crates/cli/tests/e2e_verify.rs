@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{create_token, keygen, modvault_bin, start_with_own_sumdb};
+use common::{create_token, keygen, modvault_bin, proxy_tree_version, start_with_own_sumdb};
 use modvault_testkit::{file_url, run_ok, Go, Modvault, TempDir};
 
 const ORIGIN_DB: &str = "sum.verify.example";
@@ -22,26 +22,15 @@ const PUBLISHED: &str = "corp.example/lib";
 fn module_tree(root: &Path) -> PathBuf {
     for name in ["a", "b", "c", "d"] {
         let (module, version) = (format!("mv.example/{name}"), "v1.0.0");
-        let dir = root.join(&module).join("@v");
-        std::fs::create_dir_all(&dir).unwrap();
         let go_mod = format!("module {module}\n\ngo 1.21\n");
         let source = format!("package {name}\n\nfunc Name() string {{ return \"{name}\" }}\n");
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(dir.join("v1.0.0.zip")).unwrap());
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (file, body) in [("go.mod", &go_mod), (&format!("{name}.go"), &source)] {
-            zip.start_file(format!("{module}@{version}/{file}"), options)
-                .unwrap();
-            zip.write_all(body.as_bytes()).unwrap();
-        }
-        zip.finish().unwrap();
-        std::fs::write(dir.join("v1.0.0.mod"), &go_mod).unwrap();
-        std::fs::write(
-            dir.join("v1.0.0.info"),
-            "{\"Version\":\"v1.0.0\",\"Time\":\"2024-01-01T00:00:00Z\"}",
-        )
-        .unwrap();
-        std::fs::write(dir.join("list"), "v1.0.0\n").unwrap();
+        proxy_tree_version(
+            root,
+            &module,
+            version,
+            &go_mod,
+            &[(&format!("{name}.go"), &source)],
+        );
     }
     root.to_owned()
 }

@@ -658,14 +658,7 @@ impl Verify {
     }
 
     fn repaired(&self, what: &str, reason: String) -> Finding {
-        let (module, version) = what.split_once('@').unwrap_or((what, ""));
-        tracing::info!(
-            target: "modvault::audit",
-            event = "verify_repair",
-            module = %module,
-            version = %version,
-            reason = %reason,
-        );
+        audit("verify_repair", what, &reason);
         metrics::counter!("modvault_verify_repaired_total").increment(1);
         Finding {
             kind: Kind::Repaired,
@@ -758,14 +751,7 @@ impl Verify {
                 PutMode::Overwrite,
             )
             .await?;
-        let (module_field, version) = what.split_once('@').unwrap_or((what, ""));
-        tracing::info!(
-            target: "modvault::audit",
-            event = "quarantine",
-            module = %module_field,
-            version = %version,
-            reason = %reason,
-        );
+        audit("quarantine", what, reason);
         metrics::counter!("modvault_verify_quarantined_total").increment(1);
         Ok(Finding {
             kind: Kind::Quarantined,
@@ -936,6 +922,18 @@ fn version_of_key(key: &str) -> KeyKind {
         Some(version) => KeyKind::Version(module, version),
         None => KeyKind::Stray(module),
     }
+}
+
+/// An audit event about `module@version`.
+fn audit(event: &str, what: &str, reason: &str) {
+    let (module, version) = what.split_once('@').unwrap_or((what, ""));
+    tracing::info!(
+        target: "modvault::audit",
+        event,
+        module = %module,
+        version = %version,
+        reason = %reason,
+    );
 }
 
 #[cfg(test)]

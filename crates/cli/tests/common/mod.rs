@@ -70,3 +70,36 @@ pub fn start_with_own_sumdb(
     );
     (server, vkey)
 }
+
+/// Adds `module@version` to the GOPROXY file tree under `root`: its zip
+/// (go.mod and `files`), `.mod`, `.info` and a line in `list`.
+pub fn proxy_tree_version(
+    root: &Path,
+    module: &str,
+    version: &str,
+    go_mod: &str,
+    files: &[(&str, &str)],
+) {
+    use std::io::Write;
+    let dir = root.join(module).join("@v");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut zip =
+        zip::ZipWriter::new(std::fs::File::create(dir.join(format!("{version}.zip"))).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (file, body) in [("go.mod", go_mod)].iter().chain(files) {
+        zip.start_file(format!("{module}@{version}/{file}"), options)
+            .unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    std::fs::write(dir.join(format!("{version}.mod")), go_mod).unwrap();
+    std::fs::write(
+        dir.join(format!("{version}.info")),
+        format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}"),
+    )
+    .unwrap();
+    let mut list = std::fs::read_to_string(dir.join("list")).unwrap_or_default();
+    list.push_str(&format!("{version}\n"));
+    std::fs::write(dir.join("list"), list).unwrap();
+}
