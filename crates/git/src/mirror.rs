@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use modvault_core::modzip::MAX_ZIP_FILE;
+use modvault_core::semver;
 
 use crate::cache::{BlobEntry, ObjectCache};
 use crate::command::{GitError, GitRunner, Sink};
@@ -50,6 +51,16 @@ const EXPORT_ATTRIBUTES: &str = "\n* -export-subst -export-ignore\n";
 
 /// Where the mirror keeps the remote's HEAD commit.
 const HEAD_REF: &str = "refs/modvault/HEAD";
+
+/// A repository whose depth-1 fetch of one version received at most this
+/// much is small enough that a later tag fetch brings its other release
+/// tags along (see [`Mirror::sibling_tags`]).
+const SMALL_VERSION_BYTES: u64 = 4 << 20;
+
+/// What such a fetch may bring beyond what was asked for, estimated from
+/// the first fetch's size, and at most this many tags.
+const PREFETCH_BYTES: u64 = 64 << 20;
+const PREFETCH_TAGS: usize = 64;
 
 /// Upper bound for listings such as `for-each-ref` output.
 const LISTING_LIMIT: u64 = 256 << 20;
@@ -171,6 +182,18 @@ struct State {
     /// server, say): remembered for the failure TTL without blocking the
     /// shallow fetches that still work.
     deep_failed: Option<(Instant, RepoError)>,
+    /// Whether tag fetches bring the repository's other release tags along.
+    prefetch: Prefetch,
+}
+
+/// Learned from the first depth-1 tag fetch of a repository (in this
+/// process): how many other release tags a later one may bring along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefetch {
+    Unknown,
+    Upto(usize),
+    /// A large repository, or a prefetch that failed (a damaged tree).
+    Off,
 }
 
 /// A ref some request needs the commit of, for a batched fetch.
@@ -265,6 +288,7 @@ impl Mirror {
                 failed: None,
                 deep_generation: None,
                 deep_failed: None,
+                prefetch: Prefetch::Unknown,
             }),
         }
     }
@@ -539,13 +563,22 @@ impl Mirror {
             }
             let mut seen = std::collections::HashSet::new();
             batch.retain(|want| seen.insert(want.reference.clone()));
+            let asked = batch.len();
+            batch.extend(self.sibling_tags(&batch));
+            let before = self.pack_bytes();
             let fetched = match self.fetch_wants(&batch).await {
                 // One ref the server cannot send (a damaged tree) must not
                 // fail the others: their requests fetch again on their own.
-                Err(_) if batch.len() > 1 => self.fetch_wants(std::slice::from_ref(&own)).await,
+                Err(_) if batch.len() > 1 => {
+                    if batch.len() > asked {
+                        self.state().prefetch = Prefetch::Off;
+                    }
+                    self.fetch_wants(std::slice::from_ref(&own)).await
+                }
                 other => other,
             };
             if fetched.is_ok() {
+                self.learn_size(&batch, self.pack_bytes().saturating_sub(before));
                 // Asked for again (by other requests for the same version)
                 // while this fetch ran: it brought them.
                 self.pending().retain(|want| !batch.contains(want));
@@ -563,6 +596,90 @@ impl Mirror {
             }
         }
         self.ensure_deep().await
+    }
+
+    /// The release tags to fetch along with a batch of tag wants: a
+    /// repository asked for several versions (this is not its first tag
+    /// fetch) and small enough (its first version's fetch was) is likely
+    /// asked for more, and one fetch of many depth-1 tags costs the remote
+    /// about what one costs (a `pack-objects` run). Tags in the same
+    /// directory as a wanted one whose name is a canonical version, newest
+    /// first, that the mirror does not hold yet.
+    fn sibling_tags(&self, batch: &[Want]) -> Vec<Want> {
+        let Prefetch::Upto(limit) = self.state().prefetch else {
+            return Vec::new();
+        };
+        let Some(snapshot) = self.current_snapshot() else {
+            return Vec::new();
+        };
+        if self.is_deep() {
+            return Vec::new();
+        }
+        let prefixes: std::collections::BTreeSet<&str> = batch
+            .iter()
+            .filter_map(|want| want.reference.strip_prefix("refs/tags/"))
+            .map(|tag| tag.rfind('/').map_or("", |slash| &tag[..=slash]))
+            .collect();
+        let mut siblings: Vec<(&str, &String, &String)> = prefixes
+            .iter()
+            .flat_map(|prefix| {
+                snapshot.tags_with_prefix(prefix).filter_map(move |(name, hash)| {
+                    let version = &name[prefix.len()..];
+                    (semver::is_valid(version) && semver::canonical(version) == version)
+                        .then_some((version, name, hash))
+                })
+            })
+            .filter(|(_, name, hash)| {
+                self.cache.commit_time(&self.cache_key, hash).is_none()
+                    && !batch.iter().any(|want| {
+                        &want.hash == *hash
+                            || want.reference.strip_prefix("refs/tags/") == Some(name.as_str())
+                    })
+            })
+            .collect();
+        siblings.sort_by(|a, b| semver::compare(b.0, a.0));
+        let mut seen = std::collections::HashSet::new();
+        siblings
+            .into_iter()
+            .filter(|(_, _, hash)| seen.insert(*hash))
+            .take(limit)
+            .map(|(_, name, hash)| Want {
+                reference: format!("refs/tags/{name}"),
+                hash: hash.clone(),
+            })
+            .collect()
+    }
+
+    /// After the first depth-1 fetch of tags: whether the repository is
+    /// small enough for [`Mirror::sibling_tags`], from what it received.
+    fn learn_size(&self, batch: &[Want], received: u64) {
+        let mut state = self.state();
+        if state.prefetch != Prefetch::Unknown
+            || self.is_deep()
+            || !batch.iter().all(|want| want.reference.starts_with("refs/tags/"))
+        {
+            return;
+        }
+        let per_version = (received / batch.len() as u64).max(1);
+        state.prefetch = if per_version <= SMALL_VERSION_BYTES {
+            Prefetch::Upto(PREFETCH_TAGS.min((PREFETCH_BYTES / per_version) as usize))
+        } else {
+            Prefetch::Off
+        };
+        tracing::debug!(repo = %self.shown_url, per_version, prefetch = ?state.prefetch, "learned the size of a version");
+    }
+
+    /// Bytes in the mirror's packs: what fetches received (they keep what
+    /// arrives as one pack).
+    fn pack_bytes(&self) -> u64 {
+        std::fs::read_dir(self.dir.join("objects/pack"))
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok()?.metadata().ok())
+                    .map(|meta| meta.len())
+                    .sum()
+            })
+            .unwrap_or(0)
     }
 
     /// Records the commit time of what a fetch brought, read from the

@@ -1046,7 +1046,8 @@ fn a_long_history_is_fetched_tag_first_then_deepened_once_for_a_pseudo_version()
     h.assert_download(m, "v1.1.0");
     h.assert_download(m, "v1.2.0");
     assert!(h.mirror_is_shallow(mirror));
-    assert_eq!(h.mirror_commits(mirror), 2, "one commit per tagged version");
+    // The second tag fetch of a small repository brings its third tag.
+    assert_eq!(h.mirror_commits(mirror), 3, "one commit per tagged version");
 
     // A pseudo-version needs its base tag: the whole history, once.
     let pseudo = h
@@ -1208,24 +1209,7 @@ fn concurrent_versions_of_one_repository_share_fetches() {
     support::fast_import_history(&repo, m, 90, &tag_refs);
     // Every pack the server makes is logged, and takes a second: requests
     // that arrive while one fetch runs must share the next one.
-    let log = h.go.dir.path().join("pack-objects.log");
-    let hook = h.go.dir.path().join("pack-objects-hook");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh
-echo run >> '{}'
-sleep 1
-exec \"$@\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    h.append_gitconfig(&format!(
-        "[uploadpack]\n\tpackObjectsHook = {}\n",
-        hook.display()
-    ));
+    let log = h.log_server_packs(1);
     let source = h.source();
     let infos = h.block_on(futures::future::join_all(
         tags.iter()
@@ -1234,7 +1218,7 @@ exec \"$@\"\n",
     for ((_, v), info) in tags.iter().zip(infos) {
         assert_eq!(&info.unwrap().version, v);
     }
-    let packs = std::fs::read_to_string(&log).unwrap().lines().count();
+    let packs = Harness::server_packs(&log);
     assert!(packs <= 2, "8 versions took {packs} fetches");
     let mirror = "github.com_owner_batch";
     assert_eq!(h.mirror_commits(mirror), 8);
@@ -1242,4 +1226,81 @@ exec \"$@\"\n",
     for (_, v) in &tags {
         h.assert_download(m, v);
     }
+}
+
+#[test]
+fn a_second_version_of_a_small_repository_brings_its_other_release_tags() {
+    let h = Harness::new();
+    let repo = h.go.repo("owner/siblings");
+    let m = "github.com/owner/siblings";
+    let versions: Vec<String> = (0..6).map(|i| format!("v1.{i}.0")).collect();
+    let tags: Vec<(usize, &str)> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (10 * (i + 1), v.as_str()))
+        .collect();
+    let commits = support::fast_import_history(&repo, m, 90, &tags);
+    // Tags that are no version of this module stay behind.
+    repo.git(&["tag", "nightly", &commits[74]]);
+    repo.git(&["tag", "tools/v1.0.0", &commits[79]]);
+    let log = h.log_server_packs(0);
+    let mirror = "github.com_owner_siblings";
+
+    // Only modvault's fetches are counted here (the go command's own
+    // fetches reach the same server): its answers first, then the go
+    // command's comparison.
+    let fetch = |v: &str| {
+        h.ours_info(m, v).unwrap();
+        h.ours_zip_sum(m, v).unwrap();
+    };
+    // The first version comes alone, as in Go.
+    fetch("v1.2.0");
+    assert_eq!(Harness::server_packs(&log), 1);
+    assert_eq!(h.mirror_commits(mirror), 1);
+    // The second brings every other release tag in the same fetch.
+    fetch("v1.4.0");
+    assert_eq!(Harness::server_packs(&log), 2);
+    assert_eq!(h.mirror_commits(mirror), 6);
+    assert!(h.mirror_is_shallow(mirror));
+    // So the others need no fetch, and answer as the go command does.
+    for v in &versions {
+        fetch(v);
+    }
+    assert_eq!(Harness::server_packs(&log), 2);
+    for v in &versions {
+        h.assert_download(m, v);
+    }
+    assert_eq!(h.assert_list(m), versions);
+}
+
+#[test]
+fn versions_of_a_large_repository_are_fetched_one_by_one() {
+    let h = Harness::new();
+    let mut repo = h.go.repo("owner/heavy");
+    let m = "github.com/owner/heavy";
+    repo.commit_files(&[("go.mod", "module github.com/owner/heavy\n")], "go.mod");
+    // A version of more than 4 MB that does not compress.
+    let mut noise = vec![0u8; 5 << 20];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for byte in &mut noise {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    std::fs::write(repo.path.join("data.bin"), &noise).unwrap();
+    repo.commit_files(&[("h.go", "package h\n")], "data");
+    repo.tag("v1.0.0");
+    for i in 1..=3 {
+        repo.commit_files(&[("h.go", &format!("package h\n\nconst V = {i}\n"))], "next");
+        repo.tag(&format!("v1.{i}.0"));
+    }
+    let log = h.log_server_packs(0);
+    let mirror = "github.com_owner_heavy";
+    for v in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+        h.ours_zip_sum(m, v).unwrap();
+    }
+    assert_eq!(Harness::server_packs(&log), 3, "one fetch per version");
+    assert_eq!(h.mirror_commits(mirror), 3);
+    h.assert_download(m, "v1.1.0");
 }

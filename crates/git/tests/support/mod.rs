@@ -596,6 +596,34 @@ impl Harness {
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 
+    /// Logs every pack the server makes (one line each) to the returned
+    /// file, after a pause of `delay_secs` per pack: how many fetches
+    /// reached the remote.
+    pub fn log_server_packs(&self, delay_secs: u32) -> std::path::PathBuf {
+        let log = self.go.dir.path().join("pack-objects.log");
+        let hook = self.go.dir.path().join("pack-objects-hook");
+        std::fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh\necho run >> '{}'\nsleep {delay_secs}\nexec \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        self.append_gitconfig(&format!(
+            "[uploadpack]\n\tpackObjectsHook = {}\n",
+            hook.display()
+        ));
+        log
+    }
+
+    /// Lines in a log written by [`Harness::log_server_packs`].
+    pub fn server_packs(log: &std::path::Path) -> usize {
+        std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
+    }
+
     /// Whether the mirror holds only part of its commits' history.
     pub fn mirror_is_shallow(&self, prefix: &str) -> bool {
         self.mirror_dir(prefix).join("shallow").exists()
