@@ -184,6 +184,10 @@ struct State {
     deep_failed: Option<(Instant, RepoError)>,
     /// Whether tag fetches bring the repository's other release tags along.
     prefetch: Prefetch,
+    /// Whether the commit time of every commit in the mirror is in the
+    /// cache (as far as it keeps them): true for a mirror made or loaded by
+    /// this process while it is shallow, see [`Mirror::needs_fetch`].
+    times_recorded: bool,
 }
 
 /// Learned from the first depth-1 tag fetch of a repository (in this
@@ -289,6 +293,7 @@ impl Mirror {
                 deep_generation: None,
                 deep_failed: None,
                 prefetch: Prefetch::Unknown,
+                times_recorded: false,
             }),
         }
     }
@@ -497,13 +502,16 @@ impl Mirror {
         };
         std::fs::write(staging.path().join(DEPTH_FILE), "shallow\n").map_err(failed)?;
         let staging_path = staging.keep();
-        if let Err(e) = std::fs::rename(&staging_path, &self.dir) {
-            let _ = std::fs::remove_dir_all(&staging_path);
-            if !self.is_initialized() {
-                return Err(RepoError::Failed(format!(
-                    "creating mirror {}: {e}",
-                    self.dir.display()
-                )));
+        match std::fs::rename(&staging_path, &self.dir) {
+            Ok(()) => self.state().times_recorded = true,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging_path);
+                if !self.is_initialized() {
+                    return Err(RepoError::Failed(format!(
+                        "creating mirror {}: {e}",
+                        self.dir.display()
+                    )));
+                }
             }
         }
         Ok(listing)
@@ -539,7 +547,7 @@ impl Mirror {
     /// request waiting at that moment. If that fails, or the ref has moved
     /// since, the whole history is fetched (Go's fallback).
     async fn ensure_commit(&self, reference: &str, hash: &str) -> RepoResult<()> {
-        if self.has_commit(hash).await? {
+        if !self.needs_fetch(hash).await? {
             return Ok(());
         }
         let own = Want {
@@ -554,7 +562,7 @@ impl Mirror {
         }
         let fetched = {
             let _fetching = self.fetch_lock.lock().await;
-            if self.has_commit(hash).await? {
+            if !self.needs_fetch(hash).await? {
                 return Ok(());
             }
             let mut batch: Vec<Want> = std::mem::take(&mut *self.pending());
@@ -733,6 +741,21 @@ impl Mirror {
             .await?;
         tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), "fetched");
         Ok(())
+    }
+
+    /// Whether `hash` must be fetched. A shallow mirror holds only the
+    /// commits its refs pointed at when they were fetched, and their times
+    /// were recorded then (or when this process loaded its refs): a commit
+    /// without one is not there, and no git process needs to say so. Should
+    /// the cache have dropped it, the fetch that follows brings nothing.
+    async fn needs_fetch(&self, hash: &str) -> RepoResult<bool> {
+        if self.cache.commit_time(&self.cache_key, hash).is_some() {
+            return Ok(false);
+        }
+        if self.state().times_recorded && !self.is_deep() {
+            return Ok(true);
+        }
+        Ok(!self.has_commit(hash).await?)
     }
 
     /// Whether the object `hash` is a commit in the mirror. A known commit
@@ -917,6 +940,7 @@ impl Mirror {
         }
         let snapshot = Arc::new(snapshot);
         let mut state = self.state();
+        state.times_recorded = commit_times.len() <= SNAPSHOT_MEMO_LIMIT;
         state.hex_len = hex_len;
         state.snapshot = Some(snapshot.clone());
         Ok(snapshot)
