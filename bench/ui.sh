@@ -6,6 +6,10 @@
 #
 #   bench/ui.sh [ROUNDS] > bench/results-ui.md
 #
+# BASE_BIN=<an earlier build> adds its figures as "before" columns: the
+# same store served by both builds, measured in the same interleaved
+# rounds, so that a change is compared under the same machine load.
+#
 # Needs: a release build (cargo build --release), nginx, chromium and the
 # npm packages of web/tests (installed here if missing), python3.
 set -euo pipefail
@@ -57,6 +61,15 @@ PIDS+=($MV_PID)
 wait_http "http://127.0.0.1:$MV_PORT/healthz"
 "$BIN" publish --server "http://127.0.0.1:$MV_PORT" --token "$TOKEN" "$WORK/mod" v1.0.0 >&2
 
+SERVERS=("nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT")
+if [ -n "${BASE_BIN:-}" ]; then
+  cp -a "$DATA" "$WORK/data-base"
+  BASE_PORT=$(free_port)
+  "$BASE_BIN" serve --listen "127.0.0.1:$BASE_PORT" --data-dir "$WORK/data-base" --upstream off --log-level warn 2>"$WORK/modvault-base.log" & PIDS+=($!)
+  wait_http "http://127.0.0.1:$BASE_PORT/healthz"
+  SERVERS+=("before=http://127.0.0.1:$BASE_PORT")
+fi
+
 PAGES=(/ui/ "/ui/$MODULE" "/ui/$MODULE/@v/v1.0.0" "/ui/-/search?q=bench" /ui/bench.example/m7)
 # The same bytes for nginx: each page's HTML as a file at its path, and the
 # assets it loads.
@@ -89,8 +102,7 @@ wait_http "http://127.0.0.1:$NGINX_PORT/ui/"
 # Both modes (fresh tab per load, and navigations within one tab); the
 # floor page twice under two URLs so that the same-tab rounds navigate
 # between documents as they do for the UI's pages.
-results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=both \
-  "nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT" -- "${PAGES[@]}")
+results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=both "${SERVERS[@]}" -- "${PAGES[@]}")
 floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=both \
   "nginx=http://127.0.0.1:$NGINX_PORT" -- /floor.html /floor.html?again)
 
@@ -102,10 +114,18 @@ echo "Fresh tab: every load in a new tab (a renderer process started for it). Sa
 echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS, badge) as static files, in the same run; the floor is a one-line page from nginx."
 echo "A store of 41 modules; \`$MODULE\` has a 20-section README, a license and two requirements."
 echo
-echo "| page | fresh tab: modvault | fresh tab: nginx | same tab: modvault | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"
-echo "|---|---|---|---|---|---|---|"
-python3 -c '
-import json, sys
+[ -n "${BASE_BIN:-}" ] && echo "Before: \`BASE_BIN\` ($BASE_BIN), the same store, in the same rounds."
+echo
+if [ -n "${BASE_BIN:-}" ]; then
+  echo "| page | fresh tab: modvault | fresh tab: before | fresh tab: nginx | same tab: modvault | same tab: before | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+else
+  echo "| page | fresh tab: modvault | fresh tab: nginx | same tab: modvault | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"
+  echo "|---|---|---|---|---|---|---|"
+fi
+BEFORE=${BASE_BIN:+1} python3 -c '
+import json, os, sys
+cols = ["modvault", "before", "nginx"] if os.environ.get("BEFORE") else ["modvault", "nginx"]
 rows = {}
 order = []
 for line in sys.stdin:
@@ -122,7 +142,7 @@ def ms(page, mode, server):
     return "%.0f" % r["fcp_ms"] if r else "–"
 for page in order:
     mv = rows[page].get(("fresh", "modvault"))
-    print("| `%s` | %s | %s | %s | %s | %s | %s |" % (page, ms(page, "fresh", "modvault"), ms(page, "fresh", "nginx"),
-        ms(page, "same", "modvault"), ms(page, "same", "nginx"),
-        "%.1f" % mv["ttfb_ms"] if mv else "–", format(mv["bytes"], ",") if mv else "–"))
+    cells = [ms(page, mode, server) for mode in ("fresh", "same") for server in cols]
+    cells += ["%.1f" % mv["ttfb_ms"] if mv else "–", format(mv["bytes"], ",") if mv else "–"]
+    print("| `%s` | %s |" % (page, " | ".join(cells)))
 ' <<<"$results"$'\n'"$floor"
