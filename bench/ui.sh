@@ -108,13 +108,13 @@ floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=bot
 
 echo "# Web UI first paint"
 echo
-echo "Command: \`bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run."
+echo "Command: \`${BASE_BIN:+BASE_BIN=$BASE_BIN }bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run."
 echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) through playwright-core, 1280×860, warm: each page loaded once first, then $ROUNDS rounds, interleaved across pages and servers; medians."
 echo "Fresh tab: every load in a new tab (a renderer process started for it). Same tab: every load a navigation in one tab per server that already shows the UI, from the previous page of the round, as a user clicking through the UI."
 echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS, badge) as static files, in the same run; the floor is a one-line page from nginx."
 echo "A store of 41 modules; \`$MODULE\` has a 20-section README, a license and two requirements."
 echo
-[ -n "${BASE_BIN:-}" ] && echo "Before: \`BASE_BIN\` ($BASE_BIN), the same store, in the same rounds."
+[ -n "${BASE_BIN:-}" ] && echo "Before: the build at \`BASE_BIN\`, serving a copy of the same store, in the same rounds."
 echo
 if [ -n "${BASE_BIN:-}" ]; then
   echo "| page | fresh tab: modvault | fresh tab: before | fresh tab: nginx | same tab: modvault | same tab: before | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"

@@ -224,10 +224,7 @@ async fn get(
                     e(&r.stored)
                 );
             }
-            // Below the fold: `later` lets the browser skip laying these out
-            // until they are scrolled to, so the first paint waits only on
-            // what is on screen.
-            body.push_str("</tbody></table><section class=later><h2>Publish history</h2>");
+            body.push_str("</tbody></table><h2>Publish history</h2>");
             if stats.published.is_empty() {
                 body.push_str("<p>Nothing published here yet.</p>");
             } else {
@@ -245,15 +242,15 @@ async fn get(
                 }
                 body.push_str("</tbody></table>");
             }
-            body.push_str("</section><section class=later><h2>Activity</h2><table><thead><tr><th>Day (UTC)</th><th>Versions stored</th><th>Versions last served</th></tr></thead><tbody>");
+            body.push_str("<h2>Activity</h2><table><thead><tr><th>Day (UTC)</th><th>Versions stored</th><th>Versions last served</th></tr></thead><tbody>");
             for d in &stats.days {
                 let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", e(&d.day), d.stored, d.served);
             }
-            body.push_str("</tbody></table></section><section class=later><h2>Downloads</h2><table><thead><tr><th>Day (UTC)</th><th>From the store</th><th>Fetched</th></tr></thead><tbody>");
+            body.push_str("</tbody></table><h2>Downloads</h2><table><thead><tr><th>Day (UTC)</th><th>From the store</th><th>Fetched</th></tr></thead><tbody>");
             for d in stats.downloads.iter().rev().filter(|d| d.hits + d.misses > 0) {
                 let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", e(&d.day), d.hits, d.misses);
             }
-            body.push_str("</tbody></table></section>");
+            body.push_str("</tbody></table>");
             page_ok("Home", body)
         }
         "-/search" => {
@@ -363,7 +360,7 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
         }
         None => body.push_str("<p class=muted>No README in the latest version.</p>"),
     }
-    body.push_str("</section><aside class=later>");
+    body.push_str("</section><aside>");
     let _ = write!(body, "<h2>Versions</h2><p class=muted>{} downloads</p><table><thead><tr><th>Version</th><th>From</th><th>Stored</th><th>Size</th><th>Downloads</th></tr></thead><tbody>", m.downloads);
     for v in &m.versions {
         let _ = write!(
@@ -396,9 +393,10 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
             let _ = write!(body, "<h2>go.mod</h2><pre>{}</pre>", e(&go_mod.text));
         }
     }
-    // The badge is an SVG document of its own with text in it: in a new
-    // tab, laying it out (a frame and fonts for it) delayed the first paint
-    // by about 30 ms. Folded, it is fetched only when opened.
+    // The badge is an SVG document of its own with text in it: shown at
+    // once, a new tab built a frame and looked up fonts for it before its
+    // first paint (about 14 ms later, bench/results-ui.md). Folded and
+    // lazy, it is fetched when opened.
     let badge = format!(
         "/badge/{}.svg",
         percent_encoding::utf8_percent_encode(&m.path, PATH_SET)
@@ -513,13 +511,13 @@ fn version_body(v: &data::VersionDetail) -> String {
     if let Some(readme) = &v.readme_html {
         let _ = write!(
             body,
-            "<section class=later><h2>README</h2><article class=readme>{readme}</article></section>"
+            "<h2>README</h2><article class=readme>{readme}</article>"
         );
     }
     if let Some(license) = &v.license {
         let _ = write!(
             body,
-            "<section class=later><h2>License</h2><details><summary>{}</summary><pre>{}</pre></details></section>",
+            "<h2>License</h2><details><summary>{}</summary><pre>{}</pre></details>",
             e(&license.name),
             e(&license.text)
         );
