@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Web UI first paint: each page of the UI loaded warm in headless Chromium
 # from modvault, and the same page's bytes (HTML, CSS, JS) served as files
-# by nginx, in the same run; medians of ROUNDS loads.
+# by nginx, in the same run; medians of ROUNDS loads, in a fresh tab per
+# load and as navigations within one tab.
 #
 #   bench/ui.sh [ROUNDS] > bench/results-ui.md
+#
+# BASE_BIN=<an earlier build> adds its figures as "before" columns: the
+# same store served by both builds, measured in the same interleaved
+# rounds, so that a change is compared under the same machine load.
 #
 # Needs: a release build (cargo build --release), nginx, chromium and the
 # npm packages of web/tests (installed here if missing), python3.
@@ -56,14 +61,23 @@ PIDS+=($MV_PID)
 wait_http "http://127.0.0.1:$MV_PORT/healthz"
 "$BIN" publish --server "http://127.0.0.1:$MV_PORT" --token "$TOKEN" "$WORK/mod" v1.0.0 >&2
 
+SERVERS=("nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT")
+if [ -n "${BASE_BIN:-}" ]; then
+  cp -a "$DATA" "$WORK/data-base"
+  BASE_PORT=$(free_port)
+  "$BASE_BIN" serve --listen "127.0.0.1:$BASE_PORT" --data-dir "$WORK/data-base" --upstream off --log-level warn 2>"$WORK/modvault-base.log" & PIDS+=($!)
+  wait_http "http://127.0.0.1:$BASE_PORT/healthz"
+  SERVERS+=("before=http://127.0.0.1:$BASE_PORT")
+fi
+
 PAGES=(/ui/ "/ui/$MODULE" "/ui/$MODULE/@v/v1.0.0" "/ui/-/search?q=bench" /ui/bench.example/m7)
 # The same bytes for nginx: each page's HTML as a file at its path, and the
 # assets it loads.
-for page in "${PAGES[@]}" /ui/-/static/app.css /ui/-/static/app.js; do
+for page in "${PAGES[@]}" /ui/-/static/app.css /ui/-/static/app.js "/badge/$MODULE.svg" /badge/bench.example/m7.svg; do
   # A page is a directory's index.html (a module page's path is also the
   # parent of its versions' pages); assets are plain files.
   file="$WORK/pages${page%%\?*}"
-  case $page in /ui/-/static/*) ;; *) file="${file%/}/index.html" ;; esac
+  case $page in /ui/-/static/*|/badge/*) ;; *) file="${file%/}/index.html" ;; esac
   mkdir -p "$(dirname "$file")"
   curl -sf "http://127.0.0.1:$MV_PORT$page" -o "$file"
 done
@@ -77,7 +91,7 @@ error_log $WORK/nginx-error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
-  types { text/css css; application/javascript js; }
+  types { text/css css; application/javascript js; image/svg+xml svg; }
   default_type text/html;
   server { listen 127.0.0.1:$NGINX_PORT; root $WORK/pages; location / { try_files \$uri \$uri/index.html =404; } }
 }
@@ -85,23 +99,50 @@ CONF
 nginx -c "$WORK/nginx.conf" & PIDS+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/ui/"
 
-results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" \
-  "nginx=http://127.0.0.1:$NGINX_PORT" "modvault=http://127.0.0.1:$MV_PORT" -- "${PAGES[@]}")
-floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" \
-  "nginx=http://127.0.0.1:$NGINX_PORT" -- /floor.html)
+# Both modes (fresh tab per load, and navigations within one tab); the
+# floor page twice under two URLs so that the same-tab rounds navigate
+# between documents as they do for the UI's pages.
+results=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=both "${SERVERS[@]}" -- "${PAGES[@]}")
+floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=both \
+  "nginx=http://127.0.0.1:$NGINX_PORT" -- /floor.html /floor.html?again)
 
 echo "# Web UI first paint"
 echo
-echo "Command: \`bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d)."
-echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) through playwright-core, 1280×860, warm: each page loaded once first, then $ROUNDS loads in a fresh tab each; medians."
-echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS) as static files, in the same run."
+echo "Command: \`${BASE_BIN:+BASE_BIN=$BASE_BIN }bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run."
+echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) through playwright-core, 1280×860, warm: each page loaded once first, then $ROUNDS rounds, interleaved across pages and servers; medians."
+echo "Fresh tab: every load in a new tab (a renderer process started for it). Same tab: every load a navigation in one tab per server that already shows the UI, from the previous page of the round, as a user clicking through the UI."
+echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS, badge) as static files, in the same run; the floor is a one-line page from nginx."
 echo "A store of 41 modules; \`$MODULE\` has a 20-section README, a license and two requirements."
 echo
-echo "| page | server | first contentful paint ms | first byte ms | bytes on the wire |"
-echo "|---|---|---|---|---|"
-python3 -c '
-import json, sys
+[ -n "${BASE_BIN:-}" ] && echo "Before: the build at \`BASE_BIN\`, serving a copy of the same store, in the same rounds."
+echo
+if [ -n "${BASE_BIN:-}" ]; then
+  echo "| page | fresh tab: modvault | fresh tab: before | fresh tab: nginx | same tab: modvault | same tab: before | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+else
+  echo "| page | fresh tab: modvault | fresh tab: nginx | same tab: modvault | same tab: nginx | first byte ms (modvault) | bytes on the wire (modvault) |"
+  echo "|---|---|---|---|---|---|---|"
+fi
+BEFORE=${BASE_BIN:+1} python3 -c '
+import json, os, sys
+cols = ["modvault", "before", "nginx"] if os.environ.get("BEFORE") else ["modvault", "nginx"]
+rows = {}
+order = []
 for line in sys.stdin:
+    if not line.strip():
+        continue
     r = json.loads(line)
-    print("| `%s` | %s | %.1f | %.1f | %s |" % (r["page"], r["server"], r["fcp_ms"], r["ttfb_ms"], format(r["bytes"], ",")))
+    page = r["page"].replace("?again", "")
+    if page not in rows:
+        rows[page] = {}
+        order.append(page)
+    rows[page].setdefault((r["mode"], r["server"]), r)
+def ms(page, mode, server):
+    r = rows[page].get((mode, server))
+    return "%.0f" % r["fcp_ms"] if r else "–"
+for page in order:
+    mv = rows[page].get(("fresh", "modvault"))
+    cells = [ms(page, mode, server) for mode in ("fresh", "same") for server in cols]
+    cells += ["%.1f" % mv["ttfb_ms"] if mv else "–", format(mv["bytes"], ",") if mv else "–"]
+    print("| `%s` | %s |" % (page, " | ".join(cells)))
 ' <<<"$results"$'\n'"$floor"

@@ -393,10 +393,18 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
             let _ = write!(body, "<h2>go.mod</h2><pre>{}</pre>", e(&go_mod.text));
         }
     }
+    // The badge is an SVG document of its own with text in it: shown at
+    // once, a new tab built a frame and looked up fonts for it before its
+    // first paint (about 14 ms later, bench/results-ui.md). Folded and
+    // lazy, it is fetched when opened.
+    let badge = format!(
+        "/badge/{}.svg",
+        percent_encoding::utf8_percent_encode(&m.path, PATH_SET)
+    );
     let _ = write!(
         body,
-        r#"<p><img src="/badge/{}.svg" alt="badge"></p>"#,
-        e(&percent_encoding::utf8_percent_encode(&m.path, PATH_SET).to_string())
+        r#"<h2>Badge</h2><details><summary>For a README</summary><p><img src="{0}" alt="badge: latest version" loading=lazy></p><p><code>{0}</code></p></details>"#,
+        e(&badge)
     );
     body.push_str("</aside></div>");
     body
