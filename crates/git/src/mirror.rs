@@ -61,6 +61,8 @@ const SMALL_VERSION_BYTES: u64 = 4 << 20;
 /// the first fetch's size, and at most this many tags.
 const PREFETCH_BYTES: u64 = 64 << 20;
 const PREFETCH_TAGS: usize = 64;
+/// Brought along by a repository's first fetch when it is for several tags.
+const FIRST_PREFETCH_TAGS: usize = 8;
 
 /// Upper bound for listings such as `for-each-ref` output.
 const LISTING_LIMIT: u64 = 256 << 20;
@@ -614,8 +616,16 @@ impl Mirror {
     /// directory as a wanted one whose name is a canonical version, newest
     /// first, that the mirror does not hold yet.
     fn sibling_tags(&self, batch: &[Want]) -> Vec<Want> {
-        let Prefetch::Upto(limit) = self.state().prefetch else {
-            return Vec::new();
+        let tags_wanted = batch
+            .iter()
+            .filter(|want| want.reference.starts_with("refs/tags/"))
+            .count();
+        let limit = match self.state().prefetch {
+            Prefetch::Upto(limit) => limit,
+            // Several versions asked for at once before the size is known:
+            // a few more, as the remote packs them in the same run.
+            Prefetch::Unknown if tags_wanted >= 2 => FIRST_PREFETCH_TAGS,
+            _ => return Vec::new(),
         };
         let Some(snapshot) = self.current_snapshot() else {
             return Vec::new();
