@@ -641,11 +641,13 @@ impl Mirror {
         let mut siblings: Vec<(&str, &String, &String)> = prefixes
             .iter()
             .flat_map(|prefix| {
-                snapshot.tags_with_prefix(prefix).filter_map(move |(name, hash)| {
-                    let version = &name[prefix.len()..];
-                    (semver::is_valid(version) && semver::canonical(version) == version)
-                        .then_some((version, name, hash))
-                })
+                snapshot
+                    .tags_with_prefix(prefix)
+                    .filter_map(move |(name, hash)| {
+                        let version = &name[prefix.len()..];
+                        (semver::is_valid(version) && semver::canonical(version) == version)
+                            .then_some((version, name, hash))
+                    })
             })
             .filter(|(_, name, hash)| {
                 self.cache.commit_time(&self.cache_key, hash).is_none()
@@ -674,7 +676,9 @@ impl Mirror {
         let mut state = self.state();
         if state.prefetch != Prefetch::Unknown
             || self.is_deep()
-            || !batch.iter().all(|want| want.reference.starts_with("refs/tags/"))
+            || !batch
+                .iter()
+                .all(|want| want.reference.starts_with("refs/tags/"))
         {
             return;
         }

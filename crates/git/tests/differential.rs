@@ -1292,7 +1292,10 @@ fn versions_of_a_large_repository_are_fetched_one_by_one() {
     repo.commit_files(&[("h.go", "package h\n")], "data");
     repo.tag("v1.0.0");
     for i in 1..=3 {
-        repo.commit_files(&[("h.go", &format!("package h\n\nconst V = {i}\n"))], "next");
+        repo.commit_files(
+            &[("h.go", &format!("package h\n\nconst V = {i}\n"))],
+            "next",
+        );
         repo.tag(&format!("v1.{i}.0"));
     }
     let log = h.log_server_packs(0);
