@@ -185,7 +185,7 @@ impl GitRunner {
         args: &[S],
         sink: Sink<'_>,
     ) -> Result<Vec<u8>, GitError> {
-        self.run_with(git_dir, args, sink, false).await
+        self.run_with(git_dir, args, sink, false, None).await
     }
 
     /// [`GitRunner::output`] for a command that reaches a remote, with
@@ -196,7 +196,20 @@ impl GitRunner {
         args: &[S],
         limit: u64,
     ) -> Result<Vec<u8>, GitError> {
-        self.run_with(git_dir, args, Sink::Capture { limit }, true)
+        self.run_with(git_dir, args, Sink::Capture { limit }, true, None)
+            .await
+    }
+
+    /// [`GitRunner::output`] with `input` on standard input (for
+    /// `update-ref --stdin`: one transaction, however many refs).
+    pub(crate) async fn output_with_input<S: AsRef<OsStr>>(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[S],
+        input: Vec<u8>,
+        limit: u64,
+    ) -> Result<Vec<u8>, GitError> {
+        self.run_with(git_dir, args, Sink::Capture { limit }, false, Some(input))
             .await
     }
 
@@ -208,13 +221,14 @@ impl GitRunner {
         args: &[S],
         sink: Sink<'_>,
         remote: bool,
+        input: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, GitError> {
         use tracing::Instrument;
         let name = subcommand(args);
         let started = std::time::Instant::now();
         let span = tracing::info_span!("git", command = name, remote);
         let result = self
-            .run_timed(git_dir, args, sink, remote)
+            .run_timed(git_dir, args, sink, remote, input)
             .instrument(span)
             .await;
         metrics::histogram!("modvault_git_command_duration_seconds", "command" => name)
@@ -231,6 +245,7 @@ impl GitRunner {
         args: &[S],
         sink: Sink<'_>,
         remote: bool,
+        input: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, GitError> {
         let command_name = describe(args);
         let _permit = self
@@ -253,7 +268,11 @@ impl GitRunner {
         command
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -273,6 +292,14 @@ impl GitRunner {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let stderr_reader = tokio::spawn(read_limited_discarding_rest(stderr, STDERR_LIMIT));
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            // Written beside the reading of stdout (a full pipe either way
+            // would stall git); closed at the end, which git reads as EOF.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = stdin.write_all(&input).await;
+            });
+        }
 
         let outcome = tokio::time::timeout(self.timeout, async {
             let output = match sink {

@@ -7,8 +7,10 @@
 //! through a tag, a branch or HEAD comes with a `--depth=1` fetch of that
 //! ref (Go's `stat`), and only a question about ancestry (a pseudo-version's
 //! base tag, `DescendsFrom`) or a commit no ref names fetches every branch
-//! and tag with their history, once (Go's `fetchRefsLocked`). After that
-//! the mirror is deep and later fetches are plain incremental ones. Fetches
+//! and tag with their history, once (Go's `fetchRefsLocked`), into a side
+//! repository that the mirror then adopts, so that tags asked for meanwhile
+//! are not held behind it. After that the mirror is deep and later fetches
+//! are plain incremental ones. Fetches
 //! for several refs asked for at once share one `git fetch` with several
 //! refspecs. A repository whose old history cannot be transferred (an
 //! object missing on the server) still serves every commit whose own tree
@@ -258,6 +260,10 @@ pub(crate) struct Mirror {
     /// would race for git's `shallow.lock`. Requests that arrive while a
     /// fetch runs are gathered in `pending` and served by the next one.
     fetch_lock: tokio::sync::Mutex<()>,
+    /// One whole-history fetch at a time per repository; into a side
+    /// repository while the mirror is shallow, so that it holds
+    /// `fetch_lock` only to adopt what it brought.
+    deep_lock: tokio::sync::Mutex<()>,
     pending: Mutex<Vec<Want>>,
     state: Mutex<State>,
 }
@@ -285,6 +291,7 @@ impl Mirror {
             credentials: context.credentials,
             refs_lock: tokio::sync::Mutex::new(()),
             fetch_lock: tokio::sync::Mutex::new(()),
+            deep_lock: tokio::sync::Mutex::new(()),
             pending: Mutex::new(Vec::new()),
             state: Mutex::new(State {
                 snapshot: None,
@@ -812,7 +819,7 @@ impl Mirror {
             }
             state.generation
         };
-        let _fetching = self.fetch_lock.lock().await;
+        let _deepening = self.deep_lock.lock().await;
         {
             let state = self.state();
             if state.deep_generation.is_some_and(|g| g >= generation) {
@@ -826,7 +833,17 @@ impl Mirror {
         }
         tracing::debug!(repo = %self.shown_url, "fetching the whole history");
         let started = Instant::now();
-        match self.fetch_everything().await {
+        let fetched = if self.is_deep() {
+            // Incremental: brings only what is new.
+            let _fetching = self.fetch_lock.lock().await;
+            match self.fetch_everything(&self.dir).await {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.history_failure(e).await),
+            }
+        } else {
+            self.deepen_beside().await
+        };
+        match fetched {
             Ok(()) => {
                 let _ = std::fs::write(self.dir.join(DEPTH_FILE), "deep\n");
                 let mut state = self.state();
@@ -835,8 +852,7 @@ impl Mirror {
                 tracing::debug!(repo = %self.shown_url, elapsed = ?started.elapsed(), "fetched the whole history");
                 Ok(())
             }
-            Err(e) => {
-                let error = self.history_failure(e).await;
+            Err(error) => {
                 tracing::warn!(repo = %self.shown_url, error = %error, retry_after = ?self.failure_ttl, "cannot fetch the history of the repository");
                 self.state().deep_failed = Some((Instant::now(), error.clone()));
                 Err(error)
@@ -877,13 +893,131 @@ impl Mirror {
         self.remote_failure(error).await
     }
 
+    /// The whole history of a shallow mirror, fetched into a side
+    /// repository (a complete clone) while depth-1 fetches go on in the
+    /// mirror, then adopted under the fetch lock in milliseconds: a tag
+    /// asked for meanwhile does not wait seconds behind it. Same transfer
+    /// as Go's `--unshallow` fetch, give or take the depth-1 trees.
+    async fn deepen_beside(&self) -> RepoResult<()> {
+        let parent = self.dir.parent().expect("mirror dir has a parent");
+        let side = tempfile::Builder::new()
+            .prefix(".init-deep-")
+            .tempdir_in(parent)
+            .map_err(|e| {
+                RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
+            })?;
+        self.init_bare(side.path(), hex_len_from_config(&self.dir)? == 64)
+            .await?;
+        if let Err(e) = self.fetch_everything(side.path()).await {
+            return Err(self.history_failure(e).await);
+        }
+        let _fetching = self.fetch_lock.lock().await;
+        self.adopt(side.path()).await
+    }
+
+    /// Moves a complete clone's history into the mirror: its packs linked
+    /// in (each index after its pack, so git never sees an index without
+    /// its pack), the mirror's shallow entries it completes dropped, its
+    /// refs written in one transaction. Refs the remote no longer has stay
+    /// (answers count only the snapshot's refs).
+    async fn adopt(&self, side: &Path) -> RepoResult<()> {
+        let io = |what: &Path, e: std::io::Error| {
+            RepoError::Failed(format!("adopting the history into {}: {e}", what.display()))
+        };
+        let from = side.join("objects/pack");
+        let to = self.dir.join("objects/pack");
+        std::fs::create_dir_all(&to).map_err(|e| io(&to, e))?;
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&from)
+            .map_err(|e| io(&from, e))?
+            .filter_map(|entry| Some(entry.ok()?.file_name()))
+            .collect();
+        names.sort_by_key(|name| name.to_string_lossy().ends_with(".idx"));
+        for name in names {
+            let target = to.join(&name);
+            link_or_copy(&from.join(&name), &target).map_err(|e| io(&target, e))?;
+        }
+
+        // Loose objects too, should any have come unpacked.
+        for fan in std::fs::read_dir(side.join("objects")).map_err(|e| io(side, e))? {
+            let fan = fan.map_err(|e| io(side, e))?;
+            let name = fan.file_name();
+            if name.len() != 2 || !all_hex(&name.to_string_lossy()) {
+                continue;
+            }
+            let target_dir = self.dir.join("objects").join(&name);
+            std::fs::create_dir_all(&target_dir).map_err(|e| io(&target_dir, e))?;
+            for object in std::fs::read_dir(fan.path()).map_err(|e| io(&fan.path(), e))? {
+                let object = object.map_err(|e| io(&fan.path(), e))?;
+                let target = target_dir.join(object.file_name());
+                link_or_copy(&object.path(), &target).map_err(|e| io(&target, e))?;
+            }
+        }
+
+        let shallow_path = self.dir.join("shallow");
+        let shallow = std::fs::read_to_string(&shallow_path).unwrap_or_default();
+        let entries: Vec<&str> = shallow.split_whitespace().collect();
+        if !entries.is_empty() {
+            let mut args = vec![
+                "rev-list",
+                "--no-walk",
+                "--ignore-missing",
+                "--end-of-options",
+            ];
+            args.extend(&entries);
+            let complete = self.git.output(Some(side), &args, LISTING_LIMIT).await?;
+            let complete = String::from_utf8_lossy(&complete);
+            let complete: std::collections::HashSet<&str> = complete.split_whitespace().collect();
+            let remaining: String = entries
+                .iter()
+                .filter(|hash| !complete.contains(**hash))
+                .map(|hash| format!("{hash}\n"))
+                .collect();
+            if remaining.is_empty() {
+                std::fs::remove_file(&shallow_path).map_err(|e| io(&shallow_path, e))?;
+            } else {
+                let staged = self.dir.join("shallow.modvault");
+                std::fs::write(&staged, remaining).map_err(|e| io(&staged, e))?;
+                std::fs::rename(&staged, &shallow_path).map_err(|e| io(&shallow_path, e))?;
+            }
+        }
+
+        let listing = self
+            .git
+            .output(
+                Some(side),
+                &[
+                    "for-each-ref",
+                    "--format=update %(refname) %(objectname)",
+                    "refs/heads",
+                    "refs/tags",
+                    HEAD_REF,
+                ],
+                LISTING_LIMIT,
+            )
+            .await?;
+        self.git
+            .output_with_input(
+                Some(&self.dir),
+                &["update-ref", "--stdin"],
+                listing,
+                1 << 10,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Brings every branch and tag, and HEAD, of the remote into the
-    /// mirror with their whole history.
-    async fn fetch_everything(&self) -> Result<(), GitError> {
+    /// repository `dir` (the mirror, or a side repository) with their
+    /// whole history.
+    async fn fetch_everything(&self, dir: &Path) -> Result<(), GitError> {
         let mut args = vec![
             // protocol.version=2 as in Go (go.dev/issue/56881).
             "-c",
             "protocol.version=2",
+            // As one pack (see `fetch_wants`); a side repository's history
+            // is adopted by linking its packs.
+            "-c",
+            "fetch.unpackLimit=1",
             "fetch",
             "-q",
             "-f",
@@ -892,7 +1026,7 @@ impl Mirror {
         ];
         // git ≥ 2.24 expands the refs and unshallows in one fetch (Go does
         // two, for golang.org/issue/34266).
-        if self.dir.join("shallow").exists() {
+        if dir.join("shallow").exists() {
             args.push("--unshallow");
         }
         args.extend([
@@ -903,23 +1037,17 @@ impl Mirror {
         ]);
         let head_refspec = format!("+HEAD:{HEAD_REF}");
         let with_head = [args.as_slice(), &[head_refspec.as_str()]].concat();
-        match self
-            .git
-            .remote_output(Some(&self.dir), &with_head, 1 << 20)
-            .await
-        {
+        match self.git.remote_output(Some(dir), &with_head, 1 << 20).await {
             Ok(_) => return Ok(()),
             // An empty repository, or one whose HEAD names a missing branch:
             // there is no HEAD to record (Go: refs["HEAD"] == "").
             Err(e) if e.stderr().contains("couldn't find remote ref HEAD") => {}
             Err(e) => return Err(e),
         }
-        self.git
-            .remote_output(Some(&self.dir), &args, 1 << 20)
-            .await?;
+        self.git.remote_output(Some(dir), &args, 1 << 20).await?;
         match self
             .git
-            .output(Some(&self.dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
+            .output(Some(dir), &["update-ref", "-d", HEAD_REF], 1 << 10)
             .await
         {
             Ok(_) => Ok(()),
@@ -1411,6 +1539,15 @@ impl Mirror {
 
 /// `<host and path, sanitized>-<hash of the URL>.git`: readable for an
 /// operator, unique per URL.
+/// A file of a side repository in the mirror: linked (same file system),
+/// else copied; one already there (the same object) stays.
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        return Ok(());
+    }
+    std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(drop))
+}
+
 fn mirror_dir_name(url: &str) -> String {
     use sha2::{Digest, Sha256};
     let shown = redact_urls(url);

@@ -1307,3 +1307,62 @@ fn versions_of_a_large_repository_are_fetched_one_by_one() {
     assert_eq!(h.mirror_commits(mirror), 3);
     h.assert_download(m, "v1.1.0");
 }
+
+#[test]
+fn a_tag_asked_for_during_a_whole_history_fetch_does_not_wait_for_it() {
+    let h = Harness::new();
+    let repo = h.go.repo("owner/beside");
+    let m = "github.com/owner/beside";
+    let tags = [(100, "v1.0.0"), (200, "v1.1.0"), (300, "v1.2.0")];
+    let commits = support::fast_import_history(&repo, m, 300, &tags);
+    // The server holds every whole-history pack (one made without
+    // `--shallow`) until the test lets it go; depth-1 packs go through.
+    let release = h.go.dir.path().join("release");
+    let hook = h.go.dir.path().join("pack-objects-hook");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" --shallow \"*) ;; *)\n  n=0\n  while [ ! -e '{}' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done ;;\nesac\nexec \"$@\"\n",
+            release.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    h.append_gitconfig(&format!(
+        "[uploadpack]\n\tpackObjectsHook = {}\n",
+        hook.display()
+    ));
+    let mirror = "github.com_owner_beside";
+    h.ours_info(m, "v1.2.0").unwrap();
+    assert!(h.mirror_is_shallow(mirror));
+
+    let pseudo = std::thread::scope(|scope| {
+        // A commit between two tags: its base tag needs the whole history.
+        let deep = scope.spawn(|| h.ours_info(m, &commits[149]));
+        let started = (0..600).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            h.mirror_entries()
+                .iter()
+                .any(|e| e.starts_with(".init-deep-"))
+        });
+        // A tag not in the mirror yet: its own depth-1 fetch, now.
+        let tagged = h.ours_info(m, "v1.0.0");
+        let held = !deep.is_finished();
+        std::fs::write(&release, "").unwrap();
+        let pseudo = deep.join().unwrap();
+        assert!(started, "no whole-history fetch beside the mirror");
+        assert_eq!(tagged.unwrap().version, "v1.0.0");
+        assert!(held, "the whole-history fetch was not held by the server");
+        pseudo.expect("a pseudo-version")
+    });
+    assert!(pseudo.version.starts_with("v1.0.1-0."), "{pseudo:?}");
+    // The history was adopted: the mirror is whole, nothing is left beside.
+    assert!(!h.mirror_is_shallow(mirror));
+    assert_eq!(h.mirror_commits(mirror), 300);
+    assert!(h.mirror_entries().iter().all(|e| !e.starts_with(".init-")));
+    h.assert_download(m, "v1.0.0");
+    h.assert_download(m, &pseudo.version);
+    h.assert_query(m, &commits[149]);
+    h.assert_download(m, "v1.1.0");
+    h.assert_latest(m);
+}
