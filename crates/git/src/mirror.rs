@@ -478,13 +478,7 @@ impl Mirror {
             .map_err(|e| RepoError::Failed(format!("creating {}: {e}", parent.display())))?;
         let mut sha256 = false;
         let (staging, listing) = loop {
-            let staging = tempfile::Builder::new()
-                .prefix(".init-")
-                .tempdir_in(parent)
-                .map_err(|e| {
-                    RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
-                })?;
-            self.init_bare(staging.path(), sha256).await?;
+            let staging = self.bare_beside(".init-", sha256).await?;
             match self.ls_remote(staging.path()).await {
                 Ok(listing)
                     if !sha256
@@ -524,6 +518,20 @@ impl Mirror {
             }
         }
         Ok(listing)
+    }
+
+    /// A new bare repository next to the mirror, removed when dropped (and
+    /// at start, after a crash: the `.init-` prefix).
+    async fn bare_beside(&self, prefix: &str, sha256: bool) -> RepoResult<tempfile::TempDir> {
+        let parent = self.dir.parent().expect("mirror dir has a parent");
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(parent)
+            .map_err(|e| {
+                RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
+            })?;
+        self.init_bare(dir.path(), sha256).await?;
+        Ok(dir)
     }
 
     /// `git init --bare` without the template's sample hooks, and the
@@ -899,14 +907,8 @@ impl Mirror {
     /// asked for meanwhile does not wait seconds behind it. Same transfer
     /// as Go's `--unshallow` fetch, give or take the depth-1 trees.
     async fn deepen_beside(&self) -> RepoResult<()> {
-        let parent = self.dir.parent().expect("mirror dir has a parent");
-        let side = tempfile::Builder::new()
-            .prefix(".init-deep-")
-            .tempdir_in(parent)
-            .map_err(|e| {
-                RepoError::Failed(format!("creating a directory in {}: {e}", parent.display()))
-            })?;
-        self.init_bare(side.path(), hex_len_from_config(&self.dir)? == 64)
+        let side = self
+            .bare_beside(".init-deep-", hex_len_from_config(&self.dir)? == 64)
             .await?;
         if let Err(e) = self.fetch_everything(side.path()).await {
             return Err(self.history_failure(e).await);

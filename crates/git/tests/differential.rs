@@ -1318,19 +1318,9 @@ fn a_tag_asked_for_during_a_whole_history_fetch_does_not_wait_for_it() {
     // The server holds every whole-history pack (one made without
     // `--shallow`) until the test lets it go; depth-1 packs go through.
     let release = h.go.dir.path().join("release");
-    let hook = h.go.dir.path().join("pack-objects-hook");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *\" --shallow \"*) ;; *)\n  n=0\n  while [ ! -e '{}' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done ;;\nesac\nexec \"$@\"\n",
-            release.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    h.append_gitconfig(&format!(
-        "[uploadpack]\n\tpackObjectsHook = {}\n",
-        hook.display()
+    h.hook_server_packs(&format!(
+        "case \" $* \" in *\" --shallow \"*) ;; *)\n  n=0\n  while [ ! -e '{}' ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done ;;\nesac\n",
+        release.display()
     ));
     let mirror = "github.com_owner_beside";
     h.ours_info(m, "v1.2.0").unwrap();

@@ -601,22 +601,24 @@ impl Harness {
     /// reached the remote.
     pub fn log_server_packs(&self, delay_secs: u32) -> std::path::PathBuf {
         let log = self.go.dir.path().join("pack-objects.log");
+        self.hook_server_packs(&format!(
+            "echo run >> '{}'\nsleep {delay_secs}\n",
+            log.display()
+        ));
+        log
+    }
+
+    /// Runs the shell `script` on the server before each `pack-objects`
+    /// (its arguments in `$*`), through `uploadpack.packObjectsHook`.
+    pub fn hook_server_packs(&self, script: &str) {
         let hook = self.go.dir.path().join("pack-objects-hook");
-        std::fs::write(
-            &hook,
-            format!(
-                "#!/bin/sh\necho run >> '{}'\nsleep {delay_secs}\nexec \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&hook, format!("#!/bin/sh\n{script}exec \"$@\"\n")).unwrap();
         std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         self.append_gitconfig(&format!(
             "[uploadpack]\n\tpackObjectsHook = {}\n",
             hook.display()
         ));
-        log
     }
 
     /// Lines in a log written by [`Harness::log_server_packs`].
