@@ -197,10 +197,9 @@ fn hostile_zips_are_refused_and_nothing_is_stored() {
             "{name} was stored"
         );
         assert!(
-            modvault
-                .log()
-                .iter()
-                .any(|line| line.contains(&format!("example.com/{name}")) && line.contains(reason)),
+            modvault.logged_soon(
+                |line| line.contains(&format!("example.com/{name}")) && line.contains(reason)
+            ),
             "{name}: the log should say {reason:?}:\n{}",
             modvault.log().join("\n")
         );

@@ -399,6 +399,22 @@ impl Modvault {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether a log line satisfying `matches` shows up within 10 seconds:
+    /// a line about a failure the client already saw (an aborted body) is
+    /// written by the server's task after it, a moment later.
+    pub fn logged_soon(&self, matches: impl Fn(&str) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.log().iter().any(|line| matches(line)) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// How many requests for exactly `path` were logged.
     pub fn requests_for(&self, path: &str) -> usize {
         let needle = format!("path={path} ");
