@@ -397,10 +397,10 @@ fn mirror_verify_and_export_work_on_a_bucket_without_a_server() {
         ops_command(&args, &env)
     };
 
-    let (code, out) = on_bucket(&["mirror", &format!("{HELLO}@v1.1.0")]);
-    assert_eq!(code, 0, "{out}");
+    let (code, mirrored) = on_bucket(&["mirror", &format!("{HELLO}@v1.1.0")]);
+    assert_eq!(code, 0, "{mirrored}");
     let (code, out) = on_bucket(&["verify"]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 0, "{out}\nafter the mirror run: {mirrored}");
     assert!(
         !out.contains("corrupt\t") && !out.contains("missing\t"),
         "{out}"

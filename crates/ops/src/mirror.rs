@@ -476,6 +476,8 @@ pub async fn fetch_all(ops: &Ops, plan: &BTreeSet<ModVer>, what: &'static str) -
             }
         })
         .await;
+    // A version found complete may still be cataloguing in the background.
+    ops.proxy.settled().await;
     progress.finish();
     report.into_inner().expect("report lock")
 }

@@ -173,6 +173,14 @@ impl ModuleProxy {
         &self.inner.store
     }
 
+    /// Waits until no zip fetch is in flight (those started in the
+    /// background too): a zip is visible in the store a moment before its
+    /// flight has catalogued it and recorded it in our log, and a command
+    /// that exits must not cut that short.
+    pub async fn settled(&self) {
+        self.inner.zip_flights.settled().await
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
     }

@@ -142,6 +142,19 @@ impl ZipFlights {
         )))
     }
 
+    /// Waits until no flight is in the registry (each leaves it once
+    /// committed and catalogued, or failed).
+    pub(crate) async fn settled(&self) {
+        while !self
+            .in_flight
+            .lock()
+            .expect("zip flight map poisoned")
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Joins (or starts) the fetch of the job's zip and waits until it is
     /// committed or refused, without reading it.
     pub async fn wait_committed(&self, job: ZipJob) -> ProxyResult<()> {
