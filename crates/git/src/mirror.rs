@@ -939,7 +939,9 @@ impl Mirror {
             link_or_copy(&from.join(&name), &target).map_err(|e| io(&target, e))?;
         }
 
-        // Loose objects too, should any have come unpacked.
+        // Loose objects too: a smart fetch keeps one pack
+        // (`fetch.unpackLimit=1`), but the dumb http transport writes what
+        // it downloads as loose objects.
         for fan in std::fs::read_dir(side.join("objects")).map_err(|e| io(side, e))? {
             let fan = fan.map_err(|e| io(side, e))?;
             let name = fan.file_name();
