@@ -4,6 +4,7 @@
 //! filtered by what the caller may read before it is counted or paged.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -378,11 +379,9 @@ pub async fn version_detail(
     }
 
     let zip_key = layout::zip(&m.escaped, &escaped_version);
-    let zip_entries = zipread::directory(store, &zip_key)
-        .await
-        .map_err(zip_error)?
-        .unwrap_or_default();
     let prefix = format!("{module}@{version}/");
+    let zip = zip_texts(web, &zip_key, &prefix).await?;
+    let zip_entries = &zip.entries;
     let files = zip_entries
         .iter()
         .map(|e| FileRow {
@@ -423,43 +422,8 @@ pub async fn version_detail(
         checksum.database = "public";
     }
     if h1.is_none() && !zip_entries.is_empty() {
-        h1 = Some(cached_hash(web, &zip_key, &zip_entries).await?);
+        h1 = Some(cached_hash(web, &zip_key, zip_entries).await?);
     }
-
-    let readme = root_file(&zip_entries, &prefix, |n| {
-        matches!(n, "README.MD" | "README" | "README.MARKDOWN" | "README.TXT")
-    });
-    let readme_html = match readme {
-        Some(e) => {
-            let (bytes, _) = zipread::read(store, &zip_key, e, MAX_TEXT)
-                .await
-                .map_err(zip_error)?;
-            let text = String::from_utf8_lossy(&bytes);
-            Some(
-                if e.name.to_ascii_uppercase().ends_with(".TXT") || e.name.ends_with("README") {
-                    format!("<pre>{}</pre>", markdown::escape(&text))
-                } else {
-                    markdown::render(&text)
-                },
-            )
-        }
-        None => None,
-    };
-    let license = match root_file(&zip_entries, &prefix, |n| {
-        n.starts_with("LICENSE") || n.starts_with("LICENCE") || n.starts_with("COPYING")
-    }) {
-        Some(e) => {
-            let (bytes, whole) = zipread::read(store, &zip_key, e, MAX_TEXT)
-                .await
-                .map_err(zip_error)?;
-            Some(TextFile {
-                name: e.name.strip_prefix(&prefix).unwrap_or(&e.name).to_owned(),
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-                truncated: !whole,
-            })
-        }
-        None => None,
-    };
 
     Ok(VersionDetail {
         path: module.to_owned(),
@@ -474,10 +438,84 @@ pub async fn version_detail(
         h1,
         go_mod_h1,
         checksum,
-        license,
-        readme_html,
+        license: zip.license.clone(),
+        readme_html: zip.readme_html.clone(),
         go_get: format!("go get {module}@{version}"),
     })
+}
+
+/// What a version's page shows from its zip, read and rendered once per
+/// zip: the directory, the README as sanitized HTML, the license.
+pub(crate) struct ZipTexts {
+    entries: Vec<zipread::Entry>,
+    readme_html: Option<String>,
+    license: Option<TextFile>,
+}
+
+/// `prefix` is the zip's `module@version/`. A zip not (or no longer)
+/// stored has an empty directory, and that is not kept.
+async fn zip_texts(web: &Web, zip_key: &str, prefix: &str) -> Result<Arc<ZipTexts>, HttpError> {
+    if let Some(known) = web.zip_texts.get(zip_key) {
+        return Ok(known);
+    }
+    let store = web.app.proxy.store().as_ref();
+    let Some(entries) = zipread::directory(store, zip_key)
+        .await
+        .map_err(zip_error)?
+    else {
+        return Ok(Arc::new(ZipTexts {
+            entries: Vec::new(),
+            readme_html: None,
+            license: None,
+        }));
+    };
+    let readme = root_file(&entries, prefix, |n| {
+        matches!(n, "README.MD" | "README" | "README.MARKDOWN" | "README.TXT")
+    });
+    let readme_html = match readme {
+        Some(e) => {
+            let (bytes, _) = zipread::read(store, zip_key, e, MAX_TEXT)
+                .await
+                .map_err(zip_error)?;
+            let text = String::from_utf8_lossy(&bytes);
+            Some(
+                if e.name.to_ascii_uppercase().ends_with(".TXT") || e.name.ends_with("README") {
+                    format!("<pre>{}</pre>", markdown::escape(&text))
+                } else {
+                    markdown::render(&text)
+                },
+            )
+        }
+        None => None,
+    };
+    let license = match root_file(&entries, prefix, |n| {
+        n.starts_with("LICENSE") || n.starts_with("LICENCE") || n.starts_with("COPYING")
+    }) {
+        Some(e) => {
+            let (bytes, whole) = zipread::read(store, zip_key, e, MAX_TEXT)
+                .await
+                .map_err(zip_error)?;
+            Some(TextFile {
+                name: e.name.strip_prefix(prefix).unwrap_or(&e.name).to_owned(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                truncated: !whole,
+            })
+        }
+        None => None,
+    };
+
+    let weight = entries.iter().map(|e| e.name.len() + 64).sum::<usize>()
+        + readme_html.as_ref().map_or(0, String::len)
+        + license.as_ref().map_or(0, |l| l.text.len());
+    Ok(web.zip_texts.put(
+        zip_key,
+        ZipTexts {
+            entries,
+            readme_html,
+            license,
+        },
+        weight,
+    ))
 }
 
 /// A zip's `h1:` computed once per process: stored zips never change.
@@ -486,24 +524,14 @@ async fn cached_hash(
     key: &str,
     entries: &[zipread::Entry],
 ) -> Result<String, HttpError> {
-    let known = web.hashes.lock().ok().and_then(|h| h.get(key).cloned());
-    if let Some(hash) = known {
-        return Ok(hash);
+    if let Some(hash) = web.hashes.get(key) {
+        return Ok(hash.as_ref().clone());
     }
     let hash = zipread::hash1(web.app.proxy.store().as_ref(), key, entries)
         .await
         .map_err(zip_error)?;
-    remember_hash(web, key, &hash);
+    web.hashes.put(key, hash.clone(), key.len() + hash.len());
     Ok(hash)
-}
-
-fn remember_hash(web: &Web, key: &str, hash: &str) {
-    if let Ok(mut hashes) = web.hashes.lock() {
-        if hashes.len() > 10_000 {
-            hashes.clear();
-        }
-        hashes.insert(key.to_owned(), hash.to_owned());
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -12,6 +12,7 @@ mod api;
 mod data;
 mod gomod;
 mod markdown;
+mod memo;
 mod session;
 mod ui;
 mod zipread;
@@ -38,11 +39,18 @@ pub struct WebSettings {
     pub tls: bool,
 }
 
+/// Memory for zips' hashes (some 10,000 of them) and for their rendered
+/// READMEs and licenses (hundreds at their largest, thousands typically).
+const HASHES_BYTES: usize = 2 << 20;
+const ZIP_TEXTS_BYTES: usize = 64 << 20;
+
 pub(crate) struct Web {
     pub app: AppState,
     pub settings: WebSettings,
     /// `h1:` hashes of stored zips, by store key: computed once.
-    pub hashes: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    pub hashes: memo::Memo<String>,
+    /// What the pages show from stored zips, by store key.
+    pub zip_texts: memo::Memo<data::ZipTexts>,
 }
 
 /// The web routes, to merge beside the protocol
@@ -51,7 +59,8 @@ pub fn routes(app: AppState, settings: WebSettings) -> Router {
     let web = Arc::new(Web {
         app,
         settings,
-        hashes: Default::default(),
+        hashes: memo::Memo::new(HASHES_BYTES),
+        zip_texts: memo::Memo::new(ZIP_TEXTS_BYTES),
     });
     Router::new()
         .route("/", any(root))
