@@ -62,8 +62,23 @@
     });
   }
 
+  // The home page's search box takes the focus once the page is on
+  // screen: an autofocus attribute made a new tab's first paint some 20 ms
+  // later. Not where focus would open an on-screen keyboard over the page,
+  // nor if the user has already put the focus elsewhere.
+  function focusSearch() {
+    var input = document.getElementById("live");
+    if (!input || input.value || !matchMedia("(pointer: fine)").matches) return;
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (document.activeElement === document.body) input.focus();
+      }, 0);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     copyButtons();
     liveSearch();
+    focusSearch();
   });
 })();

@@ -202,7 +202,7 @@ async fn get(
         "" => {
             let stats = data::stats(web, who).await?;
             let mut body = format!(
-                r#"<h1>Modules</h1><form class=bigsearch action="/ui/-/search" method=get role=search><input id=live name=q type=search placeholder="Type to search modules" aria-label="Search modules" autocomplete=off autofocus><button type=submit>Search</button></form><ul id=results class=results></ul><section class=stats><div><b>{}</b> modules</div><div><b>{}</b> versions</div><div><b>{}</b> stored</div><div><b>{:.0}%</b> of versions served</div><div><b>{}</b> cache hit ratio (30 days)</div></section>"#,
+                r#"<h1>Modules</h1><form class=bigsearch action="/ui/-/search" method=get role=search><input id=live name=q type=search placeholder="Type to search modules" aria-label="Search modules" autocomplete=off><button type=submit>Search</button></form><ul id=results class=results></ul><section class=stats><div><b>{}</b> modules</div><div><b>{}</b> versions</div><div><b>{}</b> stored</div><div><b>{:.0}%</b> of versions served</div><div><b>{}</b> cache hit ratio (30 days)</div></section>"#,
                 stats.modules,
                 stats.versions,
                 human_bytes(stats.bytes),
@@ -365,7 +365,7 @@ fn module_body(m: &data::ModuleDetail, latest: Option<&data::VersionDetail>) -> 
     for v in &m.versions {
         let _ = write!(
             body,
-            r#"<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td><a href="{}">{}</a>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>"#,
             e(&version_href(&m.path, &v.version)),
             e(&v.version),
             if v.retracted {
@@ -508,10 +508,14 @@ fn version_body(v: &data::VersionDetail) -> String {
         );
     }
     body.push_str("</tbody></table>");
+    // The module's page shows its latest README open; here it is this
+    // version's, folded below the facts, so it costs the page nothing
+    // until it is opened.
     if let Some(readme) = &v.readme_html {
         let _ = write!(
             body,
-            "<h2>README</h2><article class=readme>{readme}</article>"
+            "<h2>README</h2><details><summary>README of {}</summary><article class=readme>{readme}</article></details>",
+            e(&v.version)
         );
     }
     if let Some(license) = &v.license {
