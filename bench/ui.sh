@@ -10,8 +10,9 @@
 # same store served by both builds, measured in the same interleaved
 # rounds, so that a change is compared under the same machine load.
 #
-# Needs: a release build (cargo build --release), nginx, chromium and the
-# npm packages of web/tests (installed here if missing), python3.
+# Needs: a release build (cargo build --release), nginx, chromium, node
+# (installed here if missing), python3. The browser is driven over a bare
+# DevTools pipe (web/tests/first-paint.mjs says why), so no npm package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -20,10 +21,9 @@ WORK=$PWD/bench/work-ui
 BIN=${BIN:-target/release/modvault}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
-command -v nginx >/dev/null && [ -x "$CHROMIUM" ] && command -v npm >/dev/null || {
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium nodejs npm >&2
+command -v nginx >/dev/null && [ -x "$CHROMIUM" ] && command -v node >/dev/null || {
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium nodejs >&2
 }
-[ -d web/tests/node_modules/playwright-core ] || (cd web/tests && npm ci --no-audit --no-fund --silent >&2)
 [ -x "$BIN" ] || cargo build --release --locked >&2
 
 rm -rf "$WORK" && mkdir -p "$WORK/pages" "$WORK/mod"
@@ -93,7 +93,12 @@ http {
   access_log off;
   types { text/css css; application/javascript js; image/svg+xml svg; }
   default_type text/html;
-  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/pages; location / { try_files \$uri \$uri/index.html =404; } }
+  # The caching modvault asks for: assets kept an hour, pages revalidated.
+  server {
+    listen 127.0.0.1:$NGINX_PORT; root $WORK/pages;
+    location ~ \\.(css|js|svg)\$ { add_header Cache-Control "public, max-age=3600"; }
+    location / { add_header Cache-Control "no-cache, private"; try_files \$uri \$uri/index.html =404; }
+  }
 }
 CONF
 nginx -c "$WORK/nginx.conf" & PIDS+=($!)
@@ -109,7 +114,7 @@ floor=$(CHROMIUM="$CHROMIUM" node web/tests/first-paint.mjs "$ROUNDS" --mode=bot
 echo "# Web UI first paint"
 echo
 echo "Command: \`${BASE_BIN:+BASE_BIN=$BASE_BIN }bench/ui.sh $ROUNDS\` on $(nproc) cores, $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end of the run."
-echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) through playwright-core, 1280×860, warm: each page loaded once first, then $ROUNDS rounds, interleaved across pages and servers; medians."
+echo "Headless Chromium ($("$CHROMIUM" --version 2>/dev/null | head -1)) over a bare DevTools pipe (fresh tabs open in one window, the same-tab rounds have a window per server: each measured tab in front), 1280×860, warm: each page loaded once first, then $ROUNDS rounds, interleaved across pages and servers; medians."
 echo "Fresh tab: every load in a new tab (a renderer process started for it). Same tab: every load a navigation in one tab per server that already shows the UI, from the previous page of the round, as a user clicking through the UI."
 echo "Baseline: nginx $(nginx -v 2>&1 | sed 's/.*: //') serving the very bytes modvault answered (HTML, CSS, JS, badge) as static files, in the same run; the floor is a one-line page from nginx."
 echo "A store of 41 modules; \`$MODULE\` has a 20-section README, a license and two requirements."
