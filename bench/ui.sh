@@ -93,7 +93,8 @@ http {
   access_log off;
   types { text/css css; application/javascript js; image/svg+xml svg; }
   default_type text/html;
-  # The caching modvault asks for: assets kept an hour, pages revalidated.
+  # The caching modvault asks for: assets kept (modvault: for good, under
+  # an address with their digest), pages revalidated.
   server {
     listen 127.0.0.1:$NGINX_PORT; root $WORK/pages;
     location ~ \\.(css|js|svg)\$ { add_header Cache-Control "public, max-age=3600"; }

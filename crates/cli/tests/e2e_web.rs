@@ -470,7 +470,25 @@ fn hostile_readmes_are_inert_and_pages_carry_a_csp() {
         );
         // Only our own script, loaded from a file: no inline script at all.
         assert_eq!(body.matches("<script").count(), 1, "{path}");
-        assert!(body.contains(r#"<script src="/ui/-/static/app.js" defer></script>"#));
+        let script = body
+            .split(r#"<script src=""#)
+            .nth(1)
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(src, _)| src.to_owned())
+            .unwrap_or_default();
+        assert!(
+            script.starts_with("/ui/-/static/app.js?v="),
+            "{path}: {script}"
+        );
+        // The address pages give is kept for good; any other only briefly.
+        let (status, _, asset) = get(&site, &script, None);
+        assert_eq!(status, 200);
+        assert_eq!(
+            asset[reqwest::header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let (_, _, bare) = get(&site, "/ui/-/static/app.js", None);
+        assert_eq!(bare[reqwest::header::CACHE_CONTROL], "public, max-age=300");
         assert!(body.len() < 200_000, "{path}: {} bytes", body.len());
     }
 }

@@ -30,9 +30,10 @@ pub async fn handle(State(web): State<Arc<Web>>, request: Request) -> Response {
         .decode_utf8_lossy()
         .trim_start_matches('/')
         .to_owned();
+    let current = request.uri().query() == Some(&format!("v={}", assets_version())[..]);
     match rest.as_str() {
-        "-/static/app.css" => return asset("text/css; charset=utf-8", CSS),
-        "-/static/app.js" => return asset("text/javascript; charset=utf-8", JS),
+        "-/static/app.css" => return asset("text/css; charset=utf-8", CSS, current),
+        "-/static/app.js" => return asset("text/javascript; charset=utf-8", JS, current),
         _ => {}
     }
     if path == "/ui" {
@@ -63,11 +64,34 @@ pub async fn handle(State(web): State<Arc<Web>>, request: Request) -> Response {
     response
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A digest of the script and style sheet, in their addresses on every
+/// page (`app.css?v=…`): a browser keeps them for good and still loads the
+/// new ones right after an upgrade.
+fn assets_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(CSS)
+            .chain_update([0])
+            .chain_update(JS)
+            .finalize();
+        hex::encode(&digest[..5])
+    })
+}
+
+/// `current`: asked for under the address pages give now, so immutable;
+/// any other address (an old page, a hand-typed one) is kept briefly.
+fn asset(content_type: &'static str, body: &'static str, current: bool) -> Response {
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
     (
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CACHE_CONTROL, cache),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
@@ -112,8 +136,9 @@ fn page(caller: Option<&Caller>, status: StatusCode, title: &str, body: &str) ->
         .map(|c| format!(r#"<meta name=csrf-token content="{}">"#, e(c)))
         .unwrap_or_default();
     let html = format!(
-        r#"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1"><title>{title} · modvault</title><link rel=stylesheet href="/ui/-/static/app.css">{csrf_meta}<script src="/ui/-/static/app.js" defer></script></head><body><header><a class=brand href="/ui/">modvault</a><form class=search action="/ui/-/search" method=get role=search><input id=q name=q type=search placeholder="Search modules" aria-label="Search modules" autocomplete=off></form><nav>{nav}</nav></header><main>{body}</main><footer>JSON API: <a href="/api/v1/">/api/v1/</a> · <a href="/api/v1/openapi.json">OpenAPI</a></footer></body></html>"#,
+        r#"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1"><title>{title} · modvault</title><link rel=stylesheet href="/ui/-/static/app.css?v={v}">{csrf_meta}<script src="/ui/-/static/app.js?v={v}" defer></script></head><body><header><a class=brand href="/ui/">modvault</a><form class=search action="/ui/-/search" method=get role=search><input id=q name=q type=search placeholder="Search modules" aria-label="Search modules" autocomplete=off></form><nav>{nav}</nav></header><main>{body}</main><footer>JSON API: <a href="/api/v1/">/api/v1/</a> · <a href="/api/v1/openapi.json">OpenAPI</a></footer></body></html>"#,
         title = e(title),
+        v = assets_version(),
     );
     (
         status,
