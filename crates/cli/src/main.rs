@@ -463,6 +463,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         webhooks: ops::webhook_settings(&config),
     };
     ops::spawn_gc(&config, &proxy, &shared);
+    let flights = proxy.clone();
     let app_state = AppState {
         proxy,
         sumdb_relay,
@@ -499,9 +500,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     let grace = config.shutdown_timeout;
+    let deadline = Arc::new(std::sync::OnceLock::new());
+    let signalled = deadline.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections; letting in-flight requests finish");
+        let _ = signalled.set(tokio::time::Instant::now() + grace);
         stopper.graceful_shutdown(Some(grace));
     });
     let rustls = tls.as_ref().map(|(_, config)| config.clone());
@@ -509,6 +513,22 @@ async fn run(config: Config) -> anyhow::Result<()> {
     listen::serve(listener, app, rustls, &limits, handle)
         .await
         .context("server failed")?;
+    // Zips fetched in the background (started by a .mod request, or for a
+    // client that went away) are stored a moment before they are
+    // catalogued and recorded in our log: they finish within the same
+    // grace, or `modvault verify` reports them as unrecorded.
+    let deadline = deadline
+        .get()
+        .copied()
+        .unwrap_or_else(|| tokio::time::Instant::now() + grace);
+    if tokio::time::timeout_at(deadline, flights.settled())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "stopped with zip fetches unfinished: `modvault verify` catalogues what they stored"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }

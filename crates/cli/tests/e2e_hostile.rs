@@ -388,3 +388,57 @@ fn kill_9_mid_download_leaves_nothing_half_written_and_a_restart_serves_it_whole
         zip
     );
 }
+
+#[test]
+fn sigterm_waits_for_a_zip_fetched_in_the_background() {
+    let upstream = HostileUpstream::start();
+    let zip = good_zip("late");
+    // A .mod answer starts the version's zip fetch in the background; this
+    // one takes about a second to arrive.
+    let every = Duration::from_millis(1000 / zip.len() as u64 + 1);
+    module(
+        &upstream,
+        "late",
+        Behaviour::Drip {
+            body: zip.clone(),
+            every,
+        },
+    );
+    let mut modvault = start(&upstream);
+    let response = modvault.get("/example.com/late/@v/v1.0.0.mod");
+    assert_eq!(response.status().as_u16(), 200);
+    let zip_path = "/example.com/late/@v/v1.0.0.zip";
+    let begun = std::time::Instant::now();
+    while upstream.requests_for(zip_path) == 0 {
+        assert!(
+            begun.elapsed() < Duration::from_secs(10),
+            "no zip fetch began"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let status = modvault
+        .signal_and_wait("TERM", Duration::from_secs(20))
+        .expect("modvault exits after SIGTERM");
+    assert!(status.success(), "{status}");
+    let stored = modvault.data_dir.join(zip_path.trim_start_matches('/'));
+    assert_eq!(
+        std::fs::read(&stored).ok(),
+        Some(zip),
+        "the zip fetched in the background was stored before the process ended"
+    );
+    // And catalogued: nothing for verify to find.
+    let output = std::process::Command::new(modvault_bin())
+        .arg("verify")
+        .arg("--data-dir")
+        .arg(&modvault.data_dir)
+        .args(["--upstream", "off"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("0 corrupt, 0 missing, 0 unrecorded"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

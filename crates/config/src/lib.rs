@@ -122,7 +122,7 @@ pub const SETTINGS: &[Setting] = &[
         default: "5s",
         help: "How long a failed upstream answer (5xx, connection error) is remembered, so retries do not hammer the upstream",
     },
-    Setting { key: "shutdown_timeout", default: "60s", help: "On SIGTERM, how long in-flight requests may take to finish" },
+    Setting { key: "shutdown_timeout", default: "60s", help: "On SIGTERM, how long in-flight requests and background zip fetches may take to finish" },
     Setting { key: "log_format", default: "text", help: "Log format: text or json" },
     Setting { key: "log_level", default: "info", help: "Log filter, in RUST_LOG syntax (e.g. info, modvault=debug)" },
     Setting {
